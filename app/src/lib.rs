@@ -1,0 +1,1 @@
+//! pinlab application library (GUI and CLI arrive with their issues).

@@ -1,0 +1,71 @@
+//! A process loading and storing through its page table.
+
+use crate::data::{Data, Writer};
+use crate::device::check_leak;
+use crate::error::{Errno, KResult, errno};
+use crate::fault::{FaultKind, handle_mm_fault};
+use crate::ids::Pid;
+use crate::mm::Pte;
+use crate::step::{Ctx, ObjRef};
+use crate::world::World;
+
+/// What the process would read at `vpn` without faulting anything in: the
+/// mapped page's data, or for a swap entry the slot's data.
+pub fn peek(w: &World, pid: Pid, vpn: u64) -> Option<Data> {
+    let vma = w.procs.get(&pid)?.mm.vma_at(vpn)?;
+    match vma.pte(vpn) {
+        Pte::Present { folio, page, .. } => Some(w.folio(folio).pages[page as usize].data.clone()),
+        Pte::Swap { slot, .. } => w.swap.get(&slot).map(|s| s.data.clone()),
+        Pte::None => None,
+    }
+}
+
+/// A load: faults the page in for reading if needed, returns its data.
+pub fn user_read(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<String> {
+    let vma = ctx.w.vma(pid, vpn)?.clone();
+    if !vma.flags.read {
+        return errno(Errno::EFAULT, format!("{} is not readable (SIGSEGV)", ctx.w.page_name(pid, vpn)));
+    }
+    if !vma.pte(vpn).is_present() {
+        handle_mm_fault(ctx, pid, vpn, FaultKind::Read)?;
+    }
+    let (folio, page) = ctx.w.pte(pid, vpn).folio().expect("present after fault");
+    let data = ctx.w.folio(folio).pages[page].data.clone();
+    ctx.step(
+        "load",
+        "(user space)",
+        format!("{} reads '{}' from {folio}.", ctx.w.page_name(pid, vpn), data.tag()),
+    );
+    ctx.touch(ObjRef::Page(pid, vpn));
+    ctx.touch(ObjRef::Folio(folio));
+    check_leak(ctx, pid, &data, ObjRef::Page(pid, vpn), &ctx.w.page_name(pid, vpn));
+    Ok(data.tag().to_string())
+}
+
+/// A store of `tag`: takes whatever write fault the PTE needs first.
+pub fn user_write(ctx: &mut Ctx, pid: Pid, vpn: u64, tag: &str) -> KResult<()> {
+    let vma = ctx.w.vma(pid, vpn)?.clone();
+    if !vma.flags.write {
+        return errno(Errno::EFAULT, format!("{} is not writable (SIGSEGV)", ctx.w.page_name(pid, vpn)));
+    }
+    if !vma.pte(vpn).is_writable() {
+        handle_mm_fault(ctx, pid, vpn, FaultKind::Write)?;
+    }
+    let mut pte = ctx.w.pte(pid, vpn);
+    let Pte::Present { folio, page, writable: true, dirty, .. } = &mut pte else {
+        return errno(Errno::EFAULT, format!("{} did not become writable", ctx.w.page_name(pid, vpn)));
+    };
+    let (folio, page) = (*folio, *page as usize);
+    ctx.step(
+        "store",
+        "(user space)",
+        format!("{} stores '{tag}' into {folio} (the CPU sets the PTE's dirty bit).", ctx.w.page_name(pid, vpn)),
+    );
+    *dirty = true;
+    ctx.w.set_pte(pid, vpn, pte);
+    let seq = ctx.w.bump_seq();
+    ctx.w.folio_mut(folio).pages[page].data = Data::new(tag, Writer::Process(pid), seq, !vma.flags.shared);
+    ctx.touch(ObjRef::Page(pid, vpn));
+    ctx.touch(ObjRef::Folio(folio));
+    Ok(())
+}

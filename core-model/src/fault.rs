@@ -1,0 +1,510 @@
+//! Page faults: mm/memory.c handle_mm_fault and the handlers it dispatches to
+//! (`shared/kernel-semantics.md` section 5).
+
+use crate::data::Data;
+use crate::error::{Errno, KResult, errno};
+use crate::folio::{FolioKind, HPAGE_PMD_ORDER, Zone};
+use crate::ids::{FileId, FolioId, Pid, ZERO_FOLIO};
+use crate::mm::{Backing, Pte, Vma};
+use crate::preset::ReuseRule;
+use crate::step::{Ctx, ObjRef};
+use std::sync::Arc;
+
+const MEMORY_C: &str = "mm/memory.c";
+const HUGE_MEMORY_C: &str = "mm/huge_memory.c";
+const FILEMAP_C: &str = "mm/filemap.c";
+
+pub const PMD_PAGES: u64 = 1 << HPAGE_PMD_ORDER;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    Read,
+    Write,
+    /// FAULT_FLAG_UNSHARE (5.19+): make the page exclusive, keep the PTE R/O.
+    Unshare,
+}
+
+/// mm/memory.c: handle_mm_fault for one virtual page.
+pub fn handle_mm_fault(ctx: &mut Ctx, pid: Pid, vpn: u64, kind: FaultKind) -> KResult<()> {
+    let vma = ctx.w.vma(pid, vpn)?.clone();
+    ctx.w.vmstat.pgfault += 1;
+    match vma.pte(vpn) {
+        Pte::None => match vma.backing {
+            Backing::Anon if kind == FaultKind::Read => {
+                map_zero_page(ctx, pid, vpn);
+                Ok(())
+            }
+            Backing::Anon => {
+                do_anonymous_page(ctx, pid, vpn, &vma);
+                Ok(())
+            }
+            Backing::File { .. } => do_file_fault(ctx, pid, vpn, &vma, kind),
+        },
+        Pte::Swap { slot, exclusive } => do_swap_page(ctx, pid, vpn, &vma, slot, exclusive, kind),
+        Pte::Present { writable, .. } => match kind {
+            FaultKind::Read => Ok(()),
+            FaultKind::Write if writable => Ok(()),
+            _ => {
+                do_wp_page(ctx, pid, vpn, &vma, kind);
+                Ok(())
+            }
+        },
+    }
+}
+
+fn map_zero_page(ctx: &mut Ctx, pid: Pid, vpn: u64) {
+    ctx.step_batch("do_anonymous_page", MEMORY_C, "zero", || {
+        "Read fault on untouched anonymous memory: map the shared zero page read-only (no folio is allocated, no reference is taken).".into()
+    });
+    ctx.touch(ObjRef::Page(pid, vpn));
+    ctx.w.set_pte(pid, vpn, Pte::present(ZERO_FOLIO, 0, false, false));
+}
+
+/// Aligned block of `n` pages around `vpn` if it lies inside the VMA and is
+/// entirely unpopulated.
+fn empty_aligned_block(vma: &Vma, vpn: u64, n: u64) -> Option<u64> {
+    let base = vpn & !(n - 1);
+    if base < vma.start || base + n > vma.end() {
+        return None;
+    }
+    (base..base + n)
+        .all(|v| vma.pte(v) == Pte::None)
+        .then_some(base)
+}
+
+/// mm/memory.c: do_anonymous_page (and do_huge_pmd_anonymous_page for THP).
+fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
+    let thp = vma.flags.hugepage && !vma.flags.nohugepage;
+    let mthp = vma.anon_order > 0 && ctx.w.preset.has_anon_mthp() && !vma.flags.nohugepage;
+    let (order, base, pmd) = match (thp, mthp) {
+        (true, _) => match empty_aligned_block(vma, vpn, PMD_PAGES) {
+            Some(b) => (HPAGE_PMD_ORDER, b, true),
+            None => (0, vpn, false),
+        },
+        (false, true) => match empty_aligned_block(vma, vpn, 1 << vma.anon_order) {
+            Some(b) => (vma.anon_order, b, false),
+            None => (0, vpn, false),
+        },
+        _ => (0, vpn, false),
+    };
+    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+    if pmd {
+        ctx.step(
+            "do_huge_pmd_anonymous_page",
+            HUGE_MEMORY_C,
+            "Write fault in a VM_HUGEPAGE region: allocate a 512-page THP, map it with one PMD (one reference, entire mapcount 1), every page anon-exclusive.",
+        );
+        ctx.w.vmstat.thp_fault_alloc += 1;
+    } else if order > 0 {
+        ctx.step(
+            "do_anonymous_page",
+            MEMORY_C,
+            format!(
+                "Write fault: allocate an order-{order} anonymous folio ({} pages, multi-size THP) and map every page writable; each PTE holds a reference.",
+                1 << order
+            ),
+        );
+    } else {
+        ctx.step_batch("do_anonymous_page", MEMORY_C, "anon-write", || {
+            "Write fault on untouched anonymous memory: allocate a zeroed folio, map it writable and dirty, mark it anon-exclusive, add it to the LRU.".into()
+        });
+    }
+    let id = ctx.w.alloc_folio(FolioKind::Anon, order, zone);
+    let n = 1u64 << order;
+    {
+        let f = ctx.w.folio_mut(id);
+        // The allocation reference becomes the mapping's reference.
+        f.refcount = if pmd { 1 } else { n as i64 };
+        if pmd {
+            f.entire_mapcount = 1;
+        }
+        for p in f.pages.iter_mut() {
+            if !pmd {
+                p.mapcount = 1;
+            }
+            p.anon_exclusive = true;
+        }
+    }
+    ctx.w.lru_add(id, vma.flags.locked);
+    for i in 0..n {
+        let pte = Pte::Present {
+            folio: id,
+            page: i as u16,
+            writable: vma.flags.write,
+            dirty: true,
+            soft_dirty: true,
+            pmd,
+        };
+        ctx.w.set_pte(pid, base + i, pte);
+    }
+    ctx.touch(ObjRef::Folio(id));
+    ctx.touch(ObjRef::Page(pid, vpn));
+}
+
+/// mm/filemap.c: filemap_fault's page-cache lookup; reads the block on a miss.
+pub fn filemap_get_folio(ctx: &mut Ctx, file: FileId, index: u64) -> KResult<FolioId> {
+    let f = ctx.w.file(file);
+    if index >= f.pages {
+        return errno(
+            Errno::EFAULT,
+            format!("page {index} of '{}' is beyond the end of the file (SIGBUS)", f.name),
+        );
+    }
+    if let Some(id) = f.cache.get(&index) {
+        return Ok(*id);
+    }
+    let data = f.disk.get(index as usize).cloned().unwrap_or_default();
+    let name = f.name.clone();
+    ctx.step(
+        "filemap_fault",
+        FILEMAP_C,
+        format!("Page-cache miss for '{name}' page {index}: allocate a folio, read the block, insert it into the page cache (the cache holds one reference) and the LRU."),
+    );
+    let id = ctx
+        .w
+        .alloc_folio(FolioKind::File { file, index }, 0, Zone::Normal);
+    ctx.w.folio_mut(id).pages[0].data = data;
+    ctx.w.lru_add(id, false);
+    ctx.w.file_mut(file).cache.insert(index, id);
+    ctx.touch(ObjRef::Folio(id));
+    ctx.touch(ObjRef::File(file));
+    Ok(id)
+}
+
+/// Maps one page of a folio with a new PTE: one reference and one mapcount.
+fn map_page(ctx: &mut Ctx, pid: Pid, vpn: u64, folio: FolioId, page: usize, writable: bool, dirty: bool) {
+    let f = ctx.w.folio_mut(folio);
+    f.refcount += 1;
+    f.pages[page].mapcount += 1;
+    ctx.w.set_pte(pid, vpn, Pte::present(folio, page, writable, dirty));
+}
+
+/// mm/memory.c: do_read_fault / do_cow_fault / do_shared_fault.
+fn do_file_fault(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, kind: FaultKind) -> KResult<()> {
+    let (file, index) = vma.file_index(vpn).expect("file vma");
+    let folio = filemap_get_folio(ctx, file, index)?;
+    let fs = ctx.w.file(file).fs;
+    if vma.flags.shared {
+        if kind == FaultKind::Write {
+            ctx.step(
+                "do_shared_fault",
+                MEMORY_C,
+                "Write fault on a shared file mapping: ->page_mkwrite lets the filesystem prepare the block (buffers attached), the folio is marked dirty and mapped writable.",
+            );
+            page_mkwrite(ctx, folio);
+            map_page(ctx, pid, vpn, folio, 0, true, true);
+        } else {
+            // Without write notification (shmem, hugetlbfs) vm_page_prot is writable.
+            let writable = vma.flags.write && !fs.dirty_tracked();
+            ctx.step_batch("do_read_fault", MEMORY_C, "file-read-shared", || {
+                "Read fault on a shared file mapping: map the page-cache folio (one more reference and mapcount).".into()
+            });
+            map_page(ctx, pid, vpn, folio, 0, writable, false);
+        }
+    } else if kind == FaultKind::Read {
+        ctx.step_batch("do_read_fault", MEMORY_C, "file-read-private", || {
+            "Read fault on a private file mapping: map the page-cache folio read-only (a later write copies it).".into()
+        });
+        map_page(ctx, pid, vpn, folio, 0, false, false);
+    } else {
+        ctx.step(
+            "do_cow_fault",
+            MEMORY_C,
+            "Write fault on a private file mapping: copy the page-cache page into a new anonymous, anon-exclusive folio; the page cache itself is not mapped.",
+        );
+        let data = ctx.w.folio(folio).pages[0].data.clone();
+        new_anon_copy(ctx, pid, vpn, vma, data, kind);
+    }
+    ctx.touch(ObjRef::Folio(folio));
+    ctx.touch(ObjRef::Page(pid, vpn));
+    Ok(())
+}
+
+/// ->page_mkwrite + folio_mark_dirty: the filesystem is told before the page
+/// becomes writable (block allocation, buffers attached).
+pub fn page_mkwrite(ctx: &mut Ctx, folio: FolioId) {
+    let f = ctx.w.folio_mut(folio);
+    f.flags.dirty = true;
+    if let FolioKind::File { file, .. } = f.kind {
+        if ctx.w.file(file).fs.dirty_tracked() {
+            ctx.w.folio_mut(folio).flags.private = true;
+        }
+    }
+}
+
+/// Allocates an anon-exclusive copy and maps it at `vpn` (wp_page_copy's second half).
+fn new_anon_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, data: Data, kind: FaultKind) -> FolioId {
+    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+    let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
+    {
+        let f = ctx.w.folio_mut(id);
+        f.pages[0].data = data;
+        f.pages[0].anon_exclusive = true;
+        f.pages[0].mapcount = 1;
+    }
+    ctx.w.lru_add(id, vma.flags.locked);
+    let pte = if kind == FaultKind::Unshare {
+        // An unshare fault never produces a writable PTE.
+        Pte::present(id, 0, false, false)
+    } else {
+        Pte::present(id, 0, vma.flags.write, true)
+    };
+    ctx.w.set_pte(pid, vpn, pte);
+    ctx.touch(ObjRef::Folio(id));
+    id
+}
+
+/// Splits the PMD mapping `vpn` into 512 PTEs (mm/huge_memory.c:
+/// __split_huge_pmd_locked): the PMD's reference becomes one per PTE.
+pub fn split_pmd(ctx: &mut Ctx, pid: Pid, vpn: u64) {
+    let base = vpn & !(PMD_PAGES - 1);
+    let Some((folio, _)) = ctx.w.pte(pid, base).folio() else {
+        return;
+    };
+    ctx.step(
+        "__split_huge_pmd",
+        HUGE_MEMORY_C,
+        "Split the THP's PMD into 512 PTEs: the PMD's one reference becomes one reference per PTE, and every page gets its own mapcount.",
+    );
+    ctx.w.vmstat.thp_split_pmd += 1;
+    for i in 0..PMD_PAGES {
+        if let Pte::Present { pmd, .. } = ctx.w.pte(pid, base + i) {
+            if pmd {
+                let mut p = ctx.w.pte(pid, base + i);
+                if let Pte::Present { pmd, .. } = &mut p {
+                    *pmd = false;
+                }
+                ctx.w.set_pte(pid, base + i, p);
+            }
+        }
+    }
+    let f = ctx.w.folio_mut(folio);
+    f.entire_mapcount -= 1;
+    f.refcount += PMD_PAGES as i64 - 1;
+    for p in f.pages.iter_mut() {
+        p.mapcount += 1;
+    }
+    ctx.touch(ObjRef::Folio(folio));
+}
+
+/// The reuse decision of do_wp_page / do_huge_pmd_wp_page for an anon page.
+/// Returns whether to reuse and whether PageAnonExclusive must be set.
+fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
+    let preset = ctx.w.preset;
+    let rule = if pmd {
+        preset.pmd_thp_reuse_rule()
+    } else {
+        preset.anon_reuse_rule()
+    };
+    // 53a05ad9f21d (5.18): an otherwise exclusive page still in the swap cache
+    // gets its swap slot freed so that the refcount test can pass.
+    let f = ctx.w.folio(folio);
+    if preset.wp_frees_swapcache() && f.flags.swapcache && f.refcount == 2 && !f.is_large() {
+        if let Some(slot) = f.swap_slot {
+            if ctx.w.swap.get(&slot).is_some_and(|s| s.count == 0) {
+                crate::swap::delete_from_swap_cache(ctx, folio);
+            }
+        }
+    }
+    let f = ctx.w.folio(folio);
+    match rule {
+        // reuse_swap_page(): mapcount (+ swap count) <= 1; GUP refs are invisible.
+        ReuseRule::Mapcount => f.page_mapcount(page) <= 1 && !f.flags.swapcache,
+        // 09854ba94c6a: only the faulting mapping may hold a reference.
+        ReuseRule::Refcount => f.refcount == 1,
+        ReuseRule::AnonExclusive => {
+            if f.pages[page].anon_exclusive {
+                return true;
+            }
+            // wp_can_reuse_anon_folio: large PTE-mapped folios are not reused.
+            let ok = f.refcount == 1 && (pmd || !f.is_large());
+            if ok {
+                let f = ctx.w.folio_mut(folio);
+                for p in f.pages.iter_mut() {
+                    p.anon_exclusive = true;
+                }
+            }
+            ok
+        }
+    }
+}
+
+/// mm/memory.c: do_wp_page (write or unshare fault on a present R/O PTE).
+fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind) {
+    let pte = vma.pte(vpn);
+    let Pte::Present { folio, page, pmd, .. } = pte else {
+        return;
+    };
+    let page = page as usize;
+    ctx.touch(ObjRef::Page(pid, vpn));
+    ctx.touch(ObjRef::Folio(folio));
+    let f = ctx.w.folio(folio).clone();
+    if vma.flags.shared && kind == FaultKind::Write {
+        ctx.step(
+            "wp_page_shared",
+            MEMORY_C,
+            "Write fault on a read-only PTE of a shared mapping: ->page_mkwrite tells the filesystem, the folio is dirtied and the PTE made writable (no copy).",
+        );
+        page_mkwrite(ctx, folio);
+        let mut p = pte;
+        if let Pte::Present { writable, dirty, .. } = &mut p {
+            *writable = true;
+            *dirty = true;
+        }
+        ctx.w.set_pte(pid, vpn, p);
+        return;
+    }
+    if f.is_anon() {
+        let reuse = anon_reuse(ctx, folio, page, pmd);
+        if reuse {
+            let rule = if pmd {
+                ctx.w.preset.pmd_thp_reuse_rule()
+            } else {
+                ctx.w.preset.anon_reuse_rule()
+            };
+            let why = match rule {
+                ReuseRule::Mapcount => "the page is mapped only once (reuse_swap_page looks at the mapcount and ignores GUP references)",
+                ReuseRule::Refcount => "the folio's refcount is 1, so nobody else holds it",
+                ReuseRule::AnonExclusive => "the page is (or could be made) anon-exclusive",
+            };
+            let (func, path) = if pmd {
+                ("do_huge_pmd_wp_page", HUGE_MEMORY_C)
+            } else {
+                ("wp_page_reuse", MEMORY_C)
+            };
+            if kind == FaultKind::Unshare {
+                ctx.step(func, path, format!("Unshare fault: reuse the page because {why}; it is now anon-exclusive and the PTE stays read-only."));
+                return;
+            }
+            ctx.step(func, path, format!("Write fault: reuse the page in place because {why}; the PTE becomes writable and dirty."));
+            let targets: Vec<u64> = if pmd {
+                let base = vpn & !(PMD_PAGES - 1);
+                (base..base + PMD_PAGES).collect()
+            } else {
+                vec![vpn]
+            };
+            for v in targets {
+                let mut p = ctx.w.pte(pid, v);
+                if let Pte::Present { writable, dirty, .. } = &mut p {
+                    *writable = vma.flags.write;
+                    *dirty = true;
+                }
+                ctx.w.set_pte(pid, v, p);
+            }
+            return;
+        }
+        if pmd {
+            split_pmd(ctx, pid, vpn);
+        }
+    }
+    wp_page_copy(ctx, pid, vpn, vma, kind);
+}
+
+/// mm/memory.c: wp_page_copy: give this mapping its own copy.
+fn wp_page_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, kind: FaultKind) {
+    let (old, page) = ctx.w.pte(pid, vpn).folio().expect("present");
+    let of = ctx.w.folio(old);
+    let what = match of.kind {
+        FolioKind::Zero => "the zero page",
+        FolioKind::File { .. } => "a page-cache page",
+        _ => "a shared anonymous page",
+    };
+    let verb = if kind == FaultKind::Unshare {
+        "Unshare fault"
+    } else {
+        "Write fault"
+    };
+    let data = of.pages[page].data.clone();
+    ctx.step(
+        "wp_page_copy",
+        MEMORY_C,
+        format!(
+            "{verb} on {what}: copy it into a new anon-exclusive folio mapped {}; the old page loses this mapping's reference and mapcount.",
+            if kind == FaultKind::Unshare { "read-only" } else { "writable" }
+        ),
+    );
+    ctx.touch(ObjRef::Folio(old));
+    new_anon_copy(ctx, pid, vpn, vma, data, kind);
+    if old != ZERO_FOLIO {
+        ctx.w.folio_mut(old).pages[page].mapcount -= 1;
+        ctx.w.folio_put(old, 1);
+    }
+}
+
+/// mm/memory.c: do_swap_page: bring an anon page back from swap.
+fn do_swap_page(
+    ctx: &mut Ctx,
+    pid: Pid,
+    vpn: u64,
+    vma: &Arc<Vma>,
+    slot: u32,
+    exclusive: bool,
+    kind: FaultKind,
+) -> KResult<()> {
+    let preset = ctx.w.preset;
+    let entry = ctx.w.swap.get(&slot).cloned().expect("swap slot");
+    let folio = match entry.cache {
+        Some(f) => {
+            ctx.step(
+                "do_swap_page",
+                MEMORY_C,
+                "Swap-in: the folio is still in the swap cache; map it again.",
+            );
+            f
+        }
+        None => {
+            ctx.step(
+                "do_swap_page",
+                MEMORY_C,
+                "Swap-in: allocate a folio, read the slot into it and add it to the swap cache (one reference).",
+            );
+            ctx.w.vmstat.pswpin += 1;
+            let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+            let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
+            let f = ctx.w.folio_mut(id);
+            f.pages[0].data = entry.data.clone();
+            f.flags.swapcache = true;
+            f.swap_slot = Some(slot);
+            ctx.w.lru_add(id, vma.flags.locked);
+            ctx.w.swap.get_mut(&slot).expect("slot").cache = Some(id);
+            id
+        }
+    };
+    ctx.touch(ObjRef::Folio(folio));
+    ctx.touch(ObjRef::Page(pid, vpn));
+    {
+        let f = ctx.w.folio_mut(folio);
+        f.refcount += 1;
+        f.pages[0].mapcount += 1;
+    }
+    let remaining = {
+        let e = ctx.w.swap.get_mut(&slot).expect("slot");
+        e.count -= 1;
+        e.count
+    };
+    if remaining == 0 {
+        // Simplification (docs/model.md): the slot is freed when its last swap
+        // PTE is gone, as should_try_to_free_swap does under swap pressure.
+        crate::swap::delete_from_swap_cache(ctx, folio);
+    }
+    let f = ctx.w.folio(folio);
+    let reuse = match preset.swapin_reuse_rule() {
+        ReuseRule::AnonExclusive => exclusive || f.refcount == 1,
+        ReuseRule::Refcount => f.refcount == 1,
+        ReuseRule::Mapcount => f.pages[0].mapcount + remaining as i32 <= 1,
+    };
+    if reuse && preset.anon_reuse_rule() == ReuseRule::AnonExclusive {
+        ctx.w.folio_mut(folio).pages[0].anon_exclusive = true;
+    }
+    let write = kind == FaultKind::Write;
+    ctx.w.set_pte(
+        pid,
+        vpn,
+        Pte::present(folio, 0, reuse && write && vma.flags.write, reuse && write),
+    );
+    if write && !reuse {
+        let vma = ctx.w.vma(pid, vpn)?.clone();
+        do_wp_page(ctx, pid, vpn, &vma, kind);
+    }
+    Ok(())
+}

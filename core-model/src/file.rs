@@ -1,0 +1,57 @@
+//! Files, their page cache and their blocks on disk.
+
+use crate::data::Data;
+use crate::ids::FolioId;
+use imbl::{OrdMap, Vector};
+use serde::{Deserialize, Serialize};
+
+/// Filesystem kind: decides dirty tracking and long-term pin rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsKind {
+    Ext4,
+    Xfs,
+    Btrfs,
+    Tmpfs,
+    Hugetlbfs,
+}
+
+impl FsKind {
+    /// Does a shared writable mapping need write notification and dirty
+    /// tracking (mm/gup.c: vma_needs_dirty_tracking)? shmem and hugetlbfs do not.
+    pub fn dirty_tracked(self) -> bool {
+        matches!(self, FsKind::Ext4 | FsKind::Xfs | FsKind::Btrfs)
+    }
+
+    /// Backed by a block device (tmpfs and hugetlbfs live in memory).
+    pub fn has_disk(self) -> bool {
+        self.dirty_tracked()
+    }
+
+    pub fn parse(s: &str) -> Option<FsKind> {
+        Some(match s {
+            "ext4" => FsKind::Ext4,
+            "xfs" => FsKind::Xfs,
+            "btrfs" => FsKind::Btrfs,
+            "tmpfs" | "shmem" => FsKind::Tmpfs,
+            "hugetlbfs" => FsKind::Hugetlbfs,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct File {
+    pub name: String,
+    pub fs: FsKind,
+    /// Size in pages.
+    pub pages: u64,
+    /// address_space: page index -> folio.
+    #[serde(skip)]
+    pub cache: OrdMap<u64, FolioId>,
+    /// What is on disk, per block (empty for memory filesystems).
+    #[serde(skip)]
+    pub disk: Vector<Data>,
+    /// Hidden object behind MAP_SHARED|MAP_ANONYMOUS.
+    pub shmem_for_anon: bool,
+}

@@ -1,0 +1,350 @@
+//! get_user_pages / pin_user_pages and their release (mm/gup.c;
+//! `shared/kernel-semantics.md` sections 3 and 4).
+
+use crate::error::{Errno, KResult, errno, invalid};
+use crate::fault::{FaultKind, handle_mm_fault};
+use crate::folio::{FolioKind, GUP_PIN_COUNTING_BIAS};
+use crate::holder::{Grab, HeldPage, Holder, HolderKind};
+use crate::ids::{FolioId, Pid, ZERO_FOLIO};
+use crate::mm::{Backing, Pte, Vma};
+use crate::step::{Ctx, ObjRef};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+const GUP_C: &str = "mm/gup.c";
+
+/// The FOLL_* flags a caller chooses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GupFlags {
+    /// FOLL_PIN (pin_user_pages*) instead of FOLL_GET (get_user_pages*).
+    pub pin: bool,
+    /// FOLL_WRITE: the caller (device) will write to the pages.
+    pub write: bool,
+    /// FOLL_LONGTERM.
+    pub longterm: bool,
+    /// The lockless GUP-fast walk first (*_fast variants).
+    pub fast: bool,
+}
+
+impl GupFlags {
+    pub fn describe(&self) -> String {
+        let mut s = String::from(if self.pin { "FOLL_PIN" } else { "FOLL_GET" });
+        if self.write {
+            s.push_str("|FOLL_WRITE");
+        }
+        if self.longterm {
+            s.push_str("|FOLL_LONGTERM");
+        }
+        s
+    }
+}
+
+/// mm/gup.c: check_vma_flags, for every VMA the range touches.
+fn check_range(ctx: &Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KResult<()> {
+    let w = &ctx.w;
+    if flags.longterm && !flags.pin {
+        return errno(
+            Errno::EINVAL,
+            "FOLL_LONGTERM needs FOLL_PIN: get_user_pages refuses long-term references (is_valid_gup_args)",
+        );
+    }
+    let mut vpn = first;
+    let end = first + n;
+    while vpn < end {
+        let vma = w.vma(pid, vpn)?;
+        if !vma.flags.read {
+            return errno(Errno::EFAULT, format!("{} is not readable (check_vma_flags)", w.page_name(pid, vpn)));
+        }
+        if flags.write && !vma.flags.write {
+            return errno(
+                Errno::EFAULT,
+                format!("FOLL_WRITE on read-only {} (check_vma_flags, no FOLL_FORCE)", w.page_name(pid, vpn)),
+            );
+        }
+        if let Backing::File { file, .. } = vma.backing {
+            let fs = w.file(file).fs;
+            // 8ac268436e6d (6.5): writable long-term pins of dirty-tracked
+            // shared file mappings are refused.
+            if flags.pin
+                && flags.longterm
+                && flags.write
+                && vma.flags.shared
+                && fs.dirty_tracked()
+                && w.preset.refuses_longterm_write_pins_of_dirty_tracked_files()
+            {
+                return errno(
+                    Errno::EFAULT,
+                    format!(
+                        "writable FOLL_LONGTERM pin of a shared {fs:?} file mapping: the filesystem must track dirtying (check_vma_flags, vma_needs_dirty_tracking, 6.5+)"
+                    ),
+                );
+            }
+        }
+        vpn = vma.end();
+    }
+    Ok(())
+}
+
+/// mm/internal.h: gup_must_unshare for a R/O pin.
+fn must_unshare(ctx: &Ctx, vma: &Vma, folio: FolioId, page: usize, flags: GupFlags) -> bool {
+    if !flags.pin || flags.write {
+        return false;
+    }
+    let f = ctx.w.folio(folio);
+    let preset = ctx.w.preset;
+    if f.is_anon() {
+        preset.unshare_ro_pins_of_anon() && !f.pages[page].anon_exclusive
+    } else {
+        flags.longterm && vma.flags.is_cow() && preset.unshare_ro_longterm_pins_of_non_anon()
+    }
+}
+
+/// What the slow path must fault before it can grab the page, if anything.
+fn needed_fault(ctx: &Ctx, pid: Pid, vpn: u64, flags: GupFlags, wrote_once: bool) -> KResult<Option<FaultKind>> {
+    let vma = ctx.w.vma(pid, vpn)?;
+    // 17839856fd58 (5.8): on a COW mapping every GUP breaks COW with a write fault.
+    let forced = ctx.w.preset.gup_forces_cow_break() && vma.flags.is_cow();
+    let write = flags.write || forced;
+    Ok(match vma.pte(vpn) {
+        Pte::None | Pte::Swap { .. } => Some(if write { FaultKind::Write } else { FaultKind::Read }),
+        Pte::Present { writable, folio, page, .. } => {
+            if write && !writable && !(forced && !flags.write && wrote_once) {
+                // (A forced write fault on a VMA without VM_WRITE leaves the PTE
+                // R/O; 5.8's FOLL_COW then accepts the COW'd page.)
+                Some(FaultKind::Write)
+            } else if must_unshare(ctx, vma, folio, page as usize, flags) {
+                Some(FaultKind::Unshare)
+            } else {
+                None
+            }
+        }
+    })
+}
+
+/// GUP-fast can take the page without faulting or falling back.
+fn fast_ok(ctx: &Ctx, pid: Pid, vpn: u64, flags: GupFlags) -> bool {
+    let Some(vma) = ctx.w.proc(pid).mm.vma_at(vpn) else {
+        return false;
+    };
+    let Pte::Present { folio, page, writable, .. } = vma.pte(vpn) else {
+        return false;
+    };
+    let f = ctx.w.folio(folio);
+    if (flags.write || ctx.w.preset.gup_forces_cow_break()) && !writable {
+        return false;
+    }
+    if flags.pin && !flags.write {
+        // GUP-fast does not know the VMA: non-anon long-term R/O pins fall back.
+        let must = if f.is_anon() {
+            ctx.w.preset.unshare_ro_pins_of_anon() && !f.pages[page as usize].anon_exclusive
+        } else {
+            flags.longterm && ctx.w.preset.unshare_ro_longterm_pins_of_non_anon()
+        };
+        if must {
+            return false;
+        }
+    }
+    !(flags.longterm && f.zone == crate::folio::Zone::Movable)
+}
+
+/// mm/gup.c: try_grab_folio: one reference, or one pin, on one page.
+/// Returns false for the 6.5+ pretend pin of the zero page.
+pub fn try_grab(ctx: &mut Ctx, folio: FolioId, pin: bool) -> bool {
+    let preset = ctx.w.preset;
+    if pin && folio == ZERO_FOLIO && preset.zero_page_never_pinned() {
+        return false;
+    }
+    let f = ctx.w.folio_mut(folio);
+    if pin {
+        if f.has_pincount() {
+            f.refcount += 1;
+            f.pincount += 1;
+        } else {
+            f.refcount += GUP_PIN_COUNTING_BIAS;
+        }
+        ctx.w.vmstat.nr_foll_pin_acquired += 1;
+    } else {
+        f.refcount += 1;
+    }
+    true
+}
+
+/// mm/gup.c: gup_put_folio / put_page for one page of a holder.
+pub fn put_grab(ctx: &mut Ctx, folio: FolioId, grab: Grab) {
+    match grab {
+        Grab::Ref => ctx.w.folio_put(folio, 1),
+        Grab::Pin => {
+            let f = ctx.w.folio_mut(folio);
+            let n = if f.has_pincount() {
+                f.pincount -= 1;
+                1
+            } else {
+                GUP_PIN_COUNTING_BIAS
+            };
+            ctx.w.vmstat.nr_foll_pin_released += 1;
+            ctx.w.folio_put(folio, n);
+        }
+    }
+}
+
+/// __get_user_pages / pin_user_pages*: returns the pages taken, in order.
+pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KResult<Vec<HeldPage>> {
+    check_range(ctx, pid, first, n, flags)?;
+    let preset = ctx.w.preset;
+    let api = match (flags.pin, flags.fast) {
+        (true, true) => "pin_user_pages_fast",
+        (true, false) => "pin_user_pages",
+        (false, true) => "get_user_pages_fast",
+        (false, false) => "get_user_pages",
+    };
+    if flags.pin && preset.tracks_has_pinned() && !ctx.w.proc(pid).mm.has_pinned {
+        ctx.step(
+            "mm_set_has_pinned_flag",
+            GUP_C,
+            format!("{api} ({}): first pin in this mm, set MMF_HAS_PINNED (sticky; fork will look at it).", flags.describe()),
+        );
+        ctx.w.proc_mut(pid).mm.has_pinned = true;
+        ctx.touch(ObjRef::Process(pid));
+    }
+    let mut fast_done = 0u64;
+    if flags.fast {
+        while fast_done < n && fast_ok(ctx, pid, first + fast_done, flags) {
+            fast_done += 1;
+        }
+        if fast_done < n {
+            ctx.step(
+                "gup_fast_fallback",
+                GUP_C,
+                format!(
+                    "GUP-fast took {fast_done} of {n} pages; page {} needs a fault or an unshare (or cannot be pinned long-term where it is), so the rest goes through the slow path.",
+                    ctx.w.page_name(pid, first + fast_done)
+                ),
+            );
+        }
+    }
+    // Slow path, first half: fault in what the walk cannot take yet
+    // (follow_page_pte -> faultin_page -> handle_mm_fault, per page).
+    for vpn in first + fast_done..first + n {
+        let mut wrote_once = false;
+        for _ in 0..3 {
+            let Some(kind) = needed_fault(ctx, pid, vpn, flags, wrote_once)? else {
+                break;
+            };
+            if kind == FaultKind::Unshare {
+                ctx.step_batch("faultin_page", GUP_C, "unshare", || {
+                    "R/O pin of a page that may be shared (gup_must_unshare): trigger an unshare fault (FAULT_FLAG_UNSHARE).".into()
+                });
+            }
+            handle_mm_fault(ctx, pid, vpn, kind)?;
+            wrote_once |= kind == FaultKind::Write;
+        }
+    }
+    // Grab every page: the GUP-fast ones first, then the slow path's.
+    let mut held = Vec::with_capacity(n as usize);
+    let mut pretend = 0u64;
+    let func = if flags.fast && fast_done > 0 {
+        "try_grab_folio_fast"
+    } else {
+        "try_grab_folio"
+    };
+    let what = if flags.pin {
+        "pin: +1024 on a small folio, +1 reference and +1 pincount on a large one, nr_foll_pin_acquired +1 per page"
+    } else {
+        "reference: refcount +1 per page"
+    };
+    ctx.step(func, GUP_C, format!("{api} ({}): take one {what}.", flags.describe()));
+    for vpn in first..first + n {
+        let pte = ctx.w.pte(pid, vpn);
+        let Some((folio, page)) = pte.folio() else {
+            return errno(Errno::EFAULT, format!("{} is not present after faulting", ctx.w.page_name(pid, vpn)));
+        };
+        let took = try_grab(ctx, folio, flags.pin);
+        if !took {
+            pretend += 1;
+        }
+        // follow_page_pte with FOLL_TOUCH: a write GUP dirties a clean folio.
+        if flags.write && vpn >= first + fast_done && !pte.is_dirty() && !ctx.w.folio(folio).flags.dirty {
+            ctx.w.folio_mut(folio).flags.dirty = true;
+        }
+        ctx.touch(ObjRef::Folio(folio));
+        held.push(HeldPage {
+            folio,
+            page: page as u16,
+            owner: pid,
+            vpn,
+            pretend: !took,
+        });
+    }
+    if pretend > 0 {
+        ctx.step(
+            "try_grab_folio",
+            GUP_C,
+            format!("{pretend} page(s) map the shared zero page: a pin of the zero page is only pretended (no refcount change, no counters; c8070b787519, 6.5)."),
+        );
+    }
+    Ok(held)
+}
+
+/// Pins or refs a range on behalf of a named holder.
+pub fn gup_into_holder(
+    ctx: &mut Ctx,
+    pid: Pid,
+    first: u64,
+    n: u64,
+    flags: GupFlags,
+    name: &str,
+    kind: HolderKind,
+) -> KResult<()> {
+    if ctx.w.holders.contains_key(name) || ctx.w.pipes.contains_key(name) {
+        return invalid(format!("a holder named '{name}' already exists"));
+    }
+    let taken_at = ctx.step_index();
+    let pages = gup(ctx, pid, first, n, flags)?;
+    let holder = Holder {
+        name: name.to_string(),
+        kind,
+        grab: if flags.pin { Grab::Pin } else { Grab::Ref },
+        write: flags.write,
+        longterm: flags.longterm,
+        taken_at,
+        pages,
+    };
+    ctx.w.holders.insert(name.to_string(), Arc::new(holder));
+    ctx.touch(ObjRef::Holder(name.to_string()));
+    Ok(())
+}
+
+/// unpin_user_pages(_dirty_lock) or put_page (+ set_page_dirty_lock) for
+/// every page of a holder; the holder is gone afterwards.
+pub fn release_holder(ctx: &mut Ctx, name: &str, dirty: bool) -> KResult<()> {
+    let h = ctx.w.holder(name)?.clone();
+    let (func, text) = match (h.grab, dirty) {
+        (Grab::Pin, true) => (
+            "unpin_user_pages_dirty_lock",
+            "For each folio not already dirty: lock, folio_mark_dirty, unlock; then unpin (-1024, or -1 and pincount -1 on a large folio; nr_foll_pin_released +1 per page).",
+        ),
+        (Grab::Pin, false) => (
+            "unpin_user_pages",
+            "Unpin every page (-1024, or -1 and pincount -1 on a large folio; nr_foll_pin_released +1 per page).",
+        ),
+        (Grab::Ref, true) => (
+            "set_page_dirty_lock",
+            "Mark every page dirty, then put_page drops one reference per page.",
+        ),
+        (Grab::Ref, false) => ("put_page", "Drop one reference per page."),
+    };
+    ctx.step(func, GUP_C, format!("{name}: {text}"));
+    ctx.touch(ObjRef::Holder(name.to_string()));
+    for hp in &h.pages {
+        ctx.touch(ObjRef::Folio(hp.folio));
+        if hp.pretend {
+            continue;
+        }
+        if dirty && ctx.w.folio(hp.folio).kind != FolioKind::Zero && !ctx.w.folio(hp.folio).freed {
+            ctx.w.folio_mut(hp.folio).flags.dirty = true;
+        }
+        put_grab(ctx, hp.folio, h.grab);
+    }
+    ctx.w.holders.remove(name);
+    Ok(())
+}

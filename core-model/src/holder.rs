@@ -1,0 +1,59 @@
+//! Holders of GUP references and pins, pipes and io_uring rings.
+
+use crate::ids::{FolioId, Pid};
+use serde::{Deserialize, Serialize};
+
+/// How a holder keeps its pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Grab {
+    /// FOLL_GET: a plain reference per page.
+    Ref,
+    /// FOLL_PIN: a pin per page (bias or pincount).
+    Pin,
+}
+
+/// Who holds the pages (for display and for the release path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HolderKind {
+    /// A driver that called get_user_pages / pin_user_pages directly.
+    Gup,
+    /// io_uring fixed buffers (IORING_REGISTER_BUFFERS).
+    IoUring,
+}
+
+/// One page a holder has, and where it came from (to detect incoherence).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldPage {
+    pub folio: FolioId,
+    pub page: u16,
+    /// Process and virtual page the GUP walked: the page the owner means.
+    pub owner: Pid,
+    pub vpn: u64,
+    /// A pretend pin of the zero page (6.5+): nothing was taken.
+    pub pretend: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub name: String,
+    pub kind: HolderKind,
+    pub grab: Grab,
+    pub write: bool,
+    pub longterm: bool,
+    /// Micro-step index at which the pages were taken ("why is it alive").
+    pub taken_at: usize,
+    pub pages: Vec<HeldPage>,
+}
+
+/// A pipe buffer: vmsplice puts user pages in with a reference each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipeBuf {
+    pub folio: FolioId,
+    pub page: u16,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Pipe {
+    pub name: String,
+    pub bufs: Vec<PipeBuf>,
+}

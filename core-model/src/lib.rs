@@ -1,0 +1,47 @@
+//! pinlab-model: a deterministic, pure model of how the Linux kernel keeps
+//! pages alive and coherent while devices use them.
+//!
+//! Start with [`Sim`]: create one for a [`Preset`], [`Sim::apply`] syscall-level
+//! [`Action`]s, and read the [`World`] after every micro-step. Every rule names
+//! the kernel function it stands for; `shared/kernel-semantics.md` and
+//! `docs/model.md` give the sources.
+
+pub mod access;
+pub mod action;
+pub mod collapse;
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod fault;
+pub mod file;
+pub mod folio;
+pub mod fork;
+pub mod graph;
+pub mod gup;
+pub mod hazard;
+pub mod holder;
+pub mod ids;
+pub mod invariants;
+pub mod io_uring;
+pub mod mm;
+pub mod preset;
+pub mod process;
+pub mod refs;
+pub mod sim;
+pub mod splice;
+pub mod step;
+pub mod swap;
+pub mod vma_ops;
+pub mod world;
+
+pub use action::{Action, Outcome};
+pub use error::{ActionError, Errno};
+pub use file::FsKind;
+pub use folio::{Folio, GUP_PIN_COUNTING_BIAS};
+pub use gup::GupFlags;
+pub use hazard::{Hazard, HazardKind};
+pub use ids::{FileId, FolioId, Pid, ZERO_FOLIO};
+pub use preset::Preset;
+pub use sim::Sim;
+pub use vma_ops::{Advice, MmapArgs};
+pub use world::World;

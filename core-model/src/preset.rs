@@ -1,0 +1,305 @@
+//! Kernel-version presets. A preset means "this release up to the next preset";
+//! every rule that differs between releases is a method here that names the
+//! commit which changed it (see `shared/kernel-semantics.md` sections 12 and 12a).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A kernel release the model can behave like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Preset {
+    /// 5.7: pin bias and counters exist, nothing consumes them.
+    #[serde(rename = "5.7")]
+    V5_7,
+    /// 5.8: GUP on a COW mapping breaks COW (17839856fd58).
+    #[serde(rename = "5.8")]
+    V5_8,
+    /// 5.9-5.10: refcount-based reuse, early COW at fork for pinned pages.
+    #[serde(rename = "5.9")]
+    V5_9,
+    /// 5.11-5.17: pinned anon pages kept out of the swap cache (feb889fb40fa).
+    #[serde(rename = "5.11")]
+    V5_11,
+    /// 5.18: COW fixes part 1 (PMD-mapped THP and swap-in use the refcount rule).
+    #[serde(rename = "5.18")]
+    V5_18,
+    /// 5.19-5.x: PageAnonExclusive, unshare faults for R/O pins (COW fixes part 2).
+    #[serde(rename = "5.19")]
+    V5_19,
+    /// 6.0-6.1: mprotect upgrades dirty exclusive anon PTEs (64fe24a3e05e); MADV_COLLAPSE (6.1).
+    #[serde(rename = "6.0")]
+    V6_0,
+    /// 6.2-6.4: reliable R/O long-term pins in COW mappings (84209e87c696).
+    #[serde(rename = "6.2")]
+    V6_2,
+    /// 6.5-6.7: zero page never pinned, writable long-term pins of dirty-tracked files refused.
+    #[serde(rename = "6.5")]
+    V6_5,
+    /// 6.8 and later: folio rmap API, anonymous multi-size THP.
+    #[serde(rename = "6.8")]
+    V6_8,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 10] = [
+        Preset::V5_7,
+        Preset::V5_8,
+        Preset::V5_9,
+        Preset::V5_11,
+        Preset::V5_18,
+        Preset::V5_19,
+        Preset::V6_0,
+        Preset::V6_2,
+        Preset::V6_5,
+        Preset::V6_8,
+    ];
+
+    /// The newest preset, used when a lesson names none.
+    pub const NEWEST: Preset = Preset::V6_8;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::V5_7 => "5.7",
+            Preset::V5_8 => "5.8",
+            Preset::V5_9 => "5.9",
+            Preset::V5_11 => "5.11",
+            Preset::V5_18 => "5.18",
+            Preset::V5_19 => "5.19",
+            Preset::V6_0 => "6.0",
+            Preset::V6_2 => "6.2",
+            Preset::V6_5 => "6.5",
+            Preset::V6_8 => "6.8",
+        }
+    }
+
+    /// Parses "5.19", "v5.19" or "5.19.3" (the patch level is ignored) to the
+    /// preset whose span contains that release.
+    pub fn parse(text: &str) -> Option<Preset> {
+        let t = text.trim().trim_start_matches('v');
+        let mut it = t.split('.');
+        let major: u32 = it.next()?.parse().ok()?;
+        let minor: u32 = it.next()?.parse().ok()?;
+        if let Some(patch) = it.next() {
+            patch.parse::<u32>().ok()?;
+        }
+        if it.next().is_some() {
+            return None;
+        }
+        let v = (major, minor);
+        let p = match v {
+            (5, 7) => Preset::V5_7,
+            (5, 8) => Preset::V5_8,
+            (5, 9..=10) => Preset::V5_9,
+            (5, 11..=17) => Preset::V5_11,
+            (5, 18) => Preset::V5_18,
+            (5, 19) => Preset::V5_19,
+            (6, 0..=1) => Preset::V6_0,
+            (6, 2..=4) => Preset::V6_2,
+            (6, 5..=7) => Preset::V6_5,
+            (6, 8..) | (7.., _) => Preset::V6_8,
+            _ => return None,
+        };
+        Some(p)
+    }
+
+    /// The release that starts this preset's span, for source links.
+    pub fn release(self) -> &'static str {
+        match self {
+            Preset::V5_7 => "v5.7",
+            Preset::V5_8 => "v5.8",
+            Preset::V5_9 => "v5.9",
+            Preset::V5_11 => "v5.11",
+            Preset::V5_18 => "v5.18",
+            Preset::V5_19 => "v5.19",
+            Preset::V6_0 => "v6.0",
+            Preset::V6_2 => "v6.2",
+            Preset::V6_5 => "v6.5",
+            Preset::V6_8 => "v6.8",
+        }
+    }
+
+    // ---- GUP --------------------------------------------------------------
+
+    /// mm/gup.c: should_force_cow_break (17839856fd58, 5.8 only; removed by
+    /// a308c71bf1e6 in 5.9): GUP with FOLL_GET or FOLL_PIN on a COW mapping
+    /// takes a write fault even for reads.
+    pub fn gup_forces_cow_break(self) -> bool {
+        self == Preset::V5_8
+    }
+
+    /// mm/gup.c: mm_set_has_pinned_flag. mm->has_pinned arrived in 5.9
+    /// (008cfe4418b3), packed into MMF_HAS_PINNED in 5.14; before 5.9 nothing
+    /// recorded that an mm had pins.
+    pub fn tracks_has_pinned(self) -> bool {
+        self >= Preset::V5_9
+    }
+
+    /// mm/internal.h: gup_must_unshare for anon pages (5.19, COW fixes part 2).
+    pub fn unshare_ro_pins_of_anon(self) -> bool {
+        self >= Preset::V5_19
+    }
+
+    /// mm/internal.h: gup_must_unshare for the zero page and pagecache pages in
+    /// COW mappings under FOLL_LONGTERM (84209e87c696, 6.2).
+    pub fn unshare_ro_longterm_pins_of_non_anon(self) -> bool {
+        self >= Preset::V6_2
+    }
+
+    /// mm/gup.c: try_grab_folio returns early for the zero page
+    /// (c8070b787519 "mm: Don't pin ZERO_PAGE in pin_user_pages()", 6.5).
+    pub fn zero_page_never_pinned(self) -> bool {
+        self >= Preset::V6_5
+    }
+
+    /// mm/gup.c: check_vma_flags refuses FOLL_LONGTERM|FOLL_WRITE on shared
+    /// mappings of dirty-tracked filesystems (8ac268436e6d, 6.5).
+    pub fn refuses_longterm_write_pins_of_dirty_tracked_files(self) -> bool {
+        self >= Preset::V6_5
+    }
+
+    // ---- COW ----------------------------------------------------------------
+
+    /// mm/memory.c: do_wp_page's reuse rule for small anon folios.
+    pub fn anon_reuse_rule(self) -> ReuseRule {
+        if self >= Preset::V5_19 {
+            ReuseRule::AnonExclusive
+        } else if self >= Preset::V5_9 {
+            ReuseRule::Refcount
+        } else {
+            ReuseRule::Mapcount
+        }
+    }
+
+    /// mm/huge_memory.c: do_huge_pmd_wp_page kept the mapcount rule
+    /// (reuse_swap_page) until COW fixes part 1 (3bff7e3f1f16, 5.18).
+    pub fn pmd_thp_reuse_rule(self) -> ReuseRule {
+        if self >= Preset::V5_19 {
+            ReuseRule::AnonExclusive
+        } else if self >= Preset::V5_18 {
+            ReuseRule::Refcount
+        } else {
+            ReuseRule::Mapcount
+        }
+    }
+
+    /// mm/memory.c: do_swap_page reuse on a write fault during swap-in kept the
+    /// mapcount rule until c145e0b47c77 (5.18).
+    pub fn swapin_reuse_rule(self) -> ReuseRule {
+        self.pmd_thp_reuse_rule()
+    }
+
+    /// mm/memory.c: do_wp_page tries to free the swap-cache entry of an
+    /// otherwise exclusive page before deciding (53a05ad9f21d, 5.18).
+    pub fn wp_frees_swapcache(self) -> bool {
+        self >= Preset::V5_18
+    }
+
+    // ---- fork ---------------------------------------------------------------
+
+    /// mm/memory.c: copy_present_page early COW of maybe-pinned pages when the
+    /// mm has pinned (70e806e4e645, 5.9).
+    pub fn fork_copies_pinned(self) -> bool {
+        self >= Preset::V5_9
+    }
+
+    /// 5.9-5.18: the early-copy test did not check PageAnon, so maybe-pinned
+    /// pagecache pages in private mappings were copied too; 5.19
+    /// (page_try_dup_anon_rmap, fb3d824d1a46) copies only exclusive anon pages.
+    pub fn fork_copies_only_exclusive_anon(self) -> bool {
+        self >= Preset::V5_19
+    }
+
+    // ---- mprotect -----------------------------------------------------------
+
+    /// mm/mprotect.c: can_change_pte_writable for private anon PTEs:
+    /// 64fe24a3e05e (6.0) upgrades dirty exclusive PTEs; "allow clean exclusive
+    /// anon pages to be writable" (6.2) also clean ones.
+    pub fn mprotect_upgrade(self) -> MprotectUpgrade {
+        if self >= Preset::V6_2 {
+            MprotectUpgrade::Exclusive
+        } else if self >= Preset::V6_0 {
+            MprotectUpgrade::DirtyExclusive
+        } else {
+            MprotectUpgrade::Never
+        }
+    }
+
+    // ---- misc ---------------------------------------------------------------
+
+    /// mm/khugepaged.c: MADV_COLLAPSE (7d8faaf15545, 6.1).
+    pub fn has_madv_collapse(self) -> bool {
+        self >= Preset::V6_0
+    }
+
+    /// mm/memory.c: anonymous multi-size THP (19eaf44954df, 6.8).
+    pub fn has_anon_mthp(self) -> bool {
+        self >= Preset::V6_8
+    }
+
+    /// mm/vmscan.c: shrink_folio_list keeps maybe-pinned anon pages out of the
+    /// swap cache (feb889fb40fa, 5.11).
+    pub fn pinned_anon_kept_out_of_swap(self) -> bool {
+        self >= Preset::V5_11
+    }
+
+    /// io_uring/rsrc.c: io_sqe_buffer_register accepts shmem from 5.14 and,
+    /// from 6.5, leaves the file check to GUP (8ac268436e6d).
+    pub fn io_uring_file_rule(self) -> IoUringFileRule {
+        if self >= Preset::V6_5 {
+            IoUringFileRule::GupDecides
+        } else {
+            IoUringFileRule::AnonShmemHugetlbOnly
+        }
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How do_wp_page decides whether a write fault may reuse an anon page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReuseRule {
+    /// up to 5.8: reuse_swap_page(): mapcount (+ swap count) <= 1, GUP refs ignored.
+    Mapcount,
+    /// 5.9 (09854ba94c6a): refcount == 1 (and mapcount == 1).
+    Refcount,
+    /// 5.19: PageAnonExclusive, else wp_can_reuse_anon_folio (refcount == 1).
+    AnonExclusive,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MprotectUpgrade {
+    Never,
+    DirtyExclusive,
+    Exclusive,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoUringFileRule {
+    /// File-backed buffers refused with EOPNOTSUPP except hugetlbfs and (5.14+) shmem.
+    AnonShmemHugetlbOnly,
+    /// 6.5+: GUP's long-term rules decide (EFAULT for dirty-tracked shared files).
+    GupDecides,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_maps_releases_to_their_span() {
+        assert_eq!(Preset::parse("5.10"), Some(Preset::V5_9));
+        assert_eq!(Preset::parse("5.15"), Some(Preset::V5_11));
+        assert_eq!(Preset::parse("v6.1.5"), Some(Preset::V6_0));
+        assert_eq!(Preset::parse("6.4"), Some(Preset::V6_2));
+        assert_eq!(Preset::parse("6.12"), Some(Preset::V6_8));
+        assert_eq!(Preset::parse("5.6"), None);
+        assert_eq!(Preset::parse("five"), None);
+        for p in Preset::ALL {
+            assert_eq!(Preset::parse(p.name()), Some(p));
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Who references which folio, derived from the state: PTEs, PMDs, the page
+//! cache, the swap cache, GUP refs and pins, pipes. The invariants check the
+//! refcounts against this list, and the graph is built from it.
+
+use crate::folio::GUP_PIN_COUNTING_BIAS;
+use crate::holder::Grab;
+use crate::ids::{FileId, FolioId, Pid, ZERO_FOLIO};
+use crate::mm::Pte;
+use crate::world::World;
+use serde::{Deserialize, Serialize};
+
+/// The holder side of a reference.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Referrer {
+    /// A PTE of a process at a virtual page.
+    Pte(Pid, u64),
+    /// A PMD of a process mapping a whole THP (first virtual page).
+    Pmd(Pid, u64),
+    PageCache(FileId, u64),
+    SwapCache(u32),
+    Holder(String),
+    Pipe(String),
+    /// The zero page's own reserved reference.
+    Reserved,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefKind {
+    Map,
+    PageCache,
+    SwapCache,
+    Get,
+    Pin,
+    Pipe,
+    Reserved,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    pub from: Referrer,
+    pub folio: FolioId,
+    pub page: u16,
+    pub kind: RefKind,
+    /// Contribution to the folio's refcount.
+    pub refs: i64,
+    /// Contribution to the folio's pincount.
+    pub pins: i64,
+}
+
+/// Every reference in the world. Zero-page PTEs map without a reference and
+/// are listed with `refs: 0`.
+pub fn all_references(w: &World) -> Vec<Reference> {
+    let mut out = Vec::new();
+    out.push(Reference {
+        from: Referrer::Reserved,
+        folio: ZERO_FOLIO,
+        page: 0,
+        kind: RefKind::Reserved,
+        refs: 1,
+        pins: 0,
+    });
+    for p in w.procs.values() {
+        for vma in p.mm.vmas.values() {
+            for (i, pte) in vma.ptes.iter().enumerate() {
+                let vpn = vma.start + i as u64;
+                if let Pte::Present { folio, page, pmd, .. } = *pte {
+                    if pmd {
+                        if page == 0 {
+                            out.push(Reference {
+                                from: Referrer::Pmd(p.pid, vpn),
+                                folio,
+                                page,
+                                kind: RefKind::Map,
+                                refs: 1,
+                                pins: 0,
+                            });
+                        }
+                        continue;
+                    }
+                    out.push(Reference {
+                        from: Referrer::Pte(p.pid, vpn),
+                        folio,
+                        page,
+                        kind: RefKind::Map,
+                        refs: if folio == ZERO_FOLIO { 0 } else { 1 },
+                        pins: 0,
+                    });
+                }
+            }
+        }
+    }
+    for (fid, f) in w.files.iter() {
+        for (idx, folio) in f.cache.iter() {
+            out.push(Reference {
+                from: Referrer::PageCache(*fid, *idx),
+                folio: *folio,
+                page: 0,
+                kind: RefKind::PageCache,
+                refs: w.folio(*folio).nr_pages() as i64,
+                pins: 0,
+            });
+        }
+    }
+    for (slot, e) in w.swap.iter() {
+        if let Some(folio) = e.cache {
+            out.push(Reference {
+                from: Referrer::SwapCache(*slot),
+                folio,
+                page: 0,
+                kind: RefKind::SwapCache,
+                refs: 1,
+                pins: 0,
+            });
+        }
+    }
+    for h in w.holders.values() {
+        for hp in &h.pages {
+            let large = w.folio(hp.folio).has_pincount();
+            let (kind, refs, pins) = match (h.grab, hp.pretend) {
+                (_, true) => (RefKind::Pin, 0, 0),
+                (Grab::Ref, _) => (RefKind::Get, 1, 0),
+                (Grab::Pin, _) if large => (RefKind::Pin, 1, 1),
+                (Grab::Pin, _) => (RefKind::Pin, GUP_PIN_COUNTING_BIAS, 0),
+            };
+            out.push(Reference {
+                from: Referrer::Holder(h.name.clone()),
+                folio: hp.folio,
+                page: hp.page,
+                kind,
+                refs,
+                pins,
+            });
+        }
+    }
+    for p in w.pipes.values() {
+        for b in &p.bufs {
+            out.push(Reference {
+                from: Referrer::Pipe(p.name.clone()),
+                folio: b.folio,
+                page: b.page,
+                kind: RefKind::Pipe,
+                refs: 1,
+                pins: 0,
+            });
+        }
+    }
+    out
+}
+
+/// References to one folio ("why is this folio still alive?").
+pub fn references_to(w: &World, folio: FolioId) -> Vec<Reference> {
+    all_references(w).into_iter().filter(|r| r.folio == folio).collect()
+}

@@ -1,0 +1,67 @@
+//! vmsplice(2) of user pages into a pipe and reading them back
+//! (fs/splice.c: iter_to_pipe uses iov_iter_get_pages2, i.e. FOLL_GET refs).
+
+use crate::device::check_leak;
+use crate::error::{KResult, invalid};
+use crate::gup::{GupFlags, gup};
+use crate::holder::{Pipe, PipeBuf};
+use crate::ids::Pid;
+use crate::step::{Ctx, ObjRef};
+use std::sync::Arc;
+
+pub fn vmsplice(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, pipe: &str) -> KResult<()> {
+    if ctx.w.holders.contains_key(pipe) {
+        return invalid(format!("'{pipe}' is a holder, not a pipe"));
+    }
+    ctx.step(
+        "iter_to_pipe",
+        "fs/splice.c",
+        format!("vmsplice: iov_iter_get_pages2 takes a plain reference (FOLL_GET, no pin) on each of {n} page(s) and puts them into pipe '{pipe}'."),
+    );
+    let flags = GupFlags {
+        pin: false,
+        write: false,
+        longterm: false,
+        fast: true,
+    };
+    let pages = gup(ctx, pid, first, n, flags)?;
+    let mut p = ctx.w.pipes.get(pipe).map(|p| (**p).clone()).unwrap_or_else(|| Pipe {
+        name: pipe.to_string(),
+        bufs: Vec::new(),
+    });
+    p.bufs.extend(pages.iter().map(|h| PipeBuf {
+        folio: h.folio,
+        page: h.page,
+    }));
+    ctx.w.pipes.insert(pipe.to_string(), Arc::new(p));
+    ctx.touch(ObjRef::Pipe(pipe.to_string()));
+    Ok(())
+}
+
+/// The reader consumes every buffer: returns the data, drops the references
+/// (pipe_buf_release -> put_page).
+pub fn pipe_read(ctx: &mut Ctx, reader: Pid, pipe: &str) -> KResult<Vec<String>> {
+    let Some(p) = ctx.w.pipes.get(pipe).cloned() else {
+        return invalid(format!("no pipe named '{pipe}'"));
+    };
+    ctx.step(
+        "pipe_read",
+        "fs/pipe.c",
+        format!(
+            "{} reads {} buffer(s) from pipe '{pipe}'; each buffer's reference is dropped (put_page).",
+            ctx.w.proc(reader).name,
+            p.bufs.len()
+        ),
+    );
+    ctx.touch(ObjRef::Pipe(pipe.to_string()));
+    let mut out = Vec::new();
+    for b in &p.bufs {
+        let data = ctx.w.folio(b.folio).pages[b.page as usize].data.clone();
+        out.push(data.tag().to_string());
+        check_leak(ctx, reader, &data, ObjRef::Pipe(pipe.to_string()), &format!("pipe '{pipe}'"));
+        ctx.touch(ObjRef::Folio(b.folio));
+        ctx.w.folio_put(b.folio, 1);
+    }
+    ctx.w.pipes.remove(pipe);
+    Ok(out)
+}

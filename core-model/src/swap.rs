@@ -1,0 +1,149 @@
+//! Swap-out of anonymous pages (MADV_PAGEOUT -> reclaim_pages ->
+//! shrink_folio_list) and the swap cache.
+
+use crate::error::KResult;
+use crate::ids::{FolioId, Pid};
+use crate::mm::Pte;
+use crate::step::{Ctx, ObjRef};
+use crate::world::SwapEntry;
+
+const VMSCAN_C: &str = "mm/vmscan.c";
+
+/// mm/swap_state.c: delete_from_swap_cache: the swap cache drops its
+/// reference and the slot is freed if no swap PTE needs it.
+pub fn delete_from_swap_cache(ctx: &mut Ctx, folio: FolioId) {
+    let Some(slot) = ctx.w.folio(folio).swap_slot else {
+        return;
+    };
+    ctx.step(
+        "folio_free_swap",
+        "mm/swapfile.c",
+        "No swap PTE needs the slot any more: remove the folio from the swap cache (one reference less) and free the slot.",
+    );
+    {
+        let f = ctx.w.folio_mut(folio);
+        f.flags.swapcache = false;
+        f.swap_slot = None;
+    }
+    ctx.w.folio_put(folio, 1);
+    if ctx.w.swap.get(&slot).is_some_and(|s| s.count == 0) {
+        ctx.w.swap.remove(&slot);
+    } else if let Some(s) = ctx.w.swap.get_mut(&slot) {
+        s.cache = None;
+    }
+    ctx.touch(ObjRef::Folio(folio));
+}
+
+/// Drops one swap PTE's claim on a slot (zap of a swap entry).
+pub fn swap_free(ctx: &mut Ctx, slot: u32) {
+    let Some(e) = ctx.w.swap.get_mut(&slot) else {
+        return;
+    };
+    e.count -= 1;
+    if e.count == 0 {
+        match e.cache {
+            Some(f) => delete_from_swap_cache(ctx, f),
+            None => {
+                ctx.w.swap.remove(&slot);
+            }
+        }
+    }
+}
+
+/// Reclaim of one exclusively mapped small anon page at `vpn`
+/// (mm/vmscan.c: shrink_folio_list as MADV_PAGEOUT drives it).
+pub fn pageout_anon(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<()> {
+    let pte = ctx.w.pte(pid, vpn);
+    let Some((folio, _)) = pte.folio() else {
+        return Ok(());
+    };
+    let f = ctx.w.folio(folio);
+    // madvise_cold_or_pageout_pte_range skips shared and large folios here.
+    if !f.is_anon() || f.is_large() || f.total_mapcount() != 1 || f.lru.is_none() {
+        return Ok(());
+    }
+    if f.flags.mlocked {
+        return Ok(());
+    }
+    let preset = ctx.w.preset;
+    let pinned = f.maybe_dma_pinned();
+    ctx.touch(ObjRef::Folio(folio));
+    if pinned && preset.pinned_anon_kept_out_of_swap() {
+        ctx.step(
+            "shrink_folio_list",
+            VMSCAN_C,
+            "The folio may be DMA-pinned: it is not added to the swap cache and stays mapped (scanned in vain).",
+        );
+        ctx.touch(ObjRef::Folio(folio));
+        return Ok(());
+    }
+    ctx.step(
+        "add_to_swap",
+        "mm/swap_state.c",
+        "Allocate a swap slot and add the folio to the swap cache (one more reference); pageout() writes its data to the slot.",
+    );
+    ctx.touch(ObjRef::Folio(folio));
+    let slot = ctx.w.next_swap;
+    ctx.w.next_swap += 1;
+    let data = ctx.w.folio(folio).pages[0].data.clone();
+    ctx.w.swap.insert(
+        slot,
+        SwapEntry {
+            data,
+            count: 0,
+            cache: Some(folio),
+        },
+    );
+    {
+        let f = ctx.w.folio_mut(folio);
+        f.flags.swapcache = true;
+        f.swap_slot = Some(slot);
+        f.refcount += 1;
+    }
+    ctx.w.vmstat.pswpout += 1;
+    ctx.step(
+        "try_to_unmap",
+        "mm/rmap.c",
+        "Replace the PTE by a swap entry (it remembers whether the page was anon-exclusive): one mapcount and one reference less.",
+    );
+    let exclusive = {
+        let f = ctx.w.folio_mut(folio);
+        let ex = f.pages[0].anon_exclusive;
+        f.pages[0].anon_exclusive = false;
+        f.pages[0].mapcount -= 1;
+        ex
+    };
+    let remember = preset.anon_reuse_rule() == crate::preset::ReuseRule::AnonExclusive;
+    ctx.w.set_pte(
+        pid,
+        vpn,
+        Pte::Swap {
+            slot,
+            exclusive: exclusive && remember,
+        },
+    );
+    ctx.w.swap.get_mut(&slot).expect("slot").count = 1;
+    ctx.w.folio_put(folio, 1);
+    ctx.touch(ObjRef::Page(pid, vpn));
+    if ctx.w.folio(folio).refcount == 1 {
+        ctx.step(
+            "__remove_mapping",
+            VMSCAN_C,
+            "Only the swap cache still holds the folio: remove it from the swap cache and free it; its data lives in the swap slot.",
+        );
+        {
+            let f = ctx.w.folio_mut(folio);
+            f.flags.swapcache = false;
+            f.swap_slot = None;
+        }
+        ctx.w.folio_put(folio, 1);
+        ctx.w.swap.get_mut(&slot).expect("slot").cache = None;
+    } else {
+        ctx.step(
+            "__remove_mapping",
+            VMSCAN_C,
+            "Extra references (GUP refs or pins) keep the folio: it stays in the swap cache and cannot be freed.",
+        );
+    }
+    Ok(())
+}

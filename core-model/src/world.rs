@@ -1,0 +1,277 @@
+//! The world: every object of the simulated kernel, in persistent collections
+//! so that a snapshot per micro-step costs only what changed.
+
+use crate::data::Data;
+use crate::error::{KResult, errno, invalid};
+use crate::error::Errno;
+use crate::file::File;
+use crate::folio::{Folio, FolioKind, LruList, Zone};
+use crate::hazard::Hazard;
+use crate::holder::{Holder, Pipe};
+use crate::ids::{FileId, FolioId, Pid, ZERO_FOLIO};
+use crate::mm::{Process, Pte, Vma};
+use crate::preset::Preset;
+use imbl::{OrdMap, Vector};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// /proc/vmstat counters the model keeps (kernel names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vmstat {
+    pub nr_foll_pin_acquired: u64,
+    pub nr_foll_pin_released: u64,
+    pub pgfault: u64,
+    pub thp_fault_alloc: u64,
+    pub thp_split_pmd: u64,
+    pub thp_collapse_alloc: u64,
+    pub pswpin: u64,
+    pub pswpout: u64,
+}
+
+impl Vmstat {
+    pub const NAMES: [&'static str; 8] = [
+        "nr_foll_pin_acquired",
+        "nr_foll_pin_released",
+        "pgfault",
+        "thp_fault_alloc",
+        "thp_split_pmd",
+        "thp_collapse_alloc",
+        "pswpin",
+        "pswpout",
+    ];
+
+    pub fn get(&self, name: &str) -> Option<u64> {
+        Some(match name {
+            "nr_foll_pin_acquired" => self.nr_foll_pin_acquired,
+            "nr_foll_pin_released" => self.nr_foll_pin_released,
+            "pgfault" => self.pgfault,
+            "thp_fault_alloc" => self.thp_fault_alloc,
+            "thp_split_pmd" => self.thp_split_pmd,
+            "thp_collapse_alloc" => self.thp_collapse_alloc,
+            "pswpin" => self.pswpin,
+            "pswpout" => self.pswpout,
+            _ => return None,
+        })
+    }
+}
+
+/// A swap slot: the data written out, how many swap PTEs point at it, and the
+/// folio still in the swap cache for it, if any.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwapEntry {
+    pub data: Data,
+    pub count: u32,
+    pub cache: Option<FolioId>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct World {
+    pub preset: Preset,
+    #[serde(skip)]
+    pub folios: Vector<Arc<Folio>>,
+    #[serde(skip)]
+    pub procs: OrdMap<Pid, Arc<Process>>,
+    #[serde(skip)]
+    pub files: OrdMap<FileId, Arc<File>>,
+    #[serde(skip)]
+    pub holders: OrdMap<String, Arc<Holder>>,
+    #[serde(skip)]
+    pub pipes: OrdMap<String, Arc<Pipe>>,
+    #[serde(skip)]
+    pub swap: OrdMap<u32, SwapEntry>,
+    pub vmstat: Vmstat,
+    #[serde(skip)]
+    pub hazards: Vector<Hazard>,
+    /// Logical clock: bumps on every write, fork and spawn.
+    pub seq: u64,
+    pub next_pid: u32,
+    pub next_swap: u32,
+}
+
+impl World {
+    pub fn new(preset: Preset) -> World {
+        let mut zero = Folio::new(FolioKind::Zero, 0, Zone::Normal);
+        // The zero page is reserved memory with one reference of its own.
+        zero.refcount = 1;
+        zero.flags.uptodate = true;
+        let mut folios = Vector::new();
+        folios.push_back(Arc::new(zero));
+        World {
+            preset,
+            folios,
+            procs: OrdMap::new(),
+            files: OrdMap::new(),
+            holders: OrdMap::new(),
+            pipes: OrdMap::new(),
+            swap: OrdMap::new(),
+            vmstat: Vmstat::default(),
+            hazards: Vector::new(),
+            seq: 0,
+            next_pid: 1,
+            next_swap: 0,
+        }
+    }
+
+    // ---- folios ---------------------------------------------------------------
+
+    pub fn folio(&self, id: FolioId) -> &Folio {
+        &self.folios[id.0 as usize]
+    }
+
+    pub fn folio_mut(&mut self, id: FolioId) -> &mut Folio {
+        Arc::make_mut(&mut self.folios[id.0 as usize])
+    }
+
+    pub fn folio_ids(&self) -> impl Iterator<Item = FolioId> + '_ {
+        (0..self.folios.len() as u32).map(FolioId)
+    }
+
+    pub fn live_folios(&self) -> impl Iterator<Item = (FolioId, &Folio)> + '_ {
+        self.folios
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.freed)
+            .map(|(i, f)| (FolioId(i as u32), &**f))
+    }
+
+    /// Allocates a folio holding one reference (the caller's).
+    pub fn alloc_folio(&mut self, kind: FolioKind, order: u8, zone: Zone) -> FolioId {
+        let mut f = Folio::new(kind, order, zone);
+        f.refcount = 1;
+        f.flags.uptodate = true;
+        let id = FolioId(self.folios.len() as u32);
+        self.folios.push_back(Arc::new(f));
+        id
+    }
+
+    /// folio_put / folio_put_refs: drops references; frees the folio at zero.
+    pub fn folio_put(&mut self, id: FolioId, n: i64) {
+        if id == ZERO_FOLIO {
+            let f = self.folio_mut(id);
+            f.refcount -= n;
+            return;
+        }
+        let f = self.folio_mut(id);
+        f.refcount -= n;
+        if f.refcount <= 0 && !f.freed {
+            f.freed = true;
+            f.lru = None;
+            f.flags.dirty = false;
+        }
+    }
+
+    pub fn lru_add(&mut self, id: FolioId, mlocked: bool) {
+        let f = self.folio_mut(id);
+        if mlocked {
+            f.flags.mlocked = true;
+            f.lru = Some(LruList::Unevictable);
+        } else {
+            f.lru = Some(LruList::Inactive);
+        }
+    }
+
+    // ---- processes -------------------------------------------------------------
+
+    pub fn pid_of(&self, name: &str) -> KResult<Pid> {
+        match self.procs.values().find(|p| p.name == name) {
+            Some(p) if p.alive => Ok(p.pid),
+            Some(_) => invalid(format!("process '{name}' has exited")),
+            None => invalid(format!("no process named '{name}'")),
+        }
+    }
+
+    pub fn proc(&self, pid: Pid) -> &Process {
+        &self.procs[&pid]
+    }
+
+    pub fn proc_mut(&mut self, pid: Pid) -> &mut Process {
+        Arc::make_mut(self.procs.get_mut(&pid).expect("live pid"))
+    }
+
+    /// Virtual page of `region[page]` in a process, checking the name and range.
+    pub fn resolve(&self, pid: Pid, region: &str, page: u64) -> KResult<u64> {
+        let p = self.proc(pid);
+        let Some(r) = p.mm.regions.get(region) else {
+            return invalid(format!("process '{}' has no mapping named '{region}'", p.name));
+        };
+        if page >= r.pages {
+            return invalid(format!(
+                "{}:{region}[{page}] is out of range: '{region}' has {} pages",
+                p.name, r.pages
+            ));
+        }
+        Ok(r.base + page)
+    }
+
+    /// Like `resolve` for a range; `pages` must be at least 1.
+    pub fn resolve_range(&self, pid: Pid, region: &str, start: u64, pages: u64) -> KResult<u64> {
+        if pages == 0 {
+            return invalid("a range of 0 pages");
+        }
+        let first = self.resolve(pid, region, start)?;
+        let Some(last) = start.checked_add(pages - 1) else {
+            return invalid(format!("range of {pages} pages overflows"));
+        };
+        self.resolve(pid, region, last)?;
+        Ok(first)
+    }
+
+    /// The VMA mapping a page, or EFAULT.
+    pub fn vma(&self, pid: Pid, vpn: u64) -> KResult<&Arc<Vma>> {
+        match self.proc(pid).mm.vma_at(vpn) {
+            Some(v) => Ok(v),
+            None => errno(
+                Errno::EFAULT,
+                format!("{}: page {vpn:#x} is not mapped", self.proc(pid).name),
+            ),
+        }
+    }
+
+    pub fn pte(&self, pid: Pid, vpn: u64) -> Pte {
+        self.proc(pid).mm.pte(vpn)
+    }
+
+    pub fn set_pte(&mut self, pid: Pid, vpn: u64, pte: Pte) {
+        self.proc_mut(pid).mm.set_pte(vpn, pte);
+    }
+
+    /// Name a student would use for a virtual page: `proc:region[i]`.
+    pub fn page_name(&self, pid: Pid, vpn: u64) -> String {
+        let p = self.proc(pid);
+        for (name, r) in p.mm.regions.iter() {
+            if vpn >= r.base && vpn < r.base + r.pages {
+                return format!("{}:{}[{}]", p.name, name, vpn - r.base);
+            }
+        }
+        format!("{}:{vpn:#x}", p.name)
+    }
+
+    // ---- files -----------------------------------------------------------------
+
+    pub fn file_id(&self, name: &str) -> KResult<FileId> {
+        match self.files.iter().find(|(_, f)| f.name == name && !f.shmem_for_anon) {
+            Some((id, _)) => Ok(*id),
+            None => invalid(format!("no file named '{name}'")),
+        }
+    }
+
+    pub fn file(&self, id: FileId) -> &File {
+        &self.files[&id]
+    }
+
+    pub fn file_mut(&mut self, id: FileId) -> &mut File {
+        Arc::make_mut(self.files.get_mut(&id).expect("file"))
+    }
+
+    pub fn holder(&self, name: &str) -> KResult<&Arc<Holder>> {
+        match self.holders.get(name) {
+            Some(h) => Ok(h),
+            None => invalid(format!("no holder named '{name}'")),
+        }
+    }
+
+    pub fn bump_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+}

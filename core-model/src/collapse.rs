@@ -71,11 +71,12 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
     ctx.w.vmstat.thp_collapse_alloc += 1;
     let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
     let id = ctx.w.alloc_folio(FolioKind::Anon, HPAGE_PMD_ORDER, zone);
+    let ae = ctx.w.preset.tracks_anon_exclusive();
     {
         let f = ctx.w.folio_mut(id);
         f.entire_mapcount = 1;
         for (p, d) in f.pages.iter_mut().zip(datas) {
-            p.anon_exclusive = true;
+            p.anon_exclusive = ae;
             p.data = d;
         }
     }

@@ -88,6 +88,7 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
         _ => (0, vpn, false),
     };
     let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+    let ae = ctx.w.preset.tracks_anon_exclusive();
     if pmd {
         ctx.step(
             "do_huge_pmd_anonymous_page",
@@ -122,7 +123,7 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
             if !pmd {
                 p.mapcount = 1;
             }
-            p.anon_exclusive = true;
+            p.anon_exclusive = ae;
         }
     }
     ctx.w.lru_add(id, vma.flags.locked);
@@ -235,11 +236,12 @@ pub fn page_mkwrite(ctx: &mut Ctx, folio: FolioId) {
 /// Allocates an anon-exclusive copy and maps it at `vpn` (wp_page_copy's second half).
 fn new_anon_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, data: Data, kind: FaultKind) -> FolioId {
     let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+    let ae = ctx.w.preset.tracks_anon_exclusive();
     let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
     {
         let f = ctx.w.folio_mut(id);
         f.pages[0].data = data;
-        f.pages[0].anon_exclusive = true;
+        f.pages[0].anon_exclusive = ae;
         f.pages[0].mapcount = 1;
     }
     ctx.w.lru_add(id, vma.flags.locked);

@@ -149,7 +149,7 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     {
                         let nf = ctx.w.folio_mut(id);
                         nf.pages[0].data = data;
-                        nf.pages[0].anon_exclusive = true;
+                        nf.pages[0].anon_exclusive = preset.tracks_anon_exclusive();
                         nf.pages[0].mapcount = 1;
                     }
                     ctx.w.lru_add(id, vma.flags.locked);

@@ -134,6 +134,12 @@ impl Preset {
         self >= Preset::V5_9
     }
 
+    /// PG_anon_exclusive exists (6c287605fd56, 5.19); before, the flag is
+    /// never set and the model shows no exclusivity.
+    pub fn tracks_anon_exclusive(self) -> bool {
+        self >= Preset::V5_19
+    }
+
     /// mm/internal.h: gup_must_unshare for anon pages (5.19, COW fixes part 2).
     pub fn unshare_ro_pins_of_anon(self) -> bool {
         self >= Preset::V5_19

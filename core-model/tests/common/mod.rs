@@ -1,0 +1,113 @@
+//! Small helpers so that scenario tests read like the lessons they back.
+#![allow(dead_code)]
+
+use pinlab_model::mm::Pte;
+use pinlab_model::*;
+
+pub struct T {
+    pub sim: Sim,
+}
+
+impl T {
+    pub fn new(p: Preset) -> T {
+        T { sim: Sim::new(p) }
+    }
+
+    pub fn w(&self) -> &World {
+        self.sim.world()
+    }
+
+    /// Applies an action that must succeed and keep every invariant.
+    pub fn ok(&mut self, a: Action) -> Outcome {
+        let out = self.sim.apply(&a).unwrap_or_else(|e| panic!("{a:?} failed under {}: {e}", self.sim.preset()));
+        assert!(self.sim.violations().is_empty(), "invariants broken after {a:?}: {:?}", self.sim.violations());
+        out
+    }
+
+    pub fn err(&mut self, a: Action) -> ActionError {
+        let before = self.sim.len();
+        let e = self.sim.apply(&a).expect_err("action should fail");
+        assert_eq!(self.sim.len(), before, "a failed action recorded steps");
+        e
+    }
+
+    pub fn spawn(&mut self, name: &str) {
+        self.ok(Action::Spawn { name: name.into() });
+    }
+
+    pub fn mmap(&mut self, proc: &str, vma: &str, pages: u64, args: MmapArgs) {
+        self.ok(Action::Mmap { proc: proc.into(), vma: vma.into(), args: MmapArgs { pages, ..args } });
+    }
+
+    pub fn anon(&mut self, proc: &str, vma: &str, pages: u64) {
+        self.mmap(proc, vma, pages, MmapArgs { write: true, ..Default::default() });
+    }
+
+    pub fn write(&mut self, proc: &str, vma: &str, page: u64, data: &str) {
+        self.ok(Action::Write { proc: proc.into(), vma: vma.into(), page, data: data.into() });
+    }
+
+    pub fn read(&mut self, proc: &str, vma: &str, page: u64) -> String {
+        self.ok(Action::Read { proc: proc.into(), vma: vma.into(), page }).data.remove(0)
+    }
+
+    pub fn fork(&mut self, parent: &str, child: &str) {
+        self.ok(Action::Fork { parent: parent.into(), child: child.into() });
+    }
+
+    pub fn gup(&mut self, proc: &str, vma: &str, start: u64, pages: u64, holder: &str, flags: GupFlags) {
+        self.ok(Action::Gup { proc: proc.into(), vma: vma.into(), start, pages, holder: holder.into(), flags });
+    }
+
+    pub fn pin(&mut self, proc: &str, vma: &str, page: u64, holder: &str, write: bool) {
+        self.gup(proc, vma, page, 1, holder, GupFlags { pin: true, write, ..Default::default() });
+    }
+
+    pub fn get(&mut self, proc: &str, vma: &str, page: u64, holder: &str, write: bool) {
+        self.gup(proc, vma, page, 1, holder, GupFlags { pin: false, write, ..Default::default() });
+    }
+
+    pub fn release(&mut self, holder: &str, dirty: bool) {
+        self.ok(Action::Release { holder: holder.into(), dirty });
+    }
+
+    pub fn device_write(&mut self, holder: &str, data: &str) {
+        self.ok(Action::DeviceWrite { holder: holder.into(), data: data.into(), index: None });
+    }
+
+    pub fn device_read(&mut self, holder: &str) -> Vec<String> {
+        self.ok(Action::DeviceRead { holder: holder.into(), index: None }).data
+    }
+
+    pub fn vpn(&self, proc: &str, vma: &str, page: u64) -> (Pid, u64) {
+        let pid = self.w().pid_of(proc).unwrap();
+        (pid, self.w().resolve(pid, vma, page).unwrap())
+    }
+
+    pub fn pte(&self, proc: &str, vma: &str, page: u64) -> Pte {
+        let (pid, vpn) = self.vpn(proc, vma, page);
+        self.w().pte(pid, vpn)
+    }
+
+    /// The folio `proc:vma[page]` maps now.
+    pub fn folio_id(&self, proc: &str, vma: &str, page: u64) -> FolioId {
+        self.pte(proc, vma, page).folio().expect("page is mapped").0
+    }
+
+    pub fn folio(&self, proc: &str, vma: &str, page: u64) -> Folio {
+        self.w().folio(self.folio_id(proc, vma, page)).clone()
+    }
+
+    pub fn ae(&self, proc: &str, vma: &str, page: u64) -> bool {
+        let (id, pg) = self.pte(proc, vma, page).folio().unwrap();
+        self.w().folio(id).pages[pg].anon_exclusive
+    }
+
+    pub fn hazards(&self) -> Vec<HazardKind> {
+        self.w().hazards.iter().map(|h| h.kind).collect()
+    }
+}
+
+pub fn pin_rw() -> GupFlags {
+    GupFlags { pin: true, write: true, ..Default::default() }
+}

@@ -479,6 +479,8 @@ fn do_swap_page(
         f.refcount += 1;
         f.pages[0].mapcount += 1;
     }
+    // Map read-only first, so that every micro-step boundary is consistent.
+    ctx.w.set_pte(pid, vpn, Pte::present(folio, 0, false, false));
     let remaining = {
         let e = ctx.w.swap.get_mut(&slot).expect("slot");
         e.count -= 1;

@@ -1,7 +1,7 @@
 //! mmap, munmap, mprotect and madvise (mm/mmap.c, mm/mprotect.c, mm/madvise.c).
 
 use crate::error::{Errno, KResult, errno, invalid};
-use crate::fault::{PMD_PAGES, split_pmd};
+use crate::fault::{FaultKind, PMD_PAGES, handle_mm_fault, split_pmd};
 use crate::file::{File, FsKind};
 use crate::folio::HPAGE_PMD_ORDER;
 use crate::ids::{FileId, Pid, ZERO_FOLIO};
@@ -30,6 +30,8 @@ pub struct MmapArgs {
     pub order: u8,
     /// Allocate from ZONE_MOVABLE (a model hint for long-term pin lessons).
     pub movable: bool,
+    /// MAP_POPULATE: fault every page in now.
+    pub populate: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +138,21 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
     p.mm.regions.insert(name.to_string(), Region { base, pages: a.pages });
     p.mm.next_vpn = base + a.pages + PMD_PAGES;
     ctx.touch(ObjRef::Process(pid));
+    if a.populate {
+        // mm/gup.c: populate_vma_page_range faults with FOLL_WRITE when the
+        // mapping is private and writable (break COW now), else reads.
+        let kind = if a.write && !a.shared { FaultKind::Write } else { FaultKind::Read };
+        ctx.step(
+            "populate_vma_page_range",
+            "mm/gup.c",
+            format!("MAP_POPULATE: fault in all {} page(s) now.", a.pages),
+        );
+        for vpn in base..base + a.pages {
+            if !ctx.w.pte(pid, vpn).is_present() {
+                handle_mm_fault(ctx, pid, vpn, kind)?;
+            }
+        }
+    }
     Ok(())
 }
 

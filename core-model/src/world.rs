@@ -64,7 +64,7 @@ pub struct SwapEntry {
     pub cache: Option<FolioId>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct World {
     pub preset: Preset,
     #[serde(skip)]

@@ -311,7 +311,16 @@ fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
     let f = ctx.w.folio(folio);
     match rule {
         // reuse_swap_page(): mapcount (+ swap count) <= 1; GUP refs are invisible.
-        ReuseRule::Mapcount => f.page_mapcount(page) <= 1 && !f.flags.swapcache,
+        // For a THP, page_trans_huge_mapcount takes the largest mapcount of
+        // any subpage (PMD mappings included).
+        ReuseRule::Mapcount => {
+            let mapcount = if f.is_large() {
+                (0..f.nr_pages()).map(|i| f.page_mapcount(i)).max().unwrap_or(0)
+            } else {
+                f.page_mapcount(page)
+            };
+            mapcount <= 1 && !f.flags.swapcache
+        }
         // 09854ba94c6a: only the faulting mapping may hold a reference.
         ReuseRule::Refcount => f.refcount == 1,
         ReuseRule::AnonExclusive => {

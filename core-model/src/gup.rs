@@ -252,7 +252,8 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     } else {
         "reference: refcount +1 per page"
     };
-    ctx.step(func, GUP_C, format!("{api} ({}): take one {what}.", flags.describe()));
+    let text = format!("{api} ({}): take one {what}.", flags.describe());
+    ctx.step(func, GUP_C, text.clone());
     for vpn in first..first + n {
         let pte = ctx.w.pte(pid, vpn);
         let Some((folio, page)) = pte.folio() else {
@@ -276,11 +277,10 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
         });
     }
     if pretend > 0 {
-        ctx.step(
-            "try_grab_folio",
-            GUP_C,
-            format!("{pretend} page(s) map the shared zero page: a pin of the zero page is only pretended (no refcount change, no counters; c8070b787519, 6.5)."),
-        );
+        // Same step: the caller records the holder before the next one starts.
+        ctx.set_text(format!(
+            "{text} {pretend} page(s) map the shared zero page: a pin of the zero page is only pretended (no refcount change, no counters; c8070b787519, 6.5)."
+        ));
     }
     Ok(held)
 }

@@ -1,1 +1,199 @@
-fn main() {}
+//! Scale benchmarks of the model (issue targets on a 2-core machine):
+//! pin then unpin every page of a buffer, fork of a populated process, and
+//! the memory history keeps per micro-step. Four sizes up to 1 GiB show that
+//! cost is linear. Run with `cargo bench -p pinlab-model`.
+
+use criterion::{BatchSize, Criterion, criterion_group};
+use pinlab_model::*;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+/// Counts live heap bytes so the history's memory can be measured exactly.
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// 4 KiB pages: 64 MiB, 256 MiB, 512 MiB, 1 GiB.
+const SIZES: [u64; 4] = [16_384, 65_536, 131_072, 262_144];
+
+fn populated(pages: u64) -> Sim {
+    let mut sim = Sim::new(Preset::NEWEST);
+    sim.set_check_invariants(false);
+    sim.apply(&Action::Spawn { name: "p".into() }).unwrap();
+    let args = MmapArgs {
+        pages,
+        write: true,
+        populate: true,
+        ..Default::default()
+    };
+    sim.apply(&Action::Mmap {
+        proc: "p".into(),
+        vma: "buf".into(),
+        args,
+    })
+    .unwrap();
+    sim
+}
+
+fn pin_all(pages: u64) -> Action {
+    Action::Gup {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages,
+        holder: "dio".into(),
+        flags: GupFlags {
+            pin: true,
+            write: true,
+            longterm: false,
+            fast: true,
+        },
+    }
+}
+
+fn mib(pages: u64) -> u64 {
+    pages * 4 / 1024
+}
+
+fn pin_unpin(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pin_then_unpin");
+    g.sample_size(10);
+    for pages in SIZES {
+        let sim = populated(pages);
+        g.bench_function(format!("{} MiB ({pages} pages)", mib(pages)), |b| {
+            b.iter_batched(
+                || sim.clone(),
+                |mut s| {
+                    s.apply(&pin_all(pages)).unwrap();
+                    s.apply(&Action::Release {
+                        holder: "dio".into(),
+                        dirty: true,
+                    })
+                    .unwrap();
+                    black_box(s)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn fork(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fork_populated_anon");
+    g.sample_size(10);
+    for pages in SIZES {
+        let sim = populated(pages);
+        g.bench_function(format!("{} MiB ({pages} pages)", mib(pages)), |b| {
+            b.iter_batched(
+                || sim.clone(),
+                |mut s| {
+                    s.apply(&Action::Fork {
+                        parent: "p".into(),
+                        child: "c".into(),
+                    })
+                    .unwrap();
+                    black_box(s)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+/// Bytes of history added per micro-step by small actions (stores, pins,
+/// unpins, reads, one page each) on a world of `pages` populated pages.
+fn history_bytes_per_step(pages: u64) -> (f64, usize) {
+    let mut sim = populated(pages);
+    let steps_before = sim.len();
+    let live_before = LIVE.load(Ordering::Relaxed);
+    for i in 0..200u64 {
+        let page = (i * 7919) % pages;
+        sim.apply(&Action::Write {
+            proc: "p".into(),
+            vma: "buf".into(),
+            page,
+            data: format!("w{i}"),
+        })
+        .unwrap();
+        let holder = format!("h{i}");
+        let flags = GupFlags {
+            pin: true,
+            write: true,
+            ..Default::default()
+        };
+        sim.apply(&Action::Gup {
+            proc: "p".into(),
+            vma: "buf".into(),
+            start: page,
+            pages: 1,
+            holder: holder.clone(),
+            flags,
+        })
+        .unwrap();
+        sim.apply(&Action::Release {
+            holder,
+            dirty: false,
+        })
+        .unwrap();
+        sim.apply(&Action::Read {
+            proc: "p".into(),
+            vma: "buf".into(),
+            page,
+        })
+        .unwrap();
+    }
+    let added = LIVE.load(Ordering::Relaxed) - live_before;
+    let steps = sim.len() - steps_before;
+    black_box(&sim);
+    (added as f64 / steps as f64, steps)
+}
+
+fn history(_: &mut Criterion) {
+    println!("\nhistory memory per micro-step (small actions on a populated world):");
+    for pages in SIZES {
+        let (bytes, steps) = history_bytes_per_step(pages);
+        println!(
+            "  {:>5} MiB world: {bytes:>7.0} bytes per micro-step over {steps} micro-steps",
+            mib(pages)
+        );
+    }
+    let sim = populated(SIZES[3]);
+    let live_before = LIVE.load(Ordering::Relaxed);
+    let mut s = sim.clone();
+    s.apply(&pin_all(SIZES[3])).unwrap();
+    let added = LIVE.load(Ordering::Relaxed) - live_before;
+    println!(
+        "  pinning all of 1 GiB adds {:.1} MiB of history ({} micro-steps)\n",
+        added as f64 / 1048576.0,
+        s.len() - sim.len()
+    );
+}
+
+criterion_group!(benches, pin_unpin, fork, history);
+
+fn main() {
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}

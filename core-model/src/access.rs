@@ -24,7 +24,10 @@ pub fn peek(w: &World, pid: Pid, vpn: u64) -> Option<Data> {
 pub fn user_read(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<String> {
     let vma = ctx.w.vma(pid, vpn)?.clone();
     if !vma.flags.read {
-        return errno(Errno::EFAULT, format!("{} is not readable (SIGSEGV)", ctx.w.page_name(pid, vpn)));
+        return errno(
+            Errno::EFAULT,
+            format!("{} is not readable (SIGSEGV)", ctx.w.page_name(pid, vpn)),
+        );
     }
     if !vma.pte(vpn).is_present() {
         handle_mm_fault(ctx, pid, vpn, FaultKind::Read)?;
@@ -34,11 +37,21 @@ pub fn user_read(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<String> {
     ctx.step(
         "load",
         "(user space)",
-        format!("{} reads '{}' from {folio}.", ctx.w.page_name(pid, vpn), data.tag()),
+        format!(
+            "{} reads '{}' from {folio}.",
+            ctx.w.page_name(pid, vpn),
+            data.tag()
+        ),
     );
     ctx.touch(ObjRef::Page(pid, vpn));
     ctx.touch(ObjRef::Folio(folio));
-    check_leak(ctx, pid, &data, ObjRef::Page(pid, vpn), &ctx.w.page_name(pid, vpn));
+    check_leak(
+        ctx,
+        pid,
+        &data,
+        ObjRef::Page(pid, vpn),
+        &ctx.w.page_name(pid, vpn),
+    );
     Ok(data.tag().to_string())
 }
 
@@ -46,25 +59,42 @@ pub fn user_read(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<String> {
 pub fn user_write(ctx: &mut Ctx, pid: Pid, vpn: u64, tag: &str) -> KResult<()> {
     let vma = ctx.w.vma(pid, vpn)?.clone();
     if !vma.flags.write {
-        return errno(Errno::EFAULT, format!("{} is not writable (SIGSEGV)", ctx.w.page_name(pid, vpn)));
+        return errno(
+            Errno::EFAULT,
+            format!("{} is not writable (SIGSEGV)", ctx.w.page_name(pid, vpn)),
+        );
     }
     if !vma.pte(vpn).is_writable() {
         handle_mm_fault(ctx, pid, vpn, FaultKind::Write)?;
     }
     let mut pte = ctx.w.pte(pid, vpn);
-    let Pte::Present { folio, page, writable: true, dirty, .. } = &mut pte else {
-        return errno(Errno::EFAULT, format!("{} did not become writable", ctx.w.page_name(pid, vpn)));
+    let Pte::Present {
+        folio,
+        page,
+        writable: true,
+        dirty,
+        ..
+    } = &mut pte
+    else {
+        return errno(
+            Errno::EFAULT,
+            format!("{} did not become writable", ctx.w.page_name(pid, vpn)),
+        );
     };
     let (folio, page) = (*folio, *page as usize);
     ctx.step(
         "store",
         "(user space)",
-        format!("{} stores '{tag}' into {folio} (the CPU sets the PTE's dirty bit).", ctx.w.page_name(pid, vpn)),
+        format!(
+            "{} stores '{tag}' into {folio} (the CPU sets the PTE's dirty bit).",
+            ctx.w.page_name(pid, vpn)
+        ),
     );
     *dirty = true;
     ctx.w.set_pte(pid, vpn, pte);
     let seq = ctx.w.bump_seq();
-    ctx.w.folio_mut(folio).pages[page].data = Data::new(tag, Writer::Process(pid), seq, !vma.flags.shared);
+    ctx.w.folio_mut(folio).pages[page].data =
+        Data::new(tag, Writer::Process(pid), seq, !vma.flags.shared);
     ctx.touch(ObjRef::Page(pid, vpn));
     ctx.touch(ObjRef::Folio(folio));
     Ok(())

@@ -168,13 +168,24 @@ impl Action {
 }
 
 /// Resolves `proc:vma[start..start+pages)`; `pages` None means "to the end".
-fn range(ctx: &Ctx, proc: &str, vma: &str, start: u64, pages: Option<u64>) -> KResult<(crate::ids::Pid, u64, u64)> {
+fn range(
+    ctx: &Ctx,
+    proc: &str,
+    vma: &str,
+    start: u64,
+    pages: Option<u64>,
+) -> KResult<(crate::ids::Pid, u64, u64)> {
     let pid = ctx.w.pid_of(proc)?;
     let n = match pages {
         Some(n) => n,
         None => match ctx.w.proc(pid).mm.regions.get(vma) {
             Some(r) if start < r.pages => r.pages - start,
-            Some(r) => return invalid(format!("{proc}:{vma}[{start}] is out of range: '{vma}' has {} pages", r.pages)),
+            Some(r) => {
+                return invalid(format!(
+                    "{proc}:{vma}[{start}] is out of range: '{vma}' has {} pages",
+                    r.pages
+                ));
+            }
             None => return invalid(format!("process '{proc}' has no mapping named '{vma}'")),
         },
     };
@@ -196,26 +207,53 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
             let pid = ctx.w.pid_of(proc)?;
             crate::process::exit(ctx, pid)?;
         }
-        Action::CreateFile { name, fs, pages, data } => {
+        Action::CreateFile {
+            name,
+            fs,
+            pages,
+            data,
+        } => {
             crate::process::create_file(ctx, name, *fs, *pages, data)?;
         }
         Action::Mmap { proc, vma, args } => {
             let pid = ctx.w.pid_of(proc)?;
             crate::vma_ops::mmap(ctx, pid, vma, args)?;
         }
-        Action::Munmap { proc, vma, start, pages } => {
+        Action::Munmap {
+            proc,
+            vma,
+            start,
+            pages,
+        } => {
             let (pid, first, n) = range(ctx, proc, vma, *start, *pages)?;
             crate::vma_ops::munmap(ctx, pid, first, n)?;
         }
-        Action::Mprotect { proc, vma, start, pages, write } => {
+        Action::Mprotect {
+            proc,
+            vma,
+            start,
+            pages,
+            write,
+        } => {
             let (pid, first, n) = range(ctx, proc, vma, *start, *pages)?;
             crate::vma_ops::mprotect(ctx, pid, first, n, *write)?;
         }
-        Action::Madvise { proc, vma, start, pages, advice } => {
+        Action::Madvise {
+            proc,
+            vma,
+            start,
+            pages,
+            advice,
+        } => {
             let (pid, first, n) = range(ctx, proc, vma, *start, *pages)?;
             crate::vma_ops::madvise(ctx, pid, first, n, *advice)?;
         }
-        Action::Write { proc, vma, page, data } => {
+        Action::Write {
+            proc,
+            vma,
+            page,
+            data,
+        } => {
             let pid = ctx.w.pid_of(proc)?;
             let vpn = ctx.w.resolve(pid, vma, *page)?;
             crate::access::user_write(ctx, pid, vpn, data)?;
@@ -225,7 +263,14 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
             let vpn = ctx.w.resolve(pid, vma, *page)?;
             out.data.push(crate::access::user_read(ctx, pid, vpn)?);
         }
-        Action::Gup { proc, vma, start, pages, holder, flags } => {
+        Action::Gup {
+            proc,
+            vma,
+            start,
+            pages,
+            holder,
+            flags,
+        } => {
             let (pid, first, n) = range(ctx, proc, vma, *start, Some(*pages))?;
             gup_into_holder(ctx, pid, first, n, *flags, holder, HolderKind::Gup)?;
         }
@@ -233,10 +278,20 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
         Action::DeviceRead { holder, index } => {
             out.data = crate::device::device_read(ctx, holder, *index)?;
         }
-        Action::DeviceWrite { holder, data, index } => {
+        Action::DeviceWrite {
+            holder,
+            data,
+            index,
+        } => {
             crate::device::device_write(ctx, holder, data, *index)?;
         }
-        Action::Vmsplice { proc, vma, start, pages, pipe } => {
+        Action::Vmsplice {
+            proc,
+            vma,
+            start,
+            pages,
+            pipe,
+        } => {
             let (pid, first, n) = range(ctx, proc, vma, *start, Some(*pages))?;
             crate::splice::vmsplice(ctx, pid, first, n, pipe)?;
         }
@@ -244,7 +299,13 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
             let pid = ctx.w.pid_of(proc)?;
             out.data = crate::splice::pipe_read(ctx, pid, pipe)?;
         }
-        Action::IoUringRegister { proc, vma, start, pages, ring } => {
+        Action::IoUringRegister {
+            proc,
+            vma,
+            start,
+            pages,
+            ring,
+        } => {
             let (pid, first, n) = range(ctx, proc, vma, *start, Some(*pages))?;
             crate::io_uring::register(ctx, pid, first, n, ring)?;
         }

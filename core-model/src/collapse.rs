@@ -19,7 +19,10 @@ pub fn madv_collapse(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) -> KResult<()>
         base += PMD_PAGES;
     }
     if collapsed == 0 {
-        return errno(Errno::EINVAL, "MADV_COLLAPSE needs a 512-page aligned block inside the range");
+        return errno(
+            Errno::EINVAL,
+            "MADV_COLLAPSE needs a 512-page aligned block inside the range",
+        );
     }
     Ok(())
 }
@@ -27,7 +30,10 @@ pub fn madv_collapse(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) -> KResult<()>
 fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
     let vma = ctx.w.vma(pid, base)?.clone();
     if !vma.is_anon() || vma.start > base || vma.end() < base + PMD_PAGES {
-        return errno(Errno::EINVAL, "MADV_COLLAPSE: the block must lie in one anonymous VMA (file THP is not modelled)");
+        return errno(
+            Errno::EINVAL,
+            "MADV_COLLAPSE: the block must lie in one anonymous VMA (file THP is not modelled)",
+        );
     }
     if vma.flags.nohugepage {
         return errno(Errno::EINVAL, "MADV_COLLAPSE: VM_NOHUGEPAGE is set");
@@ -42,12 +48,16 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
         match vma.pte(v) {
             Pte::None => datas.push(Data::zero()),
             Pte::Swap { .. } => {
-                return errno(Errno::EAGAIN, "MADV_COLLAPSE: swapped-out pages in the block (swap-in during collapse is not modelled)");
+                return errno(
+                    Errno::EAGAIN,
+                    "MADV_COLLAPSE: swapped-out pages in the block (swap-in during collapse is not modelled)",
+                );
             }
             Pte::Present { folio, page, .. } => {
                 let f = ctx.w.folio(folio);
                 if folio != ZERO_FOLIO {
-                    let expected = f.total_mapcount() as i64 + if f.flags.swapcache { 1 } else { 0 };
+                    let expected =
+                        f.total_mapcount() as i64 + if f.flags.swapcache { 1 } else { 0 };
                     if f.is_large() || f.refcount != expected {
                         return errno(
                             Errno::EAGAIN,
@@ -69,7 +79,11 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
         "MADV_COLLAPSE: copy the 512 pages into a new THP, map it with one PMD, and release the old small folios.",
     );
     ctx.w.vmstat.thp_collapse_alloc += 1;
-    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+    let zone = if vma.movable {
+        Zone::Movable
+    } else {
+        Zone::Normal
+    };
     let id = ctx.w.alloc_folio(FolioKind::Anon, HPAGE_PMD_ORDER, zone);
     let ae = ctx.w.preset.tracks_anon_exclusive();
     {

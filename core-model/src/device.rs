@@ -29,7 +29,10 @@ fn pick<'a>(pages: &'a [HeldPage], index: Option<u64>, holder: &str) -> KResult<
         None => Ok(pages.iter().collect()),
         Some(i) => match pages.get(i as usize) {
             Some(p) => Ok(vec![p]),
-            None => invalid(format!("holder '{holder}' has {} pages; page {i} is out of range", pages.len())),
+            None => invalid(format!(
+                "holder '{holder}' has {} pages; page {i} is out of range",
+                pages.len()
+            )),
         },
     }
 }
@@ -50,7 +53,11 @@ pub fn device_read(ctx: &mut Ctx, holder: &str, index: Option<u64>) -> KResult<V
         let f = ctx.w.folio(hp.folio);
         if f.freed {
             let text = format!("'{holder}' reads {} after it was freed", hp.folio);
-            ctx.hazard(HazardKind::UseAfterFree, text, vec![ObjRef::Folio(hp.folio), ObjRef::Holder(holder.into())]);
+            ctx.hazard(
+                HazardKind::UseAfterFree,
+                text,
+                vec![ObjRef::Folio(hp.folio), ObjRef::Holder(holder.into())],
+            );
             out.push("?".into());
             continue;
         }
@@ -68,7 +75,11 @@ pub fn device_read(ctx: &mut Ctx, holder: &str, index: Option<u64>) -> KResult<V
                 ctx.hazard(
                     HazardKind::StaleDeviceRead,
                     text,
-                    vec![ObjRef::Folio(hp.folio), ObjRef::Page(hp.owner, hp.vpn), ObjRef::Holder(holder.into())],
+                    vec![
+                        ObjRef::Folio(hp.folio),
+                        ObjRef::Page(hp.owner, hp.vpn),
+                        ObjRef::Holder(holder.into()),
+                    ],
                 );
             }
         }
@@ -86,11 +97,17 @@ pub fn device_write(ctx: &mut Ctx, holder: &str, tag: &str, index: Option<u64>) 
             "'{holder}' took its pages without FOLL_WRITE: a device may only read them"
         ));
     }
-    let pages: Vec<HeldPage> = pick(&h.pages, index, holder)?.into_iter().copied().collect();
+    let pages: Vec<HeldPage> = pick(&h.pages, index, holder)?
+        .into_iter()
+        .copied()
+        .collect();
     ctx.step(
         "dma_write",
         "drivers (device)",
-        format!("The device writes '{tag}' into {} page(s) through '{holder}', behind the page tables.", pages.len()),
+        format!(
+            "The device writes '{tag}' into {} page(s) through '{holder}', behind the page tables.",
+            pages.len()
+        ),
     );
     ctx.touch(ObjRef::Holder(holder.to_string()));
     let seq = ctx.w.bump_seq();
@@ -98,7 +115,11 @@ pub fn device_write(ctx: &mut Ctx, holder: &str, tag: &str, index: Option<u64>) 
         ctx.touch(ObjRef::Folio(hp.folio));
         if ctx.w.folio(hp.folio).freed {
             let text = format!("'{holder}' writes into {} after it was freed", hp.folio);
-            ctx.hazard(HazardKind::UseAfterFree, text, vec![ObjRef::Folio(hp.folio), ObjRef::Holder(holder.into())]);
+            ctx.hazard(
+                HazardKind::UseAfterFree,
+                text,
+                vec![ObjRef::Folio(hp.folio), ObjRef::Holder(holder.into())],
+            );
             continue;
         }
         if hp.pretend || ctx.w.folio(hp.folio).is_zero() {
@@ -106,7 +127,8 @@ pub fn device_write(ctx: &mut Ctx, holder: &str, tag: &str, index: Option<u64>) 
             // FOLL_WRITE never hands it out, so this cannot happen.
             continue;
         }
-        ctx.w.folio_mut(hp.folio).pages[hp.page as usize].data = Data::new(tag, Writer::Device, seq, true);
+        ctx.w.folio_mut(hp.folio).pages[hp.page as usize].data =
+            Data::new(tag, Writer::Device, seq, true);
         if let Some(now) = owner_moved(ctx, &hp) {
             let text = format!(
                 "The device wrote '{tag}' into {}, but {} now maps {now} there: the owner will never see this data.",
@@ -116,7 +138,11 @@ pub fn device_write(ctx: &mut Ctx, holder: &str, tag: &str, index: Option<u64>) 
             ctx.hazard(
                 HazardKind::DmaLost,
                 text,
-                vec![ObjRef::Folio(hp.folio), ObjRef::Page(hp.owner, hp.vpn), ObjRef::Holder(holder.into())],
+                vec![
+                    ObjRef::Folio(hp.folio),
+                    ObjRef::Page(hp.owner, hp.vpn),
+                    ObjRef::Holder(holder.into()),
+                ],
             );
         }
     }
@@ -138,12 +164,26 @@ pub fn check_leak(ctx: &mut Ctx, reader: Pid, data: &Data, via: ObjRef, what: &s
     let created = |p: Pid| ctx.w.procs.get(&p).map(|p| p.created_seq).unwrap_or(0);
     let diverged = created(reader).max(created(writer));
     if stamp.seq > diverged {
-        let wname = ctx.w.procs.get(&writer).map(|p| p.name.clone()).unwrap_or_default();
-        let rname = ctx.w.procs.get(&reader).map(|p| p.name.clone()).unwrap_or_default();
+        let wname = ctx
+            .w
+            .procs
+            .get(&writer)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let rname = ctx
+            .w
+            .procs
+            .get(&reader)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
         let text = format!(
             "{rname} read '{}' through {what}, which {wname} wrote into its private memory after the fork that separated them: data leaked across processes.",
             stamp.tag
         );
-        ctx.hazard(HazardKind::DataLeak, text, vec![via, ObjRef::Process(writer), ObjRef::Process(reader)]);
+        ctx.hazard(
+            HazardKind::DataLeak,
+            text,
+            vec![via, ObjRef::Process(writer), ObjRef::Process(reader)],
+        );
     }
 }

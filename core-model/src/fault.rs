@@ -57,7 +57,8 @@ fn map_zero_page(ctx: &mut Ctx, pid: Pid, vpn: u64) {
         "Read fault on untouched anonymous memory: map the shared zero page read-only (no folio is allocated, no reference is taken).".into()
     });
     ctx.touch(ObjRef::Page(pid, vpn));
-    ctx.w.set_pte(pid, vpn, Pte::present(ZERO_FOLIO, 0, false, false));
+    ctx.w
+        .set_pte(pid, vpn, Pte::present(ZERO_FOLIO, 0, false, false));
 }
 
 /// Aligned block of `n` pages around `vpn` if it lies inside the VMA and is
@@ -87,7 +88,11 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
         },
         _ => (0, vpn, false),
     };
-    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+    let zone = if vma.movable {
+        Zone::Movable
+    } else {
+        Zone::Normal
+    };
     let ae = ctx.w.preset.tracks_anon_exclusive();
     if pmd {
         ctx.step(
@@ -148,7 +153,10 @@ pub fn filemap_get_folio(ctx: &mut Ctx, file: FileId, index: u64) -> KResult<Fol
     if index >= f.pages {
         return errno(
             Errno::EFAULT,
-            format!("page {index} of '{}' is beyond the end of the file (SIGBUS)", f.name),
+            format!(
+                "page {index} of '{}' is beyond the end of the file (SIGBUS)",
+                f.name
+            ),
         );
     }
     if let Some(id) = f.cache.get(&index) {
@@ -173,11 +181,20 @@ pub fn filemap_get_folio(ctx: &mut Ctx, file: FileId, index: u64) -> KResult<Fol
 }
 
 /// Maps one page of a folio with a new PTE: one reference and one mapcount.
-fn map_page(ctx: &mut Ctx, pid: Pid, vpn: u64, folio: FolioId, page: usize, writable: bool, dirty: bool) {
+fn map_page(
+    ctx: &mut Ctx,
+    pid: Pid,
+    vpn: u64,
+    folio: FolioId,
+    page: usize,
+    writable: bool,
+    dirty: bool,
+) {
     let f = ctx.w.folio_mut(folio);
     f.refcount += 1;
     f.pages[page].mapcount += 1;
-    ctx.w.set_pte(pid, vpn, Pte::present(folio, page, writable, dirty));
+    ctx.w
+        .set_pte(pid, vpn, Pte::present(folio, page, writable, dirty));
 }
 
 /// mm/memory.c: do_read_fault / do_cow_fault / do_shared_fault.
@@ -226,16 +243,27 @@ fn do_file_fault(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, kind: FaultKind) 
 pub fn page_mkwrite(ctx: &mut Ctx, folio: FolioId) {
     let f = ctx.w.folio_mut(folio);
     f.flags.dirty = true;
-    if let FolioKind::File { file, .. } = f.kind {
-        if ctx.w.file(file).fs.dirty_tracked() {
-            ctx.w.folio_mut(folio).flags.private = true;
-        }
+    if let FolioKind::File { file, .. } = f.kind
+        && ctx.w.file(file).fs.dirty_tracked()
+    {
+        ctx.w.folio_mut(folio).flags.private = true;
     }
 }
 
 /// Allocates an anon-exclusive copy and maps it at `vpn` (wp_page_copy's second half).
-fn new_anon_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, data: Data, kind: FaultKind) -> FolioId {
-    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+fn new_anon_copy(
+    ctx: &mut Ctx,
+    pid: Pid,
+    vpn: u64,
+    vma: &Vma,
+    data: Data,
+    kind: FaultKind,
+) -> FolioId {
+    let zone = if vma.movable {
+        Zone::Movable
+    } else {
+        Zone::Normal
+    };
     let ae = ctx.w.preset.tracks_anon_exclusive();
     let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
     {
@@ -270,14 +298,13 @@ pub fn split_pmd(ctx: &mut Ctx, pid: Pid, vpn: u64) {
     );
     ctx.w.vmstat.thp_split_pmd += 1;
     for i in 0..PMD_PAGES {
-        if let Pte::Present { pmd, .. } = ctx.w.pte(pid, base + i) {
-            if pmd {
-                let mut p = ctx.w.pte(pid, base + i);
-                if let Pte::Present { pmd, .. } = &mut p {
-                    *pmd = false;
-                }
-                ctx.w.set_pte(pid, base + i, p);
-            }
+        let mut p = ctx.w.pte(pid, base + i);
+        if let Pte::Present {
+            pmd: pmd @ true, ..
+        } = &mut p
+        {
+            *pmd = false;
+            ctx.w.set_pte(pid, base + i, p);
         }
     }
     let f = ctx.w.folio_mut(folio);
@@ -301,12 +328,14 @@ fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
     // 53a05ad9f21d (5.18): an otherwise exclusive page still in the swap cache
     // gets its swap slot freed so that the refcount test can pass.
     let f = ctx.w.folio(folio);
-    if preset.wp_frees_swapcache() && f.flags.swapcache && f.refcount == 2 && !f.is_large() {
-        if let Some(slot) = f.swap_slot {
-            if ctx.w.swap.get(&slot).is_some_and(|s| s.count == 0) {
-                crate::swap::delete_from_swap_cache(ctx, folio);
-            }
-        }
+    if preset.wp_frees_swapcache()
+        && f.flags.swapcache
+        && f.refcount == 2
+        && !f.is_large()
+        && let Some(slot) = f.swap_slot
+        && ctx.w.swap.get(&slot).is_some_and(|s| s.count == 0)
+    {
+        crate::swap::delete_from_swap_cache(ctx, folio);
     }
     let f = ctx.w.folio(folio);
     match rule {
@@ -315,7 +344,10 @@ fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
         // any subpage (PMD mappings included).
         ReuseRule::Mapcount => {
             let mapcount = if f.is_large() {
-                (0..f.nr_pages()).map(|i| f.page_mapcount(i)).max().unwrap_or(0)
+                (0..f.nr_pages())
+                    .map(|i| f.page_mapcount(i))
+                    .max()
+                    .unwrap_or(0)
             } else {
                 f.page_mapcount(page)
             };
@@ -343,7 +375,10 @@ fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
 /// mm/memory.c: do_wp_page (write or unshare fault on a present R/O PTE).
 fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind) {
     let pte = vma.pte(vpn);
-    let Pte::Present { folio, page, pmd, .. } = pte else {
+    let Pte::Present {
+        folio, page, pmd, ..
+    } = pte
+    else {
         return;
     };
     let page = page as usize;
@@ -358,7 +393,10 @@ fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind
         );
         page_mkwrite(ctx, folio);
         let mut p = pte;
-        if let Pte::Present { writable, dirty, .. } = &mut p {
+        if let Pte::Present {
+            writable, dirty, ..
+        } = &mut p
+        {
             *writable = true;
             *dirty = true;
         }
@@ -374,7 +412,9 @@ fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind
                 ctx.w.preset.anon_reuse_rule()
             };
             let why = match rule {
-                ReuseRule::Mapcount => "the page is mapped only once (reuse_swap_page looks at the mapcount and ignores GUP references)",
+                ReuseRule::Mapcount => {
+                    "the page is mapped only once (reuse_swap_page looks at the mapcount and ignores GUP references)"
+                }
                 ReuseRule::Refcount => "the folio's refcount is 1, so nobody else holds it",
                 ReuseRule::AnonExclusive => "the page is (or could be made) anon-exclusive",
             };
@@ -396,7 +436,10 @@ fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind
             };
             for v in targets {
                 let mut p = ctx.w.pte(pid, v);
-                if let Pte::Present { writable, dirty, .. } = &mut p {
+                if let Pte::Present {
+                    writable, dirty, ..
+                } = &mut p
+                {
                     *writable = vma.flags.write;
                     *dirty = true;
                 }
@@ -470,7 +513,11 @@ fn do_swap_page(
                 "Swap-in: allocate a folio, read the slot into it and add it to the swap cache (one reference).",
             );
             ctx.w.vmstat.pswpin += 1;
-            let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+            let zone = if vma.movable {
+                Zone::Movable
+            } else {
+                Zone::Normal
+            };
             let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
             let f = ctx.w.folio_mut(id);
             f.pages[0].data = entry.data.clone();
@@ -489,7 +536,8 @@ fn do_swap_page(
         f.pages[0].mapcount += 1;
     }
     // Map read-only first, so that every micro-step boundary is consistent.
-    ctx.w.set_pte(pid, vpn, Pte::present(folio, 0, false, false));
+    ctx.w
+        .set_pte(pid, vpn, Pte::present(folio, 0, false, false));
     let remaining = {
         let e = ctx.w.swap.get_mut(&slot).expect("slot");
         e.count -= 1;

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 pub fn fork(ctx: &mut Ctx, parent: Pid, child_name: &str) -> KResult<Pid> {
     if child_name.is_empty() || ctx.w.procs.values().any(|p| p.name == child_name) {
-        return invalid(format!("process name '{child_name}' is empty or already used"));
+        return invalid(format!(
+            "process name '{child_name}' is empty or already used"
+        ));
     }
     let preset = ctx.w.preset;
     ctx.step(
@@ -49,7 +51,10 @@ pub fn fork(ctx: &mut Ctx, parent: Pid, child_name: &str) -> KResult<Pid> {
             ctx.step(
                 "dup_mmap",
                 "kernel/fork.c",
-                format!("VMA '{}' has VM_DONTCOPY (MADV_DONTFORK): the child gets nothing there.", vma.name),
+                format!(
+                    "VMA '{}' has VM_DONTCOPY (MADV_DONTFORK): the child gets nothing there.",
+                    vma.name
+                ),
             );
             continue;
         }
@@ -66,12 +71,17 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
     let vma0 = ctx.w.proc(parent).mm.vmas[&start].clone();
     let cow = vma0.flags.is_cow();
     // Early COW needs MMF_HAS_PINNED and folio_maybe_dma_pinned (70e806e4e645, 5.9).
-    let needs_cow = |f: &crate::folio::Folio| preset.fork_copies_pinned() && cow && has_pinned && f.maybe_dma_pinned();
+    let needs_cow = |f: &crate::folio::Folio| {
+        preset.fork_copies_pinned() && cow && has_pinned && f.maybe_dma_pinned()
+    };
     // copy_huge_pmd: a maybe-pinned THP is split and copied page by page
     // (d042035eaf5f, 5.9; 5.19+: only if the page is anon-exclusive).
     let mut vpn = vma0.start;
     while vpn < vma0.end() {
-        if let Pte::Present { folio, pmd: true, .. } = vma0.pte(vpn) {
+        if let Pte::Present {
+            folio, pmd: true, ..
+        } = vma0.pte(vpn)
+        {
             let f = ctx.w.folio(folio);
             let ae_ok = !preset.fork_copies_only_exclusive_anon() || f.pages[0].anon_exclusive;
             if needs_cow(f) && ae_ok {
@@ -100,12 +110,23 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     e.count += 1;
                 }
                 if exclusive {
-                    pv.ptes.set(i, Pte::Swap { slot, exclusive: false });
+                    pv.ptes.set(
+                        i,
+                        Pte::Swap {
+                            slot,
+                            exclusive: false,
+                        },
+                    );
                 }
-                child_ptes.push(Pte::Swap { slot, exclusive: false });
+                child_ptes.push(Pte::Swap {
+                    slot,
+                    exclusive: false,
+                });
             }
             Pte::Present { folio, .. } if folio == ZERO_FOLIO => child_ptes.push(pte),
-            Pte::Present { folio, pmd: true, .. } => {
+            Pte::Present {
+                folio, pmd: true, ..
+            } => {
                 // Share the whole PMD: one reference, entire mapcount +1.
                 {
                     let f = ctx.w.folio_mut(folio);
@@ -130,7 +151,14 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                 i += PMD_PAGES as usize;
                 continue;
             }
-            Pte::Present { folio, page, writable, dirty, soft_dirty, .. } => {
+            Pte::Present {
+                folio,
+                page,
+                writable,
+                dirty,
+                soft_dirty,
+                ..
+            } => {
                 let f = ctx.w.folio(folio);
                 let page_ae = f.pages[page as usize].anon_exclusive;
                 let copy = !vma.flags.shared
@@ -144,7 +172,11 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     // copy_present_page: the child gets its own copy now; the
                     // parent's PTE, page, pin and exclusivity stay as they are.
                     let data = f.pages[page as usize].data.clone();
-                    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+                    let zone = if vma.movable {
+                        Zone::Movable
+                    } else {
+                        Zone::Normal
+                    };
                     let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
                     {
                         let nf = ctx.w.folio_mut(id);
@@ -173,7 +205,14 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     }
                     // VM_SHARED: the child's PTE is clean; it keeps write permission.
                     let cp = if vma.flags.shared {
-                        Pte::Present { folio, page, writable, dirty: false, soft_dirty, pmd: false }
+                        Pte::Present {
+                            folio,
+                            page,
+                            writable,
+                            dirty: false,
+                            soft_dirty,
+                            pmd: false,
+                        }
                     } else {
                         let _ = dirty;
                         p
@@ -188,10 +227,16 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
         }
         i += 1;
     }
-    let kind = if vma.flags.shared { "shared" } else { "private" };
+    let kind = if vma.flags.shared {
+        "shared"
+    } else {
+        "private"
+    };
     let mut text = format!("VMA '{}' ({kind}): ", vma.name);
     if vma.flags.shared {
-        text.push_str(&format!("{shared} page(s) mapped in the child too (refcount +1, mapcount +1, child PTE clean)"));
+        text.push_str(&format!(
+            "{shared} page(s) mapped in the child too (refcount +1, mapcount +1, child PTE clean)"
+        ));
     } else {
         text.push_str(&format!(
             "{shared} page(s) shared read-only (refcount +1, mapcount +1, both PTEs write-protected{})",

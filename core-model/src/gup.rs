@@ -53,12 +53,21 @@ fn check_range(ctx: &Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     while vpn < end {
         let vma = w.vma(pid, vpn)?;
         if !vma.flags.read {
-            return errno(Errno::EFAULT, format!("{} is not readable (check_vma_flags)", w.page_name(pid, vpn)));
+            return errno(
+                Errno::EFAULT,
+                format!(
+                    "{} is not readable (check_vma_flags)",
+                    w.page_name(pid, vpn)
+                ),
+            );
         }
         if flags.write && !vma.flags.write {
             return errno(
                 Errno::EFAULT,
-                format!("FOLL_WRITE on read-only {} (check_vma_flags, no FOLL_FORCE)", w.page_name(pid, vpn)),
+                format!(
+                    "FOLL_WRITE on read-only {} (check_vma_flags, no FOLL_FORCE)",
+                    w.page_name(pid, vpn)
+                ),
             );
         }
         if let Backing::File { file, .. } = vma.backing {
@@ -70,7 +79,8 @@ fn check_range(ctx: &Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
                 && flags.write
                 && vma.flags.shared
                 && fs.dirty_tracked()
-                && w.preset.refuses_longterm_write_pins_of_dirty_tracked_files()
+                && w.preset
+                    .refuses_longterm_write_pins_of_dirty_tracked_files()
             {
                 return errno(
                     Errno::EFAULT,
@@ -100,14 +110,29 @@ fn must_unshare(ctx: &Ctx, vma: &Vma, folio: FolioId, page: usize, flags: GupFla
 }
 
 /// What the slow path must fault before it can grab the page, if anything.
-fn needed_fault(ctx: &Ctx, pid: Pid, vpn: u64, flags: GupFlags, wrote_once: bool) -> KResult<Option<FaultKind>> {
+fn needed_fault(
+    ctx: &Ctx,
+    pid: Pid,
+    vpn: u64,
+    flags: GupFlags,
+    wrote_once: bool,
+) -> KResult<Option<FaultKind>> {
     let vma = ctx.w.vma(pid, vpn)?;
     // 17839856fd58 (5.8): on a COW mapping every GUP breaks COW with a write fault.
     let forced = ctx.w.preset.gup_forces_cow_break() && vma.flags.is_cow();
     let write = flags.write || forced;
     Ok(match vma.pte(vpn) {
-        Pte::None | Pte::Swap { .. } => Some(if write { FaultKind::Write } else { FaultKind::Read }),
-        Pte::Present { writable, folio, page, .. } => {
+        Pte::None | Pte::Swap { .. } => Some(if write {
+            FaultKind::Write
+        } else {
+            FaultKind::Read
+        }),
+        Pte::Present {
+            writable,
+            folio,
+            page,
+            ..
+        } => {
             if write && !writable && !(forced && !flags.write && wrote_once) {
                 // (A forced write fault on a VMA without VM_WRITE leaves the PTE
                 // R/O; 5.8's FOLL_COW then accepts the COW'd page.)
@@ -122,11 +147,17 @@ fn needed_fault(ctx: &Ctx, pid: Pid, vpn: u64, flags: GupFlags, wrote_once: bool
 }
 
 /// GUP-fast can take the page without faulting or falling back.
-fn fast_ok(ctx: &Ctx, pid: Pid, vpn: u64, flags: GupFlags) -> bool {
-    let Some(vma) = ctx.w.proc(pid).mm.vma_at(vpn) else {
+fn fast_ok(ctx: &Ctx, vma: Option<&Arc<Vma>>, vpn: u64, flags: GupFlags) -> bool {
+    let Some(vma) = vma.filter(|v| v.contains(vpn)) else {
         return false;
     };
-    let Pte::Present { folio, page, writable, .. } = vma.pte(vpn) else {
+    let Pte::Present {
+        folio,
+        page,
+        writable,
+        ..
+    } = vma.pte(vpn)
+    else {
         return false;
     };
     let f = ctx.w.folio(folio);
@@ -208,7 +239,15 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     }
     let mut fast_done = 0u64;
     if flags.fast {
-        while fast_done < n && fast_ok(ctx, pid, first + fast_done, flags) {
+        let mut vma = ctx.w.proc(pid).mm.vma_at(first).cloned();
+        while fast_done < n {
+            let vpn = first + fast_done;
+            if !vma.as_ref().is_some_and(|v| v.contains(vpn)) {
+                vma = ctx.w.proc(pid).mm.vma_at(vpn).cloned();
+            }
+            if !fast_ok(ctx, vma.as_ref(), vpn, flags) {
+                break;
+            }
             fast_done += 1;
         }
         if fast_done < n {
@@ -254,17 +293,32 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     };
     let text = format!("{api} ({}): take one {what}.", flags.describe());
     ctx.step(func, GUP_C, text.clone());
+    let mut vma: Option<Arc<Vma>> = None;
     for vpn in first..first + n {
-        let pte = ctx.w.pte(pid, vpn);
+        // Look the VMA up once per VMA, not once per page.
+        if !vma.as_ref().is_some_and(|v| v.contains(vpn)) {
+            vma = ctx.w.proc(pid).mm.vma_at(vpn).cloned();
+        }
+        let pte = vma.as_ref().map(|v| v.pte(vpn)).unwrap_or_default();
         let Some((folio, page)) = pte.folio() else {
-            return errno(Errno::EFAULT, format!("{} is not present after faulting", ctx.w.page_name(pid, vpn)));
+            return errno(
+                Errno::EFAULT,
+                format!(
+                    "{} is not present after faulting",
+                    ctx.w.page_name(pid, vpn)
+                ),
+            );
         };
         let took = try_grab(ctx, folio, flags.pin);
         if !took {
             pretend += 1;
         }
         // follow_page_pte with FOLL_TOUCH: a write GUP dirties a clean folio.
-        if flags.write && vpn >= first + fast_done && !pte.is_dirty() && !ctx.w.folio(folio).flags.dirty {
+        if flags.write
+            && vpn >= first + fast_done
+            && !pte.is_dirty()
+            && !ctx.w.folio(folio).flags.dirty
+        {
             ctx.w.folio_mut(folio).flags.dirty = true;
         }
         ctx.touch(ObjRef::Folio(folio));

@@ -22,7 +22,9 @@ pub fn check(w: &World) -> Vec<String> {
         *sum_refs.entry(r.folio).or_default() += r.refs;
         *sum_pins.entry(r.folio).or_default() += r.pins;
         match r.from {
-            Referrer::Pte(..) if r.folio != ZERO_FOLIO => *pte_maps.entry((r.folio, r.page)).or_default() += 1,
+            Referrer::Pte(..) if r.folio != ZERO_FOLIO => {
+                *pte_maps.entry((r.folio, r.page)).or_default() += 1
+            }
             Referrer::Pmd(..) => *pmd_maps.entry(r.folio).or_default() += 1,
             _ => {}
         }
@@ -33,13 +35,19 @@ pub fn check(w: &World) -> Vec<String> {
         if f.freed {
             // 1: a freed folio has no holder.
             if expect != 0 || f.refcount != 0 {
-                bad.push(format!("{id} is freed but refcount is {} and references add up to {expect}", f.refcount));
+                bad.push(format!(
+                    "{id} is freed but refcount is {} and references add up to {expect}",
+                    f.refcount
+                ));
             }
             continue;
         }
         // 2: refcount accounting matches the holders exactly.
         if f.refcount != expect {
-            bad.push(format!("{id}: refcount {} but references add up to {expect}", f.refcount));
+            bad.push(format!(
+                "{id}: refcount {} but references add up to {expect}",
+                f.refcount
+            ));
         }
         if f.refcount <= 0 {
             bad.push(format!("{id} is live with refcount {}", f.refcount));
@@ -47,7 +55,10 @@ pub fn check(w: &World) -> Vec<String> {
         // 3: exact pincount for large folios, none for small ones.
         let pins = sum_pins.get(&id).copied().unwrap_or(0);
         if f.has_pincount() && f.pincount != pins {
-            bad.push(format!("{id}: pincount {} but {pins} pins are held", f.pincount));
+            bad.push(format!(
+                "{id}: pincount {} but {pins} pins are held",
+                f.pincount
+            ));
         }
         if !f.has_pincount() && f.pincount != 0 {
             bad.push(format!("{id}: small folio with pincount {}", f.pincount));
@@ -56,12 +67,18 @@ pub fn check(w: &World) -> Vec<String> {
             for (i, p) in f.pages.iter().enumerate() {
                 let m = pte_maps.get(&(id, i as u16)).copied().unwrap_or(0);
                 if p.mapcount != m {
-                    bad.push(format!("{id} page {i}: mapcount {} but {m} PTEs map it", p.mapcount));
+                    bad.push(format!(
+                        "{id} page {i}: mapcount {} but {m} PTEs map it",
+                        p.mapcount
+                    ));
                 }
             }
             let pm = pmd_maps.get(&id).copied().unwrap_or(0);
             if f.entire_mapcount != pm {
-                bad.push(format!("{id}: entire mapcount {} but {pm} PMDs map it", f.entire_mapcount));
+                bad.push(format!(
+                    "{id}: entire mapcount {} but {pm} PMDs map it",
+                    f.entire_mapcount
+                ));
             }
         }
     }
@@ -75,14 +92,20 @@ pub fn check(w: &World) -> Vec<String> {
             outstanding += 1;
             let f = w.folio(hp.folio);
             if !f.maybe_dma_pinned() {
-                bad.push(format!("{} is pinned by '{}' but folio_maybe_dma_pinned is false", hp.folio, h.name));
+                bad.push(format!(
+                    "{} is pinned by '{}' but folio_maybe_dma_pinned is false",
+                    hp.folio, h.name
+                ));
             }
             // 10: every pinned anon page is exclusive (5.19+).
             if w.preset.anon_reuse_rule() == ReuseRule::AnonExclusive
                 && f.kind == FolioKind::Anon
                 && !f.pages[hp.page as usize].anon_exclusive
             {
-                bad.push(format!("{} page {} is pinned by '{}' but not anon-exclusive", hp.folio, hp.page, h.name));
+                bad.push(format!(
+                    "{} page {} is pinned by '{}' but not anon-exclusive",
+                    hp.folio, hp.page, h.name
+                ));
             }
         }
     }
@@ -101,7 +124,13 @@ pub fn check(w: &World) -> Vec<String> {
     for p in w.procs.values() {
         for vma in p.mm.vmas.values() {
             for pte in vma.ptes.iter() {
-                let Pte::Present { folio, page, writable, .. } = *pte else {
+                let Pte::Present {
+                    folio,
+                    page,
+                    writable,
+                    ..
+                } = *pte
+                else {
                     continue;
                 };
                 let f = w.folio(folio);
@@ -113,8 +142,14 @@ pub fn check(w: &World) -> Vec<String> {
                 }
                 mms_of.entry((folio, page)).or_default().insert(p.pid.0);
                 *writable_of.entry((folio, page)).or_default() |= writable;
-                if writable && w.preset.anon_reuse_rule() == ReuseRule::AnonExclusive && !f.pages[page as usize].anon_exclusive {
-                    bad.push(format!("{}: writable PTE to {folio} page {page}, which is not anon-exclusive", p.name));
+                if writable
+                    && w.preset.anon_reuse_rule() == ReuseRule::AnonExclusive
+                    && !f.pages[page as usize].anon_exclusive
+                {
+                    bad.push(format!(
+                        "{}: writable PTE to {folio} page {page}, which is not anon-exclusive",
+                        p.name
+                    ));
                 }
             }
         }
@@ -123,18 +158,35 @@ pub fn check(w: &World) -> Vec<String> {
         let f = w.folio(*folio);
         let mapcount = f.page_mapcount(*page as usize);
         if mapcount > 1 && writable_of.get(&(*folio, *page)).copied().unwrap_or(false) {
-            bad.push(format!("{folio} page {page} is mapped {mapcount} times and one mapping is writable"));
+            bad.push(format!(
+                "{folio} page {page} is mapped {mapcount} times and one mapping is writable"
+            ));
         }
-        if w.preset.anon_reuse_rule() == ReuseRule::AnonExclusive && mms.len() > 1 && f.pages[*page as usize].anon_exclusive {
-            bad.push(format!("{folio} page {page} is anon-exclusive but mapped by {} processes", mms.len()));
+        if w.preset.anon_reuse_rule() == ReuseRule::AnonExclusive
+            && mms.len() > 1
+            && f.pages[*page as usize].anon_exclusive
+        {
+            bad.push(format!(
+                "{folio} page {page} is anon-exclusive but mapped by {} processes",
+                mms.len()
+            ));
         }
     }
     // Page cache entries point at live folios of that file and index.
     for (fid, file) in w.files.iter() {
         for (idx, folio) in file.cache.iter() {
             let f = w.folio(*folio);
-            if f.freed || f.kind != (FolioKind::File { file: *fid, index: *idx }) {
-                bad.push(format!("page cache of '{}' index {idx} points at a wrong or freed folio {folio}", file.name));
+            if f.freed
+                || f.kind
+                    != (FolioKind::File {
+                        file: *fid,
+                        index: *idx,
+                    })
+            {
+                bad.push(format!(
+                    "page cache of '{}' index {idx} points at a wrong or freed folio {folio}",
+                    file.name
+                ));
             }
         }
     }

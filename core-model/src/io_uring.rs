@@ -23,7 +23,9 @@ pub fn register(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, ring: &str) -> KRes
                 if fs != FsKind::Hugetlbfs && !shmem_ok {
                     return errno(
                         Errno::EOPNOTSUPP,
-                        format!("io_uring refuses a {fs:?}-backed fixed buffer (only anonymous, hugetlbfs and, from 5.14, shmem memory)"),
+                        format!(
+                            "io_uring refuses a {fs:?}-backed fixed buffer (only anonymous, hugetlbfs and, from 5.14, shmem memory)"
+                        ),
                     );
                 }
             }

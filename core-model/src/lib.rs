@@ -26,6 +26,7 @@ pub mod io_uring;
 pub mod mm;
 pub mod preset;
 pub mod process;
+pub mod pvec;
 pub mod refs;
 pub mod sim;
 pub mod splice;

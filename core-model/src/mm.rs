@@ -1,7 +1,8 @@
 //! Processes, their mm, VMAs and page-table entries.
 
 use crate::ids::{FileId, FolioId, Pid};
-use imbl::{OrdMap, Vector};
+use crate::pvec::PVec;
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -96,7 +97,10 @@ impl VmFlags {
 pub enum Backing {
     Anon,
     /// A file, `pgoff` pages into it. Shared anonymous memory is a shmem file.
-    File { file: FileId, pgoff: u64 },
+    File {
+        file: FileId,
+        pgoff: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,7 +116,7 @@ pub struct Vma {
     /// Faults allocate from ZONE_MOVABLE (model hint: movable memory policy).
     pub movable: bool,
     #[serde(skip)]
-    pub ptes: Vector<Pte>,
+    pub ptes: PVec<Pte>,
 }
 
 impl Vma {
@@ -175,7 +179,10 @@ impl Mm {
 
     /// Sets one PTE (the page must be inside a VMA).
     pub fn set_pte(&mut self, vpn: u64, pte: Pte) {
-        let start = self.vma_at(vpn).map(|v| v.start).expect("set_pte outside a vma");
+        let start = self
+            .vma_at(vpn)
+            .map(|v| v.start)
+            .expect("set_pte outside a vma");
         let vma = Arc::make_mut(self.vmas.get_mut(&start).expect("vma"));
         let i = (vpn - vma.start) as usize;
         vma.ptes.set(i, pte);

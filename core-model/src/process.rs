@@ -14,7 +14,11 @@ pub fn spawn(ctx: &mut Ctx, name: &str) -> KResult<Pid> {
     if name.is_empty() || ctx.w.procs.values().any(|p| p.name == name) {
         return invalid(format!("process name '{name}' is empty or already used"));
     }
-    ctx.step("execve", "fs/exec.c", format!("Start process '{name}' with an empty address space."));
+    ctx.step(
+        "execve",
+        "fs/exec.c",
+        format!("Start process '{name}' with an empty address space."),
+    );
     let seq = ctx.w.bump_seq();
     let pid = Pid(ctx.w.next_pid);
     ctx.w.next_pid += 1;
@@ -40,7 +44,9 @@ pub fn exit(ctx: &mut Ctx, pid: Pid) -> KResult<()> {
         .w
         .holders
         .values()
-        .filter(|h| h.kind == HolderKind::IoUring && h.pages.first().is_some_and(|p| p.owner == pid))
+        .filter(|h| {
+            h.kind == HolderKind::IoUring && h.pages.first().is_some_and(|p| p.owner == pid)
+        })
         .map(|h| h.name.clone())
         .collect();
     for r in rings {
@@ -49,10 +55,20 @@ pub fn exit(ctx: &mut Ctx, pid: Pid) -> KResult<()> {
     ctx.step(
         "exit_mmap",
         "mm/mmap.c",
-        format!("{} exits: every mapping is zapped (one mapcount and one reference less per PTE).", ctx.w.proc(pid).name),
+        format!(
+            "{} exits: every mapping is zapped (one mapcount and one reference less per PTE).",
+            ctx.w.proc(pid).name
+        ),
     );
     ctx.touch(ObjRef::Process(pid));
-    let vmas: Vec<(u64, u64)> = ctx.w.proc(pid).mm.vmas.values().map(|v| (v.start, v.pages())).collect();
+    let vmas: Vec<(u64, u64)> = ctx
+        .w
+        .proc(pid)
+        .mm
+        .vmas
+        .values()
+        .map(|v| (v.start, v.pages()))
+        .collect();
     for (s, n) in vmas {
         crate::vma_ops::zap_range(ctx, pid, s, n);
     }
@@ -63,22 +79,38 @@ pub fn exit(ctx: &mut Ctx, pid: Pid) -> KResult<()> {
 }
 
 /// A file whose blocks hold `data` (one tag per page; missing tags are zeros).
-pub fn create_file(ctx: &mut Ctx, name: &str, fs: FsKind, pages: u64, data: &[String]) -> KResult<FileId> {
+pub fn create_file(
+    ctx: &mut Ctx,
+    name: &str,
+    fs: FsKind,
+    pages: u64,
+    data: &[String],
+) -> KResult<FileId> {
     if name.is_empty() || ctx.w.files.values().any(|f| f.name == name) {
         return invalid(format!("file name '{name}' is empty or already used"));
     }
     if pages == 0 || pages > crate::vma_ops::MAX_MAP_PAGES {
-        return invalid(format!("a file of {pages} pages (1 to {} allowed)", crate::vma_ops::MAX_MAP_PAGES));
+        return invalid(format!(
+            "a file of {pages} pages (1 to {} allowed)",
+            crate::vma_ops::MAX_MAP_PAGES
+        ));
     }
     if data.len() as u64 > pages {
-        return invalid(format!("{} data tags for a file of {pages} pages", data.len()));
+        return invalid(format!(
+            "{} data tags for a file of {pages} pages",
+            data.len()
+        ));
     }
     ctx.step(
         "create",
         "(setup)",
         format!(
             "Create {fs:?} file '{name}' of {pages} page(s){}.",
-            if fs.has_disk() { " on disk" } else { " (memory filesystem: its initial content is kept as if on a backing store)" }
+            if fs.has_disk() {
+                " on disk"
+            } else {
+                " (memory filesystem: its initial content is kept as if on a backing store)"
+            }
         ),
     );
     let id = FileId(ctx.w.files.keys().next_back().map(|k| k.0 + 1).unwrap_or(0));

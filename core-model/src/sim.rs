@@ -46,7 +46,10 @@ impl Sim {
         let boot = MicroStep {
             func: "start_kernel",
             path: "init/main.c",
-            text: format!("Boot a {} kernel: only the shared zero page exists.", preset.name()),
+            text: format!(
+                "Boot a {} kernel: only the shared zero page exists.",
+                preset.name()
+            ),
             count: 1,
             objects: Vec::new(),
             hazards: Vec::new(),
@@ -111,8 +114,16 @@ impl Sim {
     fn truncate_after_cursor(&mut self) {
         // Keep whole actions only: cut back to the end of the last action
         // that finished at or before the cursor.
-        let keep_actions = self.actions.iter().take_while(|a| a.end <= self.cursor + 1).count();
-        let keep_entries = self.actions.get(keep_actions.wrapping_sub(1)).map(|a| a.end).unwrap_or(1);
+        let keep_actions = self
+            .actions
+            .iter()
+            .take_while(|a| a.end <= self.cursor + 1)
+            .count();
+        let keep_entries = self
+            .actions
+            .get(keep_actions.wrapping_sub(1))
+            .map(|a| a.end)
+            .unwrap_or(1);
         self.actions.truncate(keep_actions);
         self.entries.truncate(keep_entries);
         self.violations.retain(|v| v.step < keep_entries);

@@ -25,10 +25,15 @@ pub fn vmsplice(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, pipe: &str) -> KRes
         fast: true,
     };
     let pages = gup(ctx, pid, first, n, flags)?;
-    let mut p = ctx.w.pipes.get(pipe).map(|p| (**p).clone()).unwrap_or_else(|| Pipe {
-        name: pipe.to_string(),
-        bufs: Vec::new(),
-    });
+    let mut p = ctx
+        .w
+        .pipes
+        .get(pipe)
+        .map(|p| (**p).clone())
+        .unwrap_or_else(|| Pipe {
+            name: pipe.to_string(),
+            bufs: Vec::new(),
+        });
     p.bufs.extend(pages.iter().map(|h| PipeBuf {
         folio: h.folio,
         page: h.page,
@@ -58,7 +63,13 @@ pub fn pipe_read(ctx: &mut Ctx, reader: Pid, pipe: &str) -> KResult<Vec<String>>
     for b in &p.bufs {
         let data = ctx.w.folio(b.folio).pages[b.page as usize].data.clone();
         out.push(data.tag().to_string());
-        check_leak(ctx, reader, &data, ObjRef::Pipe(pipe.to_string()), &format!("pipe '{pipe}'"));
+        check_leak(
+            ctx,
+            reader,
+            &data,
+            ObjRef::Pipe(pipe.to_string()),
+            &format!("pipe '{pipe}'"),
+        );
         ctx.touch(ObjRef::Folio(b.folio));
         ctx.w.folio_put(b.folio, 1);
     }

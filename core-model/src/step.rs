@@ -83,11 +83,11 @@ impl Ctx {
         key: &str,
         text: impl FnOnce() -> String,
     ) {
-        if self.pending_key.as_deref() == Some(key) {
-            if let Some(p) = self.pending.as_mut() {
-                p.count += 1;
-                return;
-            }
+        if self.pending_key.as_deref() == Some(key)
+            && let Some(p) = self.pending.as_mut()
+        {
+            p.count += 1;
+            return;
         }
         self.step(func, path, text());
         self.pending_key = Some(key.to_string());
@@ -102,10 +102,11 @@ impl Ctx {
 
     /// Notes an object the current step touched (kept short for big batches).
     pub fn touch(&mut self, obj: ObjRef) {
-        if let Some(p) = self.pending.as_mut() {
-            if p.objects.len() < 64 && !p.objects.contains(&obj) {
-                p.objects.push(obj);
-            }
+        if let Some(p) = self.pending.as_mut()
+            && p.objects.len() < 64
+            && !p.objects.contains(&obj)
+        {
+            p.objects.push(obj);
         }
     }
 

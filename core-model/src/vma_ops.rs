@@ -5,7 +5,7 @@ use crate::fault::{FaultKind, PMD_PAGES, handle_mm_fault, split_pmd};
 use crate::file::{File, FsKind};
 use crate::folio::HPAGE_PMD_ORDER;
 use crate::ids::{FileId, Pid, ZERO_FOLIO};
-use crate::mm::{Backing, Pte, Region, Vma, VmFlags};
+use crate::mm::{Backing, Pte, Region, VmFlags, Vma};
 use crate::preset::MprotectUpgrade;
 use crate::step::{Ctx, ObjRef};
 use imbl::{OrdMap, Vector};
@@ -51,27 +51,49 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
         return invalid("a mapping needs a name");
     }
     if ctx.w.proc(pid).mm.regions.contains_key(name) {
-        return invalid(format!("{} already has a mapping named '{name}'", ctx.w.proc(pid).name));
+        return invalid(format!(
+            "{} already has a mapping named '{name}'",
+            ctx.w.proc(pid).name
+        ));
     }
     if a.pages == 0 {
         return errno(Errno::EINVAL, "mmap of 0 pages");
     }
     if a.pages > MAX_MAP_PAGES {
-        return errno(Errno::ENOMEM, format!("mmap of {} pages: the model maps at most {MAX_MAP_PAGES} pages (16 GiB)", a.pages));
+        return errno(
+            Errno::ENOMEM,
+            format!(
+                "mmap of {} pages: the model maps at most {MAX_MAP_PAGES} pages (16 GiB)",
+                a.pages
+            ),
+        );
     }
     let mut anon_order = 0;
     let mut hugepage = a.thp;
     match a.order {
         0 => {}
-        1 => return errno(Errno::EINVAL, "order-1 folios are not modelled (their pincount placement changed across releases)"),
+        1 => {
+            return errno(
+                Errno::EINVAL,
+                "order-1 folios are not modelled (their pincount placement changed across releases)",
+            );
+        }
         2..=8 => {
             if !ctx.w.preset.has_anon_mthp() {
-                return errno(Errno::EINVAL, "anonymous multi-size THP (orders 2-8) exists from 6.8; use order 9 (THP) before that");
+                return errno(
+                    Errno::EINVAL,
+                    "anonymous multi-size THP (orders 2-8) exists from 6.8; use order 9 (THP) before that",
+                );
             }
             anon_order = a.order;
         }
         o if o == HPAGE_PMD_ORDER => hugepage = true,
-        o => return errno(Errno::EINVAL, format!("folio order {o} is larger than a PMD (9)")),
+        o => {
+            return errno(
+                Errno::EINVAL,
+                format!("folio order {o} is larger than a PMD (9)"),
+            );
+        }
     }
     let backing = match &a.file {
         Some(fname) => {
@@ -79,7 +101,10 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
                 return invalid("large-folio hints apply to anonymous memory only");
             }
             let file = ctx.w.file_id(fname)?;
-            Backing::File { file, pgoff: a.offset }
+            Backing::File {
+                file,
+                pgoff: a.offset,
+            }
         }
         None if a.shared => {
             // MAP_SHARED|MAP_ANONYMOUS is backed by a shmem object.
@@ -135,13 +160,23 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
     };
     let p = ctx.w.proc_mut(pid);
     p.mm.vmas.insert(base, Arc::new(vma));
-    p.mm.regions.insert(name.to_string(), Region { base, pages: a.pages });
+    p.mm.regions.insert(
+        name.to_string(),
+        Region {
+            base,
+            pages: a.pages,
+        },
+    );
     p.mm.next_vpn = base + a.pages + PMD_PAGES;
     ctx.touch(ObjRef::Process(pid));
     if a.populate {
         // mm/gup.c: populate_vma_page_range faults with FOLL_WRITE when the
         // mapping is private and writable (break COW now), else reads.
-        let kind = if a.write && !a.shared { FaultKind::Write } else { FaultKind::Read };
+        let kind = if a.write && !a.shared {
+            FaultKind::Write
+        } else {
+            FaultKind::Read
+        };
         ctx.step(
             "populate_vma_page_range",
             "mm/gup.c",
@@ -165,7 +200,7 @@ fn split_at(ctx: &mut Ctx, pid: Pid, vpn: u64) {
     if vma.start == vpn {
         return;
     }
-    if vma.pte(vpn).is_pmd() && vpn % PMD_PAGES != 0 {
+    if vma.pte(vpn).is_pmd() && !vpn.is_multiple_of(PMD_PAGES) {
         split_pmd(ctx, pid, vpn);
     }
     let vma = ctx.w.proc(pid).mm.vma_at(vpn).cloned().expect("vma");
@@ -175,7 +210,10 @@ fn split_at(ctx: &mut Ctx, pid: Pid, vpn: u64) {
     right.start = vpn;
     right.ptes = right_ptes;
     if let Backing::File { file, pgoff } = left.backing {
-        right.backing = Backing::File { file, pgoff: pgoff + (vpn - vma.start) };
+        right.backing = Backing::File {
+            file,
+            pgoff: pgoff + (vpn - vma.start),
+        };
     }
     let mm = &mut ctx.w.proc_mut(pid).mm;
     mm.vmas.insert(left.start, Arc::new(left));
@@ -190,7 +228,12 @@ fn vmas_in(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, split: bool) -> KResult<
     while vpn < end {
         match ctx.w.proc(pid).mm.vma_at(vpn) {
             Some(v) => vpn = v.end(),
-            None => return errno(Errno::ENOMEM, format!("{} is not mapped", ctx.w.page_name(pid, vpn))),
+            None => {
+                return errno(
+                    Errno::ENOMEM,
+                    format!("{} is not mapped", ctx.w.page_name(pid, vpn)),
+                );
+            }
         }
     }
     if split {
@@ -221,7 +264,9 @@ pub fn zap_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) {
         while vpn < stop {
             let pte = vma.pte(vpn);
             match pte {
-                Pte::Present { folio, pmd: true, .. } => {
+                Pte::Present {
+                    folio, pmd: true, ..
+                } => {
                     let base = vpn & !(PMD_PAGES - 1);
                     if base >= first && base + PMD_PAGES <= end {
                         let f = ctx.w.folio_mut(folio);
@@ -273,7 +318,14 @@ pub fn munmap(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) -> KResult<()> {
         split_at(ctx, pid, end);
     }
     zap_range(ctx, pid, first, n);
-    let starts: Vec<u64> = ctx.w.proc(pid).mm.vmas.range(first..end).map(|(s, _)| *s).collect();
+    let starts: Vec<u64> = ctx
+        .w
+        .proc(pid)
+        .mm
+        .vmas
+        .range(first..end)
+        .map(|(s, _)| *s)
+        .collect();
     let mm = &mut ctx.w.proc_mut(pid).mm;
     for s in starts {
         mm.vmas.remove(&s);
@@ -307,7 +359,14 @@ pub fn mprotect(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, write: bool) -> KRe
         v.flags.write = write;
         for i in 0..v.ptes.len() {
             let mut pte = v.ptes[i];
-            let Pte::Present { folio, page, writable, dirty, .. } = &mut pte else {
+            let Pte::Present {
+                folio,
+                page,
+                writable,
+                dirty,
+                ..
+            } = &mut pte
+            else {
                 continue;
             };
             if !write {
@@ -338,21 +397,37 @@ pub fn mprotect(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, write: bool) -> KRe
 }
 
 pub fn madvise(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, advice: Advice) -> KResult<()> {
-    let flag_change = matches!(advice, Advice::Dontfork | Advice::Dofork | Advice::Hugepage | Advice::Nohugepage);
+    let flag_change = matches!(
+        advice,
+        Advice::Dontfork | Advice::Dofork | Advice::Hugepage | Advice::Nohugepage
+    );
     if advice == Advice::Collapse && !ctx.w.preset.has_madv_collapse() {
-        return errno(Errno::EINVAL, "MADV_COLLAPSE exists from 6.1 (7d8faaf15545)");
+        return errno(
+            Errno::EINVAL,
+            "MADV_COLLAPSE exists from 6.1 (7d8faaf15545)",
+        );
     }
     let starts = vmas_in(ctx, pid, first, n, flag_change)?;
     ctx.touch(ObjRef::Page(pid, first));
     match advice {
         Advice::Dontfork | Advice::Dofork | Advice::Hugepage | Advice::Nohugepage => {
             let (name, text) = match advice {
-                Advice::Dontfork => ("MADV_DONTFORK", "set VM_DONTCOPY: fork will not copy this range into the child"),
+                Advice::Dontfork => (
+                    "MADV_DONTFORK",
+                    "set VM_DONTCOPY: fork will not copy this range into the child",
+                ),
                 Advice::Dofork => ("MADV_DOFORK", "clear VM_DONTCOPY"),
-                Advice::Hugepage => ("MADV_HUGEPAGE", "set VM_HUGEPAGE: write faults on an empty aligned 512-page block allocate a THP"),
+                Advice::Hugepage => (
+                    "MADV_HUGEPAGE",
+                    "set VM_HUGEPAGE: write faults on an empty aligned 512-page block allocate a THP",
+                ),
                 _ => ("MADV_NOHUGEPAGE", "set VM_NOHUGEPAGE: no THP on fault"),
             };
-            ctx.step("madvise_vma_behavior", "mm/madvise.c", format!("{name}: {text}."));
+            ctx.step(
+                "madvise_vma_behavior",
+                "mm/madvise.c",
+                format!("{name}: {text}."),
+            );
             for s in starts {
                 let mm = &mut ctx.w.proc_mut(pid).mm;
                 let v = Arc::make_mut(mm.vmas.get_mut(&s).expect("vma"));

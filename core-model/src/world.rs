@@ -2,8 +2,8 @@
 //! so that a snapshot per micro-step costs only what changed.
 
 use crate::data::Data;
-use crate::error::{KResult, errno, invalid};
 use crate::error::Errno;
+use crate::error::{KResult, errno, invalid};
 use crate::file::File;
 use crate::folio::{Folio, FolioKind, LruList, Zone};
 use crate::hazard::Hazard;
@@ -11,6 +11,7 @@ use crate::holder::{Holder, Pipe};
 use crate::ids::{FileId, FolioId, Pid, ZERO_FOLIO};
 use crate::mm::{Process, Pte, Vma};
 use crate::preset::Preset;
+use crate::pvec::PVec;
 use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -68,7 +69,7 @@ pub struct SwapEntry {
 pub struct World {
     pub preset: Preset,
     #[serde(skip)]
-    pub folios: Vector<Arc<Folio>>,
+    pub folios: PVec<Folio>,
     #[serde(skip)]
     pub procs: OrdMap<Pid, Arc<Process>>,
     #[serde(skip)]
@@ -94,8 +95,8 @@ impl World {
         // The zero page is reserved memory with one reference of its own.
         zero.refcount = 1;
         zero.flags.uptodate = true;
-        let mut folios = Vector::new();
-        folios.push_back(Arc::new(zero));
+        let mut folios = PVec::new();
+        folios.push_back(zero);
         World {
             preset,
             folios,
@@ -119,7 +120,7 @@ impl World {
     }
 
     pub fn folio_mut(&mut self, id: FolioId) -> &mut Folio {
-        Arc::make_mut(&mut self.folios[id.0 as usize])
+        self.folios.get_mut(id.0 as usize)
     }
 
     pub fn folio_ids(&self) -> impl Iterator<Item = FolioId> + '_ {
@@ -131,7 +132,7 @@ impl World {
             .iter()
             .enumerate()
             .filter(|(_, f)| !f.freed)
-            .map(|(i, f)| (FolioId(i as u32), &**f))
+            .map(|(i, f)| (FolioId(i as u32), f))
     }
 
     /// Allocates a folio holding one reference (the caller's).
@@ -140,7 +141,7 @@ impl World {
         f.refcount = 1;
         f.flags.uptodate = true;
         let id = FolioId(self.folios.len() as u32);
-        self.folios.push_back(Arc::new(f));
+        self.folios.push_back(f);
         id
     }
 
@@ -192,7 +193,10 @@ impl World {
     pub fn resolve(&self, pid: Pid, region: &str, page: u64) -> KResult<u64> {
         let p = self.proc(pid);
         let Some(r) = p.mm.regions.get(region) else {
-            return invalid(format!("process '{}' has no mapping named '{region}'", p.name));
+            return invalid(format!(
+                "process '{}' has no mapping named '{region}'",
+                p.name
+            ));
         };
         if page >= r.pages {
             return invalid(format!(
@@ -249,7 +253,11 @@ impl World {
     // ---- files -----------------------------------------------------------------
 
     pub fn file_id(&self, name: &str) -> KResult<FileId> {
-        match self.files.iter().find(|(_, f)| f.name == name && !f.shmem_for_anon) {
+        match self
+            .files
+            .iter()
+            .find(|(_, f)| f.name == name && !f.shmem_for_anon)
+        {
             Some((id, _)) => Ok(*id),
             None => invalid(format!("no file named '{name}'")),
         }

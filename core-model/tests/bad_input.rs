@@ -23,15 +23,32 @@ fn invalid_text(e: ActionError) -> String {
 fn unknown_names_are_invalid_requests() {
     let mut t = base();
     let before = t.w().clone();
-    let e = t.err(Action::Read { proc: "nobody".into(), vma: "buf".into(), page: 0 });
+    let e = t.err(Action::Read {
+        proc: "nobody".into(),
+        vma: "buf".into(),
+        page: 0,
+    });
     assert!(invalid_text(e).contains("no process named 'nobody'"));
-    let e = t.err(Action::Read { proc: "p".into(), vma: "nope".into(), page: 0 });
+    let e = t.err(Action::Read {
+        proc: "p".into(),
+        vma: "nope".into(),
+        page: 0,
+    });
     assert!(invalid_text(e).contains("no mapping named 'nope'"));
-    let e = t.err(Action::Release { holder: "ghost".into(), dirty: false });
+    let e = t.err(Action::Release {
+        holder: "ghost".into(),
+        dirty: false,
+    });
     assert!(invalid_text(e).contains("no holder named 'ghost'"));
-    let e = t.err(Action::PipeRead { proc: "p".into(), pipe: "none".into() });
+    let e = t.err(Action::PipeRead {
+        proc: "p".into(),
+        pipe: "none".into(),
+    });
     assert!(invalid_text(e).contains("no pipe named 'none'"));
-    let e = t.err(Action::Fork { parent: "p".into(), child: "p".into() });
+    let e = t.err(Action::Fork {
+        parent: "p".into(),
+        child: "p".into(),
+    });
     assert!(invalid_text(e).contains("already used"));
     assert_eq!(t.w(), &before);
 }
@@ -40,9 +57,21 @@ fn unknown_names_are_invalid_requests() {
 fn page_out_of_range_and_huge_numbers() {
     let mut t = base();
     let before = t.w().clone();
-    let e = t.err(Action::Write { proc: "p".into(), vma: "buf".into(), page: 4, data: "x".into() });
-    assert_eq!(invalid_text(e), "p:buf[4] is out of range: 'buf' has 4 pages");
-    let e = t.err(Action::Read { proc: "p".into(), vma: "buf".into(), page: u64::MAX });
+    let e = t.err(Action::Write {
+        proc: "p".into(),
+        vma: "buf".into(),
+        page: 4,
+        data: "x".into(),
+    });
+    assert_eq!(
+        invalid_text(e),
+        "p:buf[4] is out of range: 'buf' has 4 pages"
+    );
+    let e = t.err(Action::Read {
+        proc: "p".into(),
+        vma: "buf".into(),
+        page: u64::MAX,
+    });
     assert!(invalid_text(e).contains("out of range"));
     let gup = |start, pages| Action::Gup {
         proc: "p".into(),
@@ -54,9 +83,21 @@ fn page_out_of_range_and_huge_numbers() {
     };
     assert!(invalid_text(t.err(gup(2, u64::MAX))).contains("overflows"));
     assert!(invalid_text(t.err(gup(0, 0))).contains("0 pages"));
-    let e = t.err(Action::Mmap { proc: "p".into(), vma: "big".into(), args: MmapArgs { pages: u64::MAX, ..Default::default() } });
+    let e = t.err(Action::Mmap {
+        proc: "p".into(),
+        vma: "big".into(),
+        args: MmapArgs {
+            pages: u64::MAX,
+            ..Default::default()
+        },
+    });
     assert_eq!(e.errno(), Some(Errno::ENOMEM));
-    let e = t.err(Action::CreateFile { name: "f".into(), fs: FsKind::Ext4, pages: 0, data: vec![] });
+    let e = t.err(Action::CreateFile {
+        name: "f".into(),
+        fs: FsKind::Ext4,
+        pages: 0,
+        data: vec![],
+    });
     assert!(invalid_text(e).contains("0 pages"));
     assert_eq!(t.w(), &before);
 }
@@ -65,9 +106,18 @@ fn page_out_of_range_and_huge_numbers() {
 fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
     let mut t = base();
     t.write("p", "buf", 0, "A");
-    t.ok(Action::Munmap { proc: "p".into(), vma: "buf".into(), start: 1, pages: Some(2) });
+    t.ok(Action::Munmap {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 1,
+        pages: Some(2),
+    });
     let before = t.w().clone();
-    let e = t.err(Action::Read { proc: "p".into(), vma: "buf".into(), page: 1 });
+    let e = t.err(Action::Read {
+        proc: "p".into(),
+        vma: "buf".into(),
+        page: 1,
+    });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
     // A GUP over a hole fails as a whole and takes nothing.
     let e = t.err(Action::Gup {
@@ -76,10 +126,18 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
         start: 0,
         pages: 4,
         holder: "h".into(),
-        flags: GupFlags { pin: true, ..Default::default() },
+        flags: GupFlags {
+            pin: true,
+            ..Default::default()
+        },
     });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
-    let e = t.err(Action::Write { proc: "p".into(), vma: "ro".into(), page: 0, data: "x".into() });
+    let e = t.err(Action::Write {
+        proc: "p".into(),
+        vma: "ro".into(),
+        page: 0,
+        data: "x".into(),
+    });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
     let e = t.err(Action::Gup {
         proc: "p".into(),
@@ -87,7 +145,11 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
         start: 0,
         pages: 1,
         holder: "h".into(),
-        flags: GupFlags { pin: true, write: true, ..Default::default() },
+        flags: GupFlags {
+            pin: true,
+            write: true,
+            ..Default::default()
+        },
     });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
     let e = t.err(Action::Gup {
@@ -96,12 +158,34 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
         start: 0,
         pages: 1,
         holder: "h".into(),
-        flags: GupFlags { pin: false, longterm: true, ..Default::default() },
+        flags: GupFlags {
+            pin: false,
+            longterm: true,
+            ..Default::default()
+        },
     });
-    assert_eq!(e.errno(), Some(Errno::EINVAL), "FOLL_LONGTERM needs FOLL_PIN");
-    let e = t.err(Action::Madvise { proc: "p".into(), vma: "buf".into(), start: 0, pages: None, advice: Advice::Dontfork });
+    assert_eq!(
+        e.errno(),
+        Some(Errno::EINVAL),
+        "FOLL_LONGTERM needs FOLL_PIN"
+    );
+    let e = t.err(Action::Madvise {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: None,
+        advice: Advice::Dontfork,
+    });
     assert_eq!(e.errno(), Some(Errno::ENOMEM), "madvise over a hole");
-    let e = t.err(Action::Mmap { proc: "p".into(), vma: "l".into(), args: MmapArgs { pages: 4, order: 1, ..Default::default() } });
+    let e = t.err(Action::Mmap {
+        proc: "p".into(),
+        vma: "l".into(),
+        args: MmapArgs {
+            pages: 4,
+            order: 1,
+            ..Default::default()
+        },
+    });
     assert_eq!(e.errno(), Some(Errno::EINVAL));
     assert_eq!(t.w(), &before);
 }
@@ -112,9 +196,16 @@ fn device_write_through_read_only_holder_is_refused() {
     t.write("p", "buf", 0, "A");
     t.pin("p", "buf", 0, "ro", false);
     let before = t.w().clone();
-    let e = t.err(Action::DeviceWrite { holder: "ro".into(), data: "x".into(), index: None });
+    let e = t.err(Action::DeviceWrite {
+        holder: "ro".into(),
+        data: "x".into(),
+        index: None,
+    });
     assert!(invalid_text(e).contains("without FOLL_WRITE"));
-    let e = t.err(Action::DeviceRead { holder: "ro".into(), index: Some(7) });
+    let e = t.err(Action::DeviceRead {
+        holder: "ro".into(),
+        index: Some(7),
+    });
     assert!(invalid_text(e).contains("out of range"));
     assert_eq!(t.w(), &before);
 }
@@ -123,6 +214,14 @@ fn device_write_through_read_only_holder_is_refused() {
 fn mthp_only_from_6_8() {
     let mut t = T::new(Preset::V6_5);
     t.spawn("p");
-    let e = t.err(Action::Mmap { proc: "p".into(), vma: "l".into(), args: MmapArgs { pages: 4, order: 2, ..Default::default() } });
+    let e = t.err(Action::Mmap {
+        proc: "p".into(),
+        vma: "l".into(),
+        args: MmapArgs {
+            pages: 4,
+            order: 2,
+            ..Default::default()
+        },
+    });
     assert_eq!(e.errno(), Some(Errno::EINVAL));
 }

@@ -9,29 +9,99 @@ const VMAS: [&str; 5] = ["anon", "thp", "shared", "private", "shm"];
 const HOLDERS: [&str; 3] = ["h0", "h1", "ring"];
 
 fn setup() -> Vec<Action> {
-    let mm = |vma: &str, args: MmapArgs| Action::Mmap { proc: "p0".into(), vma: vma.into(), args };
+    let mm = |vma: &str, args: MmapArgs| Action::Mmap {
+        proc: "p0".into(),
+        vma: vma.into(),
+        args,
+    };
     vec![
         Action::Spawn { name: "p0".into() },
-        Action::CreateFile { name: "file".into(), fs: FsKind::Ext4, pages: 4, data: vec!["F0".into(), "F1".into()] },
-        Action::CreateFile { name: "tmp".into(), fs: FsKind::Tmpfs, pages: 2, data: vec![] },
-        mm("anon", MmapArgs { pages: 4, write: true, ..Default::default() }),
-        mm("thp", MmapArgs { pages: 512, write: true, thp: true, ..Default::default() }),
-        mm("shared", MmapArgs { pages: 4, write: true, shared: true, file: Some("file".into()), ..Default::default() }),
-        mm("private", MmapArgs { pages: 4, write: true, file: Some("file".into()), ..Default::default() }),
-        mm("shm", MmapArgs { pages: 4, write: true, shared: true, ..Default::default() }),
-        Action::Write { proc: "p0".into(), vma: "anon".into(), page: 0, data: "before-fork".into() },
-        Action::Fork { parent: "p0".into(), child: "p1".into() },
+        Action::CreateFile {
+            name: "file".into(),
+            fs: FsKind::Ext4,
+            pages: 4,
+            data: vec!["F0".into(), "F1".into()],
+        },
+        Action::CreateFile {
+            name: "tmp".into(),
+            fs: FsKind::Tmpfs,
+            pages: 2,
+            data: vec![],
+        },
+        mm(
+            "anon",
+            MmapArgs {
+                pages: 4,
+                write: true,
+                ..Default::default()
+            },
+        ),
+        mm(
+            "thp",
+            MmapArgs {
+                pages: 512,
+                write: true,
+                thp: true,
+                ..Default::default()
+            },
+        ),
+        mm(
+            "shared",
+            MmapArgs {
+                pages: 4,
+                write: true,
+                shared: true,
+                file: Some("file".into()),
+                ..Default::default()
+            },
+        ),
+        mm(
+            "private",
+            MmapArgs {
+                pages: 4,
+                write: true,
+                file: Some("file".into()),
+                ..Default::default()
+            },
+        ),
+        mm(
+            "shm",
+            MmapArgs {
+                pages: 4,
+                write: true,
+                shared: true,
+                ..Default::default()
+            },
+        ),
+        Action::Write {
+            proc: "p0".into(),
+            vma: "anon".into(),
+            page: 0,
+            data: "before-fork".into(),
+        },
+        Action::Fork {
+            parent: "p0".into(),
+            child: "p1".into(),
+        },
     ]
 }
 
 fn action() -> impl Strategy<Value = Action> {
-    let proc = prop_oneof![5 => Just("p0"), 3 => Just("p1"), 1 => Just("p2"), 1 => Just("p3")].prop_map(String::from);
+    let proc = prop_oneof![5 => Just("p0"), 3 => Just("p1"), 1 => Just("p2"), 1 => Just("p3")]
+        .prop_map(String::from);
     let child = prop::sample::select(&PROCS[1..]).prop_map(String::from);
     let vma = prop::sample::select(&VMAS[..]).prop_map(String::from);
     let holder = prop::sample::select(&HOLDERS[..]).prop_map(String::from);
     let page = 0u64..4;
-    let flags = (any::<bool>(), any::<bool>(), 0u8..4, any::<bool>())
-        .prop_map(|(pin, write, lt, fast)| GupFlags { pin: pin || lt == 0, write, longterm: lt == 0, fast });
+    let flags =
+        (any::<bool>(), any::<bool>(), 0u8..4, any::<bool>()).prop_map(|(pin, write, lt, fast)| {
+            GupFlags {
+                pin: pin || lt == 0,
+                write,
+                longterm: lt == 0,
+                fast,
+            }
+        });
     let advice = prop::sample::select(vec![
         Advice::Dontfork,
         Advice::Dofork,
@@ -79,7 +149,11 @@ fn run(preset: Preset, actions: &[Action]) -> (Vec<String>, World) {
                 transcript.push(format!("{:?} -> {e}", a.kind()));
             }
         }
-        assert!(sim.violations().is_empty(), "{preset}: after {a:?}: {:?}", &sim.violations()[..sim.violations().len().min(4)]);
+        assert!(
+            sim.violations().is_empty(),
+            "{preset}: after {a:?}: {:?}",
+            &sim.violations()[..sim.violations().len().min(4)]
+        );
     }
     for e in sim.entries() {
         transcript.push(format!("{} {} {}", e.step.func, e.step.path, e.step.text));
@@ -130,7 +204,10 @@ fn random_sequences_mostly_do_something() {
     let mut runner = TestRunner::deterministic();
     let (mut ok, mut total, mut hazards) = (0, 0, 0);
     for _ in 0..40 {
-        let actions = prop::collection::vec(action(), 30).new_tree(&mut runner).unwrap().current();
+        let actions = prop::collection::vec(action(), 30)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
         let mut sim = Sim::new(Preset::ALL[total % Preset::ALL.len()]);
         for a in setup() {
             sim.apply(&a).unwrap();
@@ -146,5 +223,8 @@ fn random_sequences_mostly_do_something() {
         hazards += sim.world().hazards.len();
     }
     eprintln!("{ok} of {total} random actions succeeded, {hazards} hazards");
-    assert!(ok * 5 > total * 2, "only {ok} of {total} random actions succeeded");
+    assert!(
+        ok * 5 > total * 2,
+        "only {ok} of {total} random actions succeeded"
+    );
 }

@@ -12,16 +12,41 @@ fn vmsplice_unmap(p: Preset, thp: bool) -> (T, Vec<String>) {
     let mut t = T::new(p);
     t.spawn("parent");
     let pages = if thp { 512 } else { 1 };
-    t.mmap("parent", "buf", pages, MmapArgs { write: true, thp, ..Default::default() });
+    t.mmap(
+        "parent",
+        "buf",
+        pages,
+        MmapArgs {
+            write: true,
+            thp,
+            ..Default::default()
+        },
+    );
     t.write("parent", "buf", 0, "before-fork");
     if thp {
         assert!(t.pte("parent", "buf", 0).is_pmd(), "THP mapped by a PMD");
     }
     t.fork("parent", "child");
-    t.ok(Action::Vmsplice { proc: "child".into(), vma: "buf".into(), start: 0, pages: 1, pipe: "p".into() });
-    t.ok(Action::Munmap { proc: "child".into(), vma: "buf".into(), start: 0, pages: None });
+    t.ok(Action::Vmsplice {
+        proc: "child".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: 1,
+        pipe: "p".into(),
+    });
+    t.ok(Action::Munmap {
+        proc: "child".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: None,
+    });
     t.write("parent", "buf", 0, "parent-secret");
-    let seen = t.ok(Action::PipeRead { proc: "child".into(), pipe: "p".into() }).data;
+    let seen = t
+        .ok(Action::PipeRead {
+            proc: "child".into(),
+            pipe: "p".into(),
+        })
+        .data;
     (t, seen)
 }
 
@@ -31,13 +56,21 @@ fn cve_2020_29374_vmsplice_leak_small_pages() {
         let (t, seen) = vmsplice_unmap(p, false);
         let leak = t.hazards().contains(&HazardKind::DataLeak);
         if p == Preset::V5_7 {
-            assert_eq!(seen, vec!["parent-secret"], "{p}: the parent reused the page the pipe holds");
+            assert_eq!(
+                seen,
+                vec!["parent-secret"],
+                "{p}: the parent reused the page the pipe holds"
+            );
             assert!(leak, "{p}");
         } else {
             assert_eq!(seen, vec!["before-fork"], "{p}");
             assert!(!leak, "{p}");
         }
-        assert_eq!(t.w().vmstat.nr_foll_pin_acquired, 0, "vmsplice takes refs, not pins");
+        assert_eq!(
+            t.w().vmstat.nr_foll_pin_acquired,
+            0,
+            "vmsplice takes refs, not pins"
+        );
     }
 }
 
@@ -61,7 +94,11 @@ fn dma_across_fork(p: Preset, pin: bool) -> T {
     t.spawn("parent");
     t.anon("parent", "buf", 1);
     t.write("parent", "buf", 0, "old");
-    let flags = GupFlags { pin, write: true, ..Default::default() };
+    let flags = GupFlags {
+        pin,
+        write: true,
+        ..Default::default()
+    };
     t.gup("parent", "buf", 0, 1, "dio", flags);
     t.fork("parent", "child");
     t.write("parent", "buf", 0, "parent-write");
@@ -75,7 +112,11 @@ fn dma_lands_in_child_page_with_refs_in_every_preset() {
         let mut t = dma_across_fork(p, false);
         assert!(t.hazards().contains(&HazardKind::DmaLost), "{p}");
         assert_eq!(t.read("parent", "buf", 0), "parent-write", "{p}");
-        assert_eq!(t.read("child", "buf", 0), "disk-data", "{p}: the child got the data");
+        assert_eq!(
+            t.read("child", "buf", 0),
+            "disk-data",
+            "{p}: the child got the data"
+        );
     }
 }
 
@@ -88,7 +129,11 @@ fn early_cow_at_fork_70e806e4e645_keeps_dma_in_parent() {
             assert!(!lost, "{p}");
             // The device data and the parent's write meet in the parent's page.
             assert_eq!(t.read("parent", "buf", 0), "disk-data", "{p}");
-            assert_eq!(t.read("child", "buf", 0), "old", "{p}: the child's copy is as of fork");
+            assert_eq!(
+                t.read("child", "buf", 0),
+                "old",
+                "{p}: the child's copy is as of fork"
+            );
         } else {
             assert!(lost, "{p}: neither fork nor do_wp_page looks at pins");
             assert_eq!(t.read("parent", "buf", 0), "parent-write", "{p}");
@@ -103,7 +148,13 @@ fn io_uring_fixed_buffer_across_fork() {
         t.spawn("parent");
         t.anon("parent", "buf", 2);
         t.write("parent", "buf", 0, "A");
-        t.ok(Action::IoUringRegister { proc: "parent".into(), vma: "buf".into(), start: 0, pages: 2, ring: "ring".into() });
+        t.ok(Action::IoUringRegister {
+            proc: "parent".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: 2,
+            ring: "ring".into(),
+        });
         let f = t.folio("parent", "buf", 0);
         assert_eq!(f.refcount, 1 + GUP_PIN_COUNTING_BIAS);
         t.fork("parent", "child");
@@ -112,9 +163,14 @@ fn io_uring_fixed_buffer_across_fork() {
         let lost = t.hazards().contains(&HazardKind::DmaLost);
         assert_eq!(lost, p < Preset::V5_9, "{p}");
         // Exit tears the ring down and unpins.
-        t.ok(Action::Exit { proc: "parent".into() });
+        t.ok(Action::Exit {
+            proc: "parent".into(),
+        });
         assert!(t.w().holders.is_empty());
-        assert_eq!(t.w().vmstat.nr_foll_pin_acquired, t.w().vmstat.nr_foll_pin_released);
+        assert_eq!(
+            t.w().vmstat.nr_foll_pin_acquired,
+            t.w().vmstat.nr_foll_pin_released
+        );
     }
 }
 
@@ -133,7 +189,10 @@ fn ro_pin_loses_owner_writes_before_5_19() {
         let seen = t.device_read("ro");
         let stale = t.hazards().contains(&HazardKind::StaleDeviceRead);
         // 5.8 breaks COW at GUP time, 5.19 unshares: both keep the pin coherent.
-        let expect_stale = matches!(p, Preset::V5_7 | Preset::V5_9 | Preset::V5_11 | Preset::V5_18);
+        let expect_stale = matches!(
+            p,
+            Preset::V5_7 | Preset::V5_9 | Preset::V5_11 | Preset::V5_18
+        );
         assert_eq!(stale, expect_stale, "{p}");
         assert_eq!(seen, vec![if expect_stale { "A" } else { "B" }], "{p}");
     }
@@ -145,12 +204,19 @@ fn gup_5_8_read_of_untouched_memory_allocates() {
     t.spawn("p");
     t.anon("p", "buf", 1);
     t.get("p", "buf", 0, "r", false);
-    assert!(t.folio("p", "buf", 0).is_anon(), "17839856fd58: a read GUP took a write fault");
+    assert!(
+        t.folio("p", "buf", 0).is_anon(),
+        "17839856fd58: a read GUP took a write fault"
+    );
     let mut t = T::new(Preset::V5_9);
     t.spawn("p");
     t.anon("p", "buf", 1);
     t.get("p", "buf", 0, "r", false);
-    assert_eq!(t.folio_id("p", "buf", 0), ZERO_FOLIO, "5.9 returns the zero page");
+    assert_eq!(
+        t.folio_id("p", "buf", 0),
+        ZERO_FOLIO,
+        "5.9 returns the zero page"
+    );
 }
 
 #[test]
@@ -159,15 +225,35 @@ fn writable_longterm_pin_of_shared_ext4_refused_from_6_5() {
         for fs in [FsKind::Ext4, FsKind::Tmpfs] {
             let mut t = T::new(p);
             t.spawn("p");
-            t.ok(Action::CreateFile { name: "f".into(), fs, pages: 1, data: vec![] });
-            t.mmap("p", "m", 1, MmapArgs { file: Some("f".into()), shared: true, write: true, ..Default::default() });
+            t.ok(Action::CreateFile {
+                name: "f".into(),
+                fs,
+                pages: 1,
+                data: vec![],
+            });
+            t.mmap(
+                "p",
+                "m",
+                1,
+                MmapArgs {
+                    file: Some("f".into()),
+                    shared: true,
+                    write: true,
+                    ..Default::default()
+                },
+            );
             let a = Action::Gup {
                 proc: "p".into(),
                 vma: "m".into(),
                 start: 0,
                 pages: 1,
                 holder: "mr".into(),
-                flags: GupFlags { pin: true, write: true, longterm: true, fast: false },
+                flags: GupFlags {
+                    pin: true,
+                    write: true,
+                    longterm: true,
+                    fast: false,
+                },
             };
             if p >= Preset::V6_5 && fs == FsKind::Ext4 {
                 assert_eq!(t.err(a).errno(), Some(Errno::EFAULT), "{p} {fs:?}");
@@ -183,9 +269,29 @@ fn io_uring_refuses_file_buffers_before_6_5() {
     for p in Preset::ALL {
         let mut t = T::new(p);
         t.spawn("p");
-        t.ok(Action::CreateFile { name: "f".into(), fs: FsKind::Xfs, pages: 1, data: vec![] });
-        t.mmap("p", "m", 1, MmapArgs { file: Some("f".into()), write: true, ..Default::default() });
-        let a = Action::IoUringRegister { proc: "p".into(), vma: "m".into(), start: 0, pages: 1, ring: "r".into() };
+        t.ok(Action::CreateFile {
+            name: "f".into(),
+            fs: FsKind::Xfs,
+            pages: 1,
+            data: vec![],
+        });
+        t.mmap(
+            "p",
+            "m",
+            1,
+            MmapArgs {
+                file: Some("f".into()),
+                write: true,
+                ..Default::default()
+            },
+        );
+        let a = Action::IoUringRegister {
+            proc: "p".into(),
+            vma: "m".into(),
+            start: 0,
+            pages: 1,
+            ring: "r".into(),
+        };
         if p < Preset::V6_5 {
             assert_eq!(t.err(a).errno(), Some(Errno::EOPNOTSUPP), "{p}");
         } else {
@@ -205,16 +311,29 @@ fn pinned_anon_kept_out_of_swap_feb889fb40fa() {
         t.write("p", "buf", 0, "A");
         t.pin("p", "buf", 0, "dma", true);
         let id = t.folio_id("p", "buf", 0);
-        t.ok(Action::Madvise { proc: "p".into(), vma: "buf".into(), start: 0, pages: None, advice: Advice::Pageout });
+        t.ok(Action::Madvise {
+            proc: "p".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: None,
+            advice: Advice::Pageout,
+        });
         if p >= Preset::V5_11 {
             assert_eq!(t.folio_id("p", "buf", 0), id, "{p}: stays mapped");
             assert_eq!(t.w().vmstat.pswpout, 0);
         } else {
             // Swapped out but the pin keeps the folio in the swap cache.
-            assert!(matches!(t.pte("p", "buf", 0), pinlab_model::mm::Pte::Swap { .. }), "{p}");
+            assert!(
+                matches!(t.pte("p", "buf", 0), pinlab_model::mm::Pte::Swap { .. }),
+                "{p}"
+            );
             assert!(t.w().folio(id).flags.swapcache);
             t.write("p", "buf", 0, "B");
-            assert_eq!(t.folio_id("p", "buf", 0), id, "{p}: swap-in finds the same folio");
+            assert_eq!(
+                t.folio_id("p", "buf", 0),
+                id,
+                "{p}: swap-in finds the same folio"
+            );
         }
         t.device_write("dma", "D");
         assert!(!t.hazards().contains(&HazardKind::DmaLost), "{p}");
@@ -228,10 +347,20 @@ fn swap_round_trip_keeps_data_and_exclusivity() {
         t.spawn("p");
         t.anon("p", "buf", 1);
         t.write("p", "buf", 0, "A");
-        t.ok(Action::Madvise { proc: "p".into(), vma: "buf".into(), start: 0, pages: None, advice: Advice::Pageout });
+        t.ok(Action::Madvise {
+            proc: "p".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: None,
+            advice: Advice::Pageout,
+        });
         assert_eq!(t.w().vmstat.pswpout, 1);
         assert_eq!(t.read("p", "buf", 0), "A", "{p}");
-        assert_eq!(t.ae("p", "buf", 0), p >= Preset::V5_19, "{p}: exclusive bit restored");
+        assert_eq!(
+            t.ae("p", "buf", 0),
+            p >= Preset::V5_19,
+            "{p}: exclusive bit restored"
+        );
         assert!(t.w().swap.is_empty(), "{p}: slot freed");
     }
 }
@@ -241,16 +370,32 @@ fn thp_pin_uses_pincount_and_fork_splits_pinned_pmd() {
     for p in Preset::ALL {
         let mut t = T::new(p);
         t.spawn("p");
-        t.mmap("p", "huge", 512, MmapArgs { write: true, thp: true, ..Default::default() });
+        t.mmap(
+            "p",
+            "huge",
+            512,
+            MmapArgs {
+                write: true,
+                thp: true,
+                ..Default::default()
+            },
+        );
         t.write("p", "huge", 3, "X");
         let f = t.folio("p", "huge", 0);
         assert_eq!((f.order, f.refcount, f.entire_mapcount), (9, 1, 1), "{p}");
         t.gup("p", "huge", 3, 1, "dma", pin_rw());
         let f = t.folio("p", "huge", 0);
-        assert_eq!((f.refcount, f.pincount), (2, 1), "{p}: large folios count pins exactly");
+        assert_eq!(
+            (f.refcount, f.pincount),
+            (2, 1),
+            "{p}: large folios count pins exactly"
+        );
         t.fork("p", "c");
         if p >= Preset::V5_9 {
-            assert!(!t.pte("p", "huge", 0).is_pmd(), "{p}: d042035eaf5f split the pinned PMD");
+            assert!(
+                !t.pte("p", "huge", 0).is_pmd(),
+                "{p}: d042035eaf5f split the pinned PMD"
+            );
             assert_ne!(t.folio_id("c", "huge", 3), t.folio_id("p", "huge", 3));
             assert_eq!(t.read("c", "huge", 3), "X");
             assert_eq!(t.w().vmstat.thp_split_pmd, 1);
@@ -267,9 +412,19 @@ fn madv_dontfork_skips_vma() {
     t.spawn("p");
     t.anon("p", "buf", 2);
     t.write("p", "buf", 0, "A");
-    t.ok(Action::Madvise { proc: "p".into(), vma: "buf".into(), start: 0, pages: None, advice: Advice::Dontfork });
+    t.ok(Action::Madvise {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: None,
+        advice: Advice::Dontfork,
+    });
     t.fork("p", "c");
-    let e = t.err(Action::Read { proc: "c".into(), vma: "buf".into(), page: 0 });
+    let e = t.err(Action::Read {
+        proc: "c".into(),
+        vma: "buf".into(),
+        page: 0,
+    });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
     assert_eq!(t.folio("p", "buf", 0).refcount, 1);
 }
@@ -283,7 +438,13 @@ fn madv_collapse_refused_by_a_pin() {
         t.write("p", "buf", i, &format!("d{i}"));
     }
     t.pin("p", "buf", 2, "dma", true);
-    let a = Action::Madvise { proc: "p".into(), vma: "buf".into(), start: 0, pages: None, advice: Advice::Collapse };
+    let a = Action::Madvise {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: None,
+        advice: Advice::Collapse,
+    };
     assert_eq!(t.err(a.clone()).errno(), Some(Errno::EAGAIN));
     t.release("dma", false);
     t.ok(a.clone());
@@ -294,5 +455,9 @@ fn madv_collapse_refused_by_a_pin() {
     let mut old = T::new(Preset::V5_19);
     old.spawn("p");
     old.anon("p", "buf", 512);
-    assert_eq!(old.err(a).errno(), Some(Errno::EINVAL), "MADV_COLLAPSE is 6.1+");
+    assert_eq!(
+        old.err(a).errno(),
+        Some(Errno::EINVAL),
+        "MADV_COLLAPSE is 6.1+"
+    );
 }

@@ -19,8 +19,15 @@ impl T {
 
     /// Applies an action that must succeed and keep every invariant.
     pub fn ok(&mut self, a: Action) -> Outcome {
-        let out = self.sim.apply(&a).unwrap_or_else(|e| panic!("{a:?} failed under {}: {e}", self.sim.preset()));
-        assert!(self.sim.violations().is_empty(), "invariants broken after {a:?}: {:?}", &self.sim.violations()[..self.sim.violations().len().min(4)]);
+        let out = self
+            .sim
+            .apply(&a)
+            .unwrap_or_else(|e| panic!("{a:?} failed under {}: {e}", self.sim.preset()));
+        assert!(
+            self.sim.violations().is_empty(),
+            "invariants broken after {a:?}: {:?}",
+            &self.sim.violations()[..self.sim.violations().len().min(4)]
+        );
         out
     }
 
@@ -36,47 +43,121 @@ impl T {
     }
 
     pub fn mmap(&mut self, proc: &str, vma: &str, pages: u64, args: MmapArgs) {
-        self.ok(Action::Mmap { proc: proc.into(), vma: vma.into(), args: MmapArgs { pages, ..args } });
+        self.ok(Action::Mmap {
+            proc: proc.into(),
+            vma: vma.into(),
+            args: MmapArgs { pages, ..args },
+        });
     }
 
     pub fn anon(&mut self, proc: &str, vma: &str, pages: u64) {
-        self.mmap(proc, vma, pages, MmapArgs { write: true, ..Default::default() });
+        self.mmap(
+            proc,
+            vma,
+            pages,
+            MmapArgs {
+                write: true,
+                ..Default::default()
+            },
+        );
     }
 
     pub fn write(&mut self, proc: &str, vma: &str, page: u64, data: &str) {
-        self.ok(Action::Write { proc: proc.into(), vma: vma.into(), page, data: data.into() });
+        self.ok(Action::Write {
+            proc: proc.into(),
+            vma: vma.into(),
+            page,
+            data: data.into(),
+        });
     }
 
     pub fn read(&mut self, proc: &str, vma: &str, page: u64) -> String {
-        self.ok(Action::Read { proc: proc.into(), vma: vma.into(), page }).data.remove(0)
+        self.ok(Action::Read {
+            proc: proc.into(),
+            vma: vma.into(),
+            page,
+        })
+        .data
+        .remove(0)
     }
 
     pub fn fork(&mut self, parent: &str, child: &str) {
-        self.ok(Action::Fork { parent: parent.into(), child: child.into() });
+        self.ok(Action::Fork {
+            parent: parent.into(),
+            child: child.into(),
+        });
     }
 
-    pub fn gup(&mut self, proc: &str, vma: &str, start: u64, pages: u64, holder: &str, flags: GupFlags) {
-        self.ok(Action::Gup { proc: proc.into(), vma: vma.into(), start, pages, holder: holder.into(), flags });
+    pub fn gup(
+        &mut self,
+        proc: &str,
+        vma: &str,
+        start: u64,
+        pages: u64,
+        holder: &str,
+        flags: GupFlags,
+    ) {
+        self.ok(Action::Gup {
+            proc: proc.into(),
+            vma: vma.into(),
+            start,
+            pages,
+            holder: holder.into(),
+            flags,
+        });
     }
 
     pub fn pin(&mut self, proc: &str, vma: &str, page: u64, holder: &str, write: bool) {
-        self.gup(proc, vma, page, 1, holder, GupFlags { pin: true, write, ..Default::default() });
+        self.gup(
+            proc,
+            vma,
+            page,
+            1,
+            holder,
+            GupFlags {
+                pin: true,
+                write,
+                ..Default::default()
+            },
+        );
     }
 
     pub fn get(&mut self, proc: &str, vma: &str, page: u64, holder: &str, write: bool) {
-        self.gup(proc, vma, page, 1, holder, GupFlags { pin: false, write, ..Default::default() });
+        self.gup(
+            proc,
+            vma,
+            page,
+            1,
+            holder,
+            GupFlags {
+                pin: false,
+                write,
+                ..Default::default()
+            },
+        );
     }
 
     pub fn release(&mut self, holder: &str, dirty: bool) {
-        self.ok(Action::Release { holder: holder.into(), dirty });
+        self.ok(Action::Release {
+            holder: holder.into(),
+            dirty,
+        });
     }
 
     pub fn device_write(&mut self, holder: &str, data: &str) {
-        self.ok(Action::DeviceWrite { holder: holder.into(), data: data.into(), index: None });
+        self.ok(Action::DeviceWrite {
+            holder: holder.into(),
+            data: data.into(),
+            index: None,
+        });
     }
 
     pub fn device_read(&mut self, holder: &str) -> Vec<String> {
-        self.ok(Action::DeviceRead { holder: holder.into(), index: None }).data
+        self.ok(Action::DeviceRead {
+            holder: holder.into(),
+            index: None,
+        })
+        .data
     }
 
     pub fn vpn(&self, proc: &str, vma: &str, page: u64) -> (Pid, u64) {
@@ -109,5 +190,9 @@ impl T {
 }
 
 pub fn pin_rw() -> GupFlags {
-    GupFlags { pin: true, write: true, ..Default::default() }
+    GupFlags {
+        pin: true,
+        write: true,
+        ..Default::default()
+    }
 }

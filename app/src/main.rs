@@ -2,10 +2,7 @@
 //! their issues; until then it says so.
 
 fn main() {
-    let presets: Vec<&str> = pinlab_lessons::model::Preset::ALL
-        .iter()
-        .map(|p| p.name())
-        .collect();
+    let presets: Vec<&str> = pinlab_lessons::model::Preset::ALL.iter().map(|p| p.name()).collect();
     println!(
         "pinlab {}: the simulated kernel is built (presets: {}).",
         env!("CARGO_PKG_VERSION"),

@@ -150,11 +150,7 @@ fn history_bytes_per_step(pages: u64) -> (f64, usize) {
             flags,
         })
         .unwrap();
-        sim.apply(&Action::Release {
-            holder,
-            dirty: false,
-        })
-        .unwrap();
+        sim.apply(&Action::Release { holder, dirty: false }).unwrap();
         sim.apply(&Action::Read {
             proc: "p".into(),
             vma: "buf".into(),
@@ -193,7 +189,5 @@ criterion_group!(benches, pin_unpin, fork, history);
 
 fn main() {
     benches();
-    criterion::Criterion::default()
-        .configure_from_args()
-        .final_summary();
+    criterion::Criterion::default().configure_from_args().final_summary();
 }

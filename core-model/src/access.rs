@@ -37,21 +37,11 @@ pub fn user_read(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<String> {
     ctx.step(
         "load",
         "(user space)",
-        format!(
-            "{} reads '{}' from {folio}.",
-            ctx.w.page_name(pid, vpn),
-            data.tag()
-        ),
+        format!("{} reads '{}' from {folio}.", ctx.w.page_name(pid, vpn), data.tag()),
     );
     ctx.touch(ObjRef::Page(pid, vpn));
     ctx.touch(ObjRef::Folio(folio));
-    check_leak(
-        ctx,
-        pid,
-        &data,
-        ObjRef::Page(pid, vpn),
-        &ctx.w.page_name(pid, vpn),
-    );
+    check_leak(ctx, pid, &data, ObjRef::Page(pid, vpn), &ctx.w.page_name(pid, vpn));
     Ok(data.tag().to_string())
 }
 
@@ -93,8 +83,7 @@ pub fn user_write(ctx: &mut Ctx, pid: Pid, vpn: u64, tag: &str) -> KResult<()> {
     *dirty = true;
     ctx.w.set_pte(pid, vpn, pte);
     let seq = ctx.w.bump_seq();
-    ctx.w.folio_mut(folio).pages[page].data =
-        Data::new(tag, Writer::Process(pid), seq, !vma.flags.shared);
+    ctx.w.folio_mut(folio).pages[page].data = Data::new(tag, Writer::Process(pid), seq, !vma.flags.shared);
     ctx.touch(ObjRef::Page(pid, vpn));
     ctx.touch(ObjRef::Folio(folio));
     Ok(())

@@ -168,13 +168,7 @@ impl Action {
 }
 
 /// Resolves `proc:vma[start..start+pages)`; `pages` None means "to the end".
-fn range(
-    ctx: &Ctx,
-    proc: &str,
-    vma: &str,
-    start: u64,
-    pages: Option<u64>,
-) -> KResult<(crate::ids::Pid, u64, u64)> {
+fn range(ctx: &Ctx, proc: &str, vma: &str, start: u64, pages: Option<u64>) -> KResult<(crate::ids::Pid, u64, u64)> {
     let pid = ctx.w.pid_of(proc)?;
     let n = match pages {
         Some(n) => n,
@@ -207,12 +201,7 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
             let pid = ctx.w.pid_of(proc)?;
             crate::process::exit(ctx, pid)?;
         }
-        Action::CreateFile {
-            name,
-            fs,
-            pages,
-            data,
-        } => {
+        Action::CreateFile { name, fs, pages, data } => {
             crate::process::create_file(ctx, name, *fs, *pages, data)?;
         }
         Action::Mmap { proc, vma, args } => {
@@ -248,12 +237,7 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
             let (pid, first, n) = range(ctx, proc, vma, *start, *pages)?;
             crate::vma_ops::madvise(ctx, pid, first, n, *advice)?;
         }
-        Action::Write {
-            proc,
-            vma,
-            page,
-            data,
-        } => {
+        Action::Write { proc, vma, page, data } => {
             let pid = ctx.w.pid_of(proc)?;
             let vpn = ctx.w.resolve(pid, vma, *page)?;
             crate::access::user_write(ctx, pid, vpn, data)?;
@@ -278,11 +262,7 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
         Action::DeviceRead { holder, index } => {
             out.data = crate::device::device_read(ctx, holder, *index)?;
         }
-        Action::DeviceWrite {
-            holder,
-            data,
-            index,
-        } => {
+        Action::DeviceWrite { holder, data, index } => {
             crate::device::device_write(ctx, holder, data, *index)?;
         }
         Action::Vmsplice {

@@ -56,8 +56,7 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
             Pte::Present { folio, page, .. } => {
                 let f = ctx.w.folio(folio);
                 if folio != ZERO_FOLIO {
-                    let expected =
-                        f.total_mapcount() as i64 + if f.flags.swapcache { 1 } else { 0 };
+                    let expected = f.total_mapcount() as i64 + if f.flags.swapcache { 1 } else { 0 };
                     if f.is_large() || f.refcount != expected {
                         return errno(
                             Errno::EAGAIN,
@@ -79,11 +78,7 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
         "MADV_COLLAPSE: copy the 512 pages into a new THP, map it with one PMD, and release the old small folios.",
     );
     ctx.w.vmstat.thp_collapse_alloc += 1;
-    let zone = if vma.movable {
-        Zone::Movable
-    } else {
-        Zone::Normal
-    };
+    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
     let id = ctx.w.alloc_folio(FolioKind::Anon, HPAGE_PMD_ORDER, zone);
     let ae = ctx.w.preset.tracks_anon_exclusive();
     {

@@ -45,7 +45,10 @@ pub fn device_read(ctx: &mut Ctx, holder: &str, index: Option<u64>) -> KResult<V
     ctx.step(
         "dma_read",
         "drivers (device)",
-        format!("The device reads {} page(s) through '{holder}' (the physical pages it was given, not the page tables).", pages.len()),
+        format!(
+            "The device reads {} page(s) through '{holder}' (the physical pages it was given, not the page tables).",
+            pages.len()
+        ),
     );
     ctx.touch(ObjRef::Holder(holder.to_string()));
     let mut out = Vec::new();
@@ -97,10 +100,7 @@ pub fn device_write(ctx: &mut Ctx, holder: &str, tag: &str, index: Option<u64>) 
             "'{holder}' took its pages without FOLL_WRITE: a device may only read them"
         ));
     }
-    let pages: Vec<HeldPage> = pick(&h.pages, index, holder)?
-        .into_iter()
-        .copied()
-        .collect();
+    let pages: Vec<HeldPage> = pick(&h.pages, index, holder)?.into_iter().copied().collect();
     ctx.step(
         "dma_write",
         "drivers (device)",
@@ -127,8 +127,7 @@ pub fn device_write(ctx: &mut Ctx, holder: &str, tag: &str, index: Option<u64>) 
             // FOLL_WRITE never hands it out, so this cannot happen.
             continue;
         }
-        ctx.w.folio_mut(hp.folio).pages[hp.page as usize].data =
-            Data::new(tag, Writer::Device, seq, true);
+        ctx.w.folio_mut(hp.folio).pages[hp.page as usize].data = Data::new(tag, Writer::Device, seq, true);
         if let Some(now) = owner_moved(ctx, &hp) {
             let text = format!(
                 "The device wrote '{tag}' into {}, but {} now maps {now} there: the owner will never see this data.",
@@ -164,18 +163,8 @@ pub fn check_leak(ctx: &mut Ctx, reader: Pid, data: &Data, via: ObjRef, what: &s
     let created = |p: Pid| ctx.w.procs.get(&p).map(|p| p.created_seq).unwrap_or(0);
     let diverged = created(reader).max(created(writer));
     if stamp.seq > diverged {
-        let wname = ctx
-            .w
-            .procs
-            .get(&writer)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
-        let rname = ctx
-            .w
-            .procs
-            .get(&reader)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
+        let wname = ctx.w.procs.get(&writer).map(|p| p.name.clone()).unwrap_or_default();
+        let rname = ctx.w.procs.get(&reader).map(|p| p.name.clone()).unwrap_or_default();
         let text = format!(
             "{rname} read '{}' through {what}, which {wname} wrote into its private memory after the fork that separated them: data leaked across processes.",
             stamp.tag

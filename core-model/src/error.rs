@@ -78,10 +78,7 @@ impl ActionError {
 pub type KResult<T> = Result<T, ActionError>;
 
 pub(crate) fn errno<T>(errno: Errno, why: impl Into<String>) -> KResult<T> {
-    Err(ActionError::Errno {
-        errno,
-        why: why.into(),
-    })
+    Err(ActionError::Errno { errno, why: why.into() })
 }
 
 pub(crate) fn invalid<T>(why: impl Into<String>) -> KResult<T> {

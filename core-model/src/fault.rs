@@ -57,8 +57,7 @@ fn map_zero_page(ctx: &mut Ctx, pid: Pid, vpn: u64) {
         "Read fault on untouched anonymous memory: map the shared zero page read-only (no folio is allocated, no reference is taken).".into()
     });
     ctx.touch(ObjRef::Page(pid, vpn));
-    ctx.w
-        .set_pte(pid, vpn, Pte::present(ZERO_FOLIO, 0, false, false));
+    ctx.w.set_pte(pid, vpn, Pte::present(ZERO_FOLIO, 0, false, false));
 }
 
 /// Aligned block of `n` pages around `vpn` if it lies inside the VMA and is
@@ -68,9 +67,7 @@ fn empty_aligned_block(vma: &Vma, vpn: u64, n: u64) -> Option<u64> {
     if base < vma.start || base + n > vma.end() {
         return None;
     }
-    (base..base + n)
-        .all(|v| vma.pte(v) == Pte::None)
-        .then_some(base)
+    (base..base + n).all(|v| vma.pte(v) == Pte::None).then_some(base)
 }
 
 /// mm/memory.c: do_anonymous_page (and do_huge_pmd_anonymous_page for THP).
@@ -88,11 +85,7 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
         },
         _ => (0, vpn, false),
     };
-    let zone = if vma.movable {
-        Zone::Movable
-    } else {
-        Zone::Normal
-    };
+    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
     let ae = ctx.w.preset.tracks_anon_exclusive();
     if pmd {
         ctx.step(
@@ -153,10 +146,7 @@ pub fn filemap_get_folio(ctx: &mut Ctx, file: FileId, index: u64) -> KResult<Fol
     if index >= f.pages {
         return errno(
             Errno::EFAULT,
-            format!(
-                "page {index} of '{}' is beyond the end of the file (SIGBUS)",
-                f.name
-            ),
+            format!("page {index} of '{}' is beyond the end of the file (SIGBUS)", f.name),
         );
     }
     if let Some(id) = f.cache.get(&index) {
@@ -169,9 +159,7 @@ pub fn filemap_get_folio(ctx: &mut Ctx, file: FileId, index: u64) -> KResult<Fol
         FILEMAP_C,
         format!("Page-cache miss for '{name}' page {index}: allocate a folio, read the block, insert it into the page cache (the cache holds one reference) and the LRU."),
     );
-    let id = ctx
-        .w
-        .alloc_folio(FolioKind::File { file, index }, 0, Zone::Normal);
+    let id = ctx.w.alloc_folio(FolioKind::File { file, index }, 0, Zone::Normal);
     ctx.w.folio_mut(id).pages[0].data = data;
     ctx.w.lru_add(id, false);
     ctx.w.file_mut(file).cache.insert(index, id);
@@ -181,20 +169,11 @@ pub fn filemap_get_folio(ctx: &mut Ctx, file: FileId, index: u64) -> KResult<Fol
 }
 
 /// Maps one page of a folio with a new PTE: one reference and one mapcount.
-fn map_page(
-    ctx: &mut Ctx,
-    pid: Pid,
-    vpn: u64,
-    folio: FolioId,
-    page: usize,
-    writable: bool,
-    dirty: bool,
-) {
+fn map_page(ctx: &mut Ctx, pid: Pid, vpn: u64, folio: FolioId, page: usize, writable: bool, dirty: bool) {
     let f = ctx.w.folio_mut(folio);
     f.refcount += 1;
     f.pages[page].mapcount += 1;
-    ctx.w
-        .set_pte(pid, vpn, Pte::present(folio, page, writable, dirty));
+    ctx.w.set_pte(pid, vpn, Pte::present(folio, page, writable, dirty));
 }
 
 /// mm/memory.c: do_read_fault / do_cow_fault / do_shared_fault.
@@ -215,7 +194,8 @@ fn do_file_fault(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, kind: FaultKind) 
             // Without write notification (shmem, hugetlbfs) vm_page_prot is writable.
             let writable = vma.flags.write && !fs.dirty_tracked();
             ctx.step_batch("do_read_fault", MEMORY_C, "file-read-shared", || {
-                "Read fault on a shared file mapping: map the page-cache folio (one more reference and mapcount).".into()
+                "Read fault on a shared file mapping: map the page-cache folio (one more reference and mapcount)."
+                    .into()
             });
             map_page(ctx, pid, vpn, folio, 0, writable, false);
         }
@@ -251,19 +231,8 @@ pub fn page_mkwrite(ctx: &mut Ctx, folio: FolioId) {
 }
 
 /// Allocates an anon-exclusive copy and maps it at `vpn` (wp_page_copy's second half).
-fn new_anon_copy(
-    ctx: &mut Ctx,
-    pid: Pid,
-    vpn: u64,
-    vma: &Vma,
-    data: Data,
-    kind: FaultKind,
-) -> FolioId {
-    let zone = if vma.movable {
-        Zone::Movable
-    } else {
-        Zone::Normal
-    };
+fn new_anon_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, data: Data, kind: FaultKind) -> FolioId {
+    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
     let ae = ctx.w.preset.tracks_anon_exclusive();
     let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
     {
@@ -299,10 +268,7 @@ pub fn split_pmd(ctx: &mut Ctx, pid: Pid, vpn: u64) {
     ctx.w.vmstat.thp_split_pmd += 1;
     for i in 0..PMD_PAGES {
         let mut p = ctx.w.pte(pid, base + i);
-        if let Pte::Present {
-            pmd: pmd @ true, ..
-        } = &mut p
-        {
+        if let Pte::Present { pmd: pmd @ true, .. } = &mut p {
             *pmd = false;
             ctx.w.set_pte(pid, base + i, p);
         }
@@ -344,10 +310,7 @@ fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
         // any subpage (PMD mappings included).
         ReuseRule::Mapcount => {
             let mapcount = if f.is_large() {
-                (0..f.nr_pages())
-                    .map(|i| f.page_mapcount(i))
-                    .max()
-                    .unwrap_or(0)
+                (0..f.nr_pages()).map(|i| f.page_mapcount(i)).max().unwrap_or(0)
             } else {
                 f.page_mapcount(page)
             };
@@ -375,10 +338,7 @@ fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
 /// mm/memory.c: do_wp_page (write or unshare fault on a present R/O PTE).
 fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind) {
     let pte = vma.pte(vpn);
-    let Pte::Present {
-        folio, page, pmd, ..
-    } = pte
-    else {
+    let Pte::Present { folio, page, pmd, .. } = pte else {
         return;
     };
     let page = page as usize;
@@ -393,10 +353,7 @@ fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind
         );
         page_mkwrite(ctx, folio);
         let mut p = pte;
-        if let Pte::Present {
-            writable, dirty, ..
-        } = &mut p
-        {
+        if let Pte::Present { writable, dirty, .. } = &mut p {
             *writable = true;
             *dirty = true;
         }
@@ -427,7 +384,11 @@ fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind
                 ctx.step(func, path, format!("Unshare fault: reuse the page because {why}; it is now anon-exclusive and the PTE stays read-only."));
                 return;
             }
-            ctx.step(func, path, format!("Write fault: reuse the page in place because {why}; the PTE becomes writable and dirty."));
+            ctx.step(
+                func,
+                path,
+                format!("Write fault: reuse the page in place because {why}; the PTE becomes writable and dirty."),
+            );
             let targets: Vec<u64> = if pmd {
                 let base = vpn & !(PMD_PAGES - 1);
                 (base..base + PMD_PAGES).collect()
@@ -436,10 +397,7 @@ fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind
             };
             for v in targets {
                 let mut p = ctx.w.pte(pid, v);
-                if let Pte::Present {
-                    writable, dirty, ..
-                } = &mut p
-                {
+                if let Pte::Present { writable, dirty, .. } = &mut p {
                     *writable = vma.flags.write;
                     *dirty = true;
                 }
@@ -513,11 +471,7 @@ fn do_swap_page(
                 "Swap-in: allocate a folio, read the slot into it and add it to the swap cache (one reference).",
             );
             ctx.w.vmstat.pswpin += 1;
-            let zone = if vma.movable {
-                Zone::Movable
-            } else {
-                Zone::Normal
-            };
+            let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
             let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
             let f = ctx.w.folio_mut(id);
             f.pages[0].data = entry.data.clone();
@@ -536,8 +490,7 @@ fn do_swap_page(
         f.pages[0].mapcount += 1;
     }
     // Map read-only first, so that every micro-step boundary is consistent.
-    ctx.w
-        .set_pte(pid, vpn, Pte::present(folio, 0, false, false));
+    ctx.w.set_pte(pid, vpn, Pte::present(folio, 0, false, false));
     let remaining = {
         let e = ctx.w.swap.get_mut(&slot).expect("slot");
         e.count -= 1;

@@ -11,9 +11,7 @@ use std::sync::Arc;
 
 pub fn fork(ctx: &mut Ctx, parent: Pid, child_name: &str) -> KResult<Pid> {
     if child_name.is_empty() || ctx.w.procs.values().any(|p| p.name == child_name) {
-        return invalid(format!(
-            "process name '{child_name}' is empty or already used"
-        ));
+        return invalid(format!("process name '{child_name}' is empty or already used"));
     }
     let preset = ctx.w.preset;
     ctx.step(
@@ -71,17 +69,12 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
     let vma0 = ctx.w.proc(parent).mm.vmas[&start].clone();
     let cow = vma0.flags.is_cow();
     // Early COW needs MMF_HAS_PINNED and folio_maybe_dma_pinned (70e806e4e645, 5.9).
-    let needs_cow = |f: &crate::folio::Folio| {
-        preset.fork_copies_pinned() && cow && has_pinned && f.maybe_dma_pinned()
-    };
+    let needs_cow = |f: &crate::folio::Folio| preset.fork_copies_pinned() && cow && has_pinned && f.maybe_dma_pinned();
     // copy_huge_pmd: a maybe-pinned THP is split and copied page by page
     // (d042035eaf5f, 5.9; 5.19+: only if the page is anon-exclusive).
     let mut vpn = vma0.start;
     while vpn < vma0.end() {
-        if let Pte::Present {
-            folio, pmd: true, ..
-        } = vma0.pte(vpn)
-        {
+        if let Pte::Present { folio, pmd: true, .. } = vma0.pte(vpn) {
             let f = ctx.w.folio(folio);
             let ae_ok = !preset.fork_copies_only_exclusive_anon() || f.pages[0].anon_exclusive;
             if needs_cow(f) && ae_ok {
@@ -110,23 +103,12 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     e.count += 1;
                 }
                 if exclusive {
-                    pv.ptes.set(
-                        i,
-                        Pte::Swap {
-                            slot,
-                            exclusive: false,
-                        },
-                    );
+                    pv.ptes.set(i, Pte::Swap { slot, exclusive: false });
                 }
-                child_ptes.push(Pte::Swap {
-                    slot,
-                    exclusive: false,
-                });
+                child_ptes.push(Pte::Swap { slot, exclusive: false });
             }
             Pte::Present { folio, .. } if folio == ZERO_FOLIO => child_ptes.push(pte),
-            Pte::Present {
-                folio, pmd: true, ..
-            } => {
+            Pte::Present { folio, pmd: true, .. } => {
                 // Share the whole PMD: one reference, entire mapcount +1.
                 {
                     let f = ctx.w.folio_mut(folio);
@@ -172,11 +154,7 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     // copy_present_page: the child gets its own copy now; the
                     // parent's PTE, page, pin and exclusivity stay as they are.
                     let data = f.pages[page as usize].data.clone();
-                    let zone = if vma.movable {
-                        Zone::Movable
-                    } else {
-                        Zone::Normal
-                    };
+                    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
                     let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
                     {
                         let nf = ctx.w.folio_mut(id);
@@ -227,11 +205,7 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
         }
         i += 1;
     }
-    let kind = if vma.flags.shared {
-        "shared"
-    } else {
-        "private"
-    };
+    let kind = if vma.flags.shared { "shared" } else { "private" };
     let mut text = format!("VMA '{}' ({kind}): ", vma.name);
     if vma.flags.shared {
         text.push_str(&format!(
@@ -240,7 +214,11 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
     } else {
         text.push_str(&format!(
             "{shared} page(s) shared read-only (refcount +1, mapcount +1, both PTEs write-protected{})",
-            if preset.fork_copies_only_exclusive_anon() { ", PageAnonExclusive cleared" } else { "" }
+            if preset.fork_copies_only_exclusive_anon() {
+                ", PageAnonExclusive cleared"
+            } else {
+                ""
+            }
         ));
         if pmds > 0 {
             text.push_str(&format!("; {pmds} THP PMD(s) shared whole"));

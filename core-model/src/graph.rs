@@ -67,12 +67,10 @@ impl RefGraph {
         let mut out: Vec<(Referrer, RefKind)> = self
             .graph
             .edges_directed(i, petgraph::Direction::Incoming)
-            .filter_map(
-                |e| match &self.graph[petgraph::visit::EdgeRef::source(&e)] {
-                    Node::Referrer(r) => Some((r.clone(), e.weight().kind)),
-                    Node::Folio(_) => None,
-                },
-            )
+            .filter_map(|e| match &self.graph[petgraph::visit::EdgeRef::source(&e)] {
+                Node::Referrer(r) => Some((r.clone(), e.weight().kind)),
+                Node::Folio(_) => None,
+            })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out

@@ -55,10 +55,7 @@ fn check_range(ctx: &Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
         if !vma.flags.read {
             return errno(
                 Errno::EFAULT,
-                format!(
-                    "{} is not readable (check_vma_flags)",
-                    w.page_name(pid, vpn)
-                ),
+                format!("{} is not readable (check_vma_flags)", w.page_name(pid, vpn)),
             );
         }
         if flags.write && !vma.flags.write {
@@ -79,8 +76,7 @@ fn check_range(ctx: &Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
                 && flags.write
                 && vma.flags.shared
                 && fs.dirty_tracked()
-                && w.preset
-                    .refuses_longterm_write_pins_of_dirty_tracked_files()
+                && w.preset.refuses_longterm_write_pins_of_dirty_tracked_files()
             {
                 return errno(
                     Errno::EFAULT,
@@ -110,28 +106,15 @@ fn must_unshare(ctx: &Ctx, vma: &Vma, folio: FolioId, page: usize, flags: GupFla
 }
 
 /// What the slow path must fault before it can grab the page, if anything.
-fn needed_fault(
-    ctx: &Ctx,
-    pid: Pid,
-    vpn: u64,
-    flags: GupFlags,
-    wrote_once: bool,
-) -> KResult<Option<FaultKind>> {
+fn needed_fault(ctx: &Ctx, pid: Pid, vpn: u64, flags: GupFlags, wrote_once: bool) -> KResult<Option<FaultKind>> {
     let vma = ctx.w.vma(pid, vpn)?;
     // 17839856fd58 (5.8): on a COW mapping every GUP breaks COW with a write fault.
     let forced = ctx.w.preset.gup_forces_cow_break() && vma.flags.is_cow();
     let write = flags.write || forced;
     Ok(match vma.pte(vpn) {
-        Pte::None | Pte::Swap { .. } => Some(if write {
-            FaultKind::Write
-        } else {
-            FaultKind::Read
-        }),
+        Pte::None | Pte::Swap { .. } => Some(if write { FaultKind::Write } else { FaultKind::Read }),
         Pte::Present {
-            writable,
-            folio,
-            page,
-            ..
+            writable, folio, page, ..
         } => {
             if write && !writable && !(forced && !flags.write && wrote_once) {
                 // (A forced write fault on a VMA without VM_WRITE leaves the PTE
@@ -152,10 +135,7 @@ fn fast_ok(ctx: &Ctx, vma: Option<&Arc<Vma>>, vpn: u64, flags: GupFlags) -> bool
         return false;
     };
     let Pte::Present {
-        folio,
-        page,
-        writable,
-        ..
+        folio, page, writable, ..
     } = vma.pte(vpn)
     else {
         return false;
@@ -232,7 +212,10 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
         ctx.step(
             "mm_set_has_pinned_flag",
             GUP_C,
-            format!("{api} ({}): first pin in this mm, set MMF_HAS_PINNED (sticky; fork will look at it).", flags.describe()),
+            format!(
+                "{api} ({}): first pin in this mm, set MMF_HAS_PINNED (sticky; fork will look at it).",
+                flags.describe()
+            ),
         );
         ctx.w.proc_mut(pid).mm.has_pinned = true;
         ctx.touch(ObjRef::Process(pid));
@@ -303,10 +286,7 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
         let Some((folio, page)) = pte.folio() else {
             return errno(
                 Errno::EFAULT,
-                format!(
-                    "{} is not present after faulting",
-                    ctx.w.page_name(pid, vpn)
-                ),
+                format!("{} is not present after faulting", ctx.w.page_name(pid, vpn)),
             );
         };
         let took = try_grab(ctx, folio, flags.pin);
@@ -314,11 +294,7 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
             pretend += 1;
         }
         // follow_page_pte with FOLL_TOUCH: a write GUP dirties a clean folio.
-        if flags.write
-            && vpn >= first + fast_done
-            && !pte.is_dirty()
-            && !ctx.w.folio(folio).flags.dirty
-        {
+        if flags.write && vpn >= first + fast_done && !pte.is_dirty() && !ctx.w.folio(folio).flags.dirty {
             ctx.w.folio_mut(folio).flags.dirty = true;
         }
         ctx.touch(ObjRef::Folio(folio));

@@ -22,9 +22,7 @@ pub fn check(w: &World) -> Vec<String> {
         *sum_refs.entry(r.folio).or_default() += r.refs;
         *sum_pins.entry(r.folio).or_default() += r.pins;
         match r.from {
-            Referrer::Pte(..) if r.folio != ZERO_FOLIO => {
-                *pte_maps.entry((r.folio, r.page)).or_default() += 1
-            }
+            Referrer::Pte(..) if r.folio != ZERO_FOLIO => *pte_maps.entry((r.folio, r.page)).or_default() += 1,
             Referrer::Pmd(..) => *pmd_maps.entry(r.folio).or_default() += 1,
             _ => {}
         }
@@ -55,10 +53,7 @@ pub fn check(w: &World) -> Vec<String> {
         // 3: exact pincount for large folios, none for small ones.
         let pins = sum_pins.get(&id).copied().unwrap_or(0);
         if f.has_pincount() && f.pincount != pins {
-            bad.push(format!(
-                "{id}: pincount {} but {pins} pins are held",
-                f.pincount
-            ));
+            bad.push(format!("{id}: pincount {} but {pins} pins are held", f.pincount));
         }
         if !f.has_pincount() && f.pincount != 0 {
             bad.push(format!("{id}: small folio with pincount {}", f.pincount));
@@ -67,10 +62,7 @@ pub fn check(w: &World) -> Vec<String> {
             for (i, p) in f.pages.iter().enumerate() {
                 let m = pte_maps.get(&(id, i as u16)).copied().unwrap_or(0);
                 if p.mapcount != m {
-                    bad.push(format!(
-                        "{id} page {i}: mapcount {} but {m} PTEs map it",
-                        p.mapcount
-                    ));
+                    bad.push(format!("{id} page {i}: mapcount {} but {m} PTEs map it", p.mapcount));
                 }
             }
             let pm = pmd_maps.get(&id).copied().unwrap_or(0);
@@ -125,10 +117,7 @@ pub fn check(w: &World) -> Vec<String> {
         for vma in p.mm.vmas.values() {
             for pte in vma.ptes.iter() {
                 let Pte::Present {
-                    folio,
-                    page,
-                    writable,
-                    ..
+                    folio, page, writable, ..
                 } = *pte
                 else {
                     continue;

@@ -179,10 +179,7 @@ impl Mm {
 
     /// Sets one PTE (the page must be inside a VMA).
     pub fn set_pte(&mut self, vpn: u64, pte: Pte) {
-        let start = self
-            .vma_at(vpn)
-            .map(|v| v.start)
-            .expect("set_pte outside a vma");
+        let start = self.vma_at(vpn).map(|v| v.start).expect("set_pte outside a vma");
         let vma = Arc::make_mut(self.vmas.get_mut(&start).expect("vma"));
         let i = (vpn - vma.start) as usize;
         vma.ptes.set(i, pte);

@@ -44,9 +44,7 @@ pub fn exit(ctx: &mut Ctx, pid: Pid) -> KResult<()> {
         .w
         .holders
         .values()
-        .filter(|h| {
-            h.kind == HolderKind::IoUring && h.pages.first().is_some_and(|p| p.owner == pid)
-        })
+        .filter(|h| h.kind == HolderKind::IoUring && h.pages.first().is_some_and(|p| p.owner == pid))
         .map(|h| h.name.clone())
         .collect();
     for r in rings {
@@ -61,14 +59,7 @@ pub fn exit(ctx: &mut Ctx, pid: Pid) -> KResult<()> {
         ),
     );
     ctx.touch(ObjRef::Process(pid));
-    let vmas: Vec<(u64, u64)> = ctx
-        .w
-        .proc(pid)
-        .mm
-        .vmas
-        .values()
-        .map(|v| (v.start, v.pages()))
-        .collect();
+    let vmas: Vec<(u64, u64)> = ctx.w.proc(pid).mm.vmas.values().map(|v| (v.start, v.pages())).collect();
     for (s, n) in vmas {
         crate::vma_ops::zap_range(ctx, pid, s, n);
     }
@@ -79,13 +70,7 @@ pub fn exit(ctx: &mut Ctx, pid: Pid) -> KResult<()> {
 }
 
 /// A file whose blocks hold `data` (one tag per page; missing tags are zeros).
-pub fn create_file(
-    ctx: &mut Ctx,
-    name: &str,
-    fs: FsKind,
-    pages: u64,
-    data: &[String],
-) -> KResult<FileId> {
+pub fn create_file(ctx: &mut Ctx, name: &str, fs: FsKind, pages: u64, data: &[String]) -> KResult<FileId> {
     if name.is_empty() || ctx.w.files.values().any(|f| f.name == name) {
         return invalid(format!("file name '{name}' is empty or already used"));
     }
@@ -96,10 +81,7 @@ pub fn create_file(
         ));
     }
     if data.len() as u64 > pages {
-        return invalid(format!(
-            "{} data tags for a file of {pages} pages",
-            data.len()
-        ));
+        return invalid(format!("{} data tags for a file of {pages} pages", data.len()));
     }
     ctx.step(
         "create",

@@ -65,10 +65,7 @@ pub fn all_references(w: &World) -> Vec<Reference> {
         for vma in p.mm.vmas.values() {
             for (i, pte) in vma.ptes.iter().enumerate() {
                 let vpn = vma.start + i as u64;
-                if let Pte::Present {
-                    folio, page, pmd, ..
-                } = *pte
-                {
+                if let Pte::Present { folio, page, pmd, .. } = *pte {
                     if pmd {
                         if page == 0 {
                             out.push(Reference {
@@ -154,8 +151,5 @@ pub fn all_references(w: &World) -> Vec<Reference> {
 
 /// References to one folio ("why is this folio still alive?").
 pub fn references_to(w: &World, folio: FolioId) -> Vec<Reference> {
-    all_references(w)
-        .into_iter()
-        .filter(|r| r.folio == folio)
-        .collect()
+    all_references(w).into_iter().filter(|r| r.folio == folio).collect()
 }

@@ -46,10 +46,7 @@ impl Sim {
         let boot = MicroStep {
             func: "start_kernel",
             path: "init/main.c",
-            text: format!(
-                "Boot a {} kernel: only the shared zero page exists.",
-                preset.name()
-            ),
+            text: format!("Boot a {} kernel: only the shared zero page exists.", preset.name()),
             count: 1,
             objects: Vec::new(),
             hazards: Vec::new(),
@@ -114,11 +111,7 @@ impl Sim {
     fn truncate_after_cursor(&mut self) {
         // Keep whole actions only: cut back to the end of the last action
         // that finished at or before the cursor.
-        let keep_actions = self
-            .actions
-            .iter()
-            .take_while(|a| a.end <= self.cursor + 1)
-            .count();
+        let keep_actions = self.actions.iter().take_while(|a| a.end <= self.cursor + 1).count();
         let keep_entries = self
             .actions
             .get(keep_actions.wrapping_sub(1))

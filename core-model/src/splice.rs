@@ -25,15 +25,10 @@ pub fn vmsplice(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, pipe: &str) -> KRes
         fast: true,
     };
     let pages = gup(ctx, pid, first, n, flags)?;
-    let mut p = ctx
-        .w
-        .pipes
-        .get(pipe)
-        .map(|p| (**p).clone())
-        .unwrap_or_else(|| Pipe {
-            name: pipe.to_string(),
-            bufs: Vec::new(),
-        });
+    let mut p = ctx.w.pipes.get(pipe).map(|p| (**p).clone()).unwrap_or_else(|| Pipe {
+        name: pipe.to_string(),
+        bufs: Vec::new(),
+    });
     p.bufs.extend(pages.iter().map(|h| PipeBuf {
         folio: h.folio,
         page: h.page,

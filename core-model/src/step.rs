@@ -76,13 +76,7 @@ impl Ctx {
 
     /// Like `step`, but consecutive calls with the same key merge into one
     /// step that counts the pages it covered (a loop over a range of pages).
-    pub fn step_batch(
-        &mut self,
-        func: &'static str,
-        path: &'static str,
-        key: &str,
-        text: impl FnOnce() -> String,
-    ) {
+    pub fn step_batch(&mut self, func: &'static str, path: &'static str, key: &str, text: impl FnOnce() -> String) {
         if self.pending_key.as_deref() == Some(key)
             && let Some(p) = self.pending.as_mut()
         {

@@ -51,10 +51,7 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
         return invalid("a mapping needs a name");
     }
     if ctx.w.proc(pid).mm.regions.contains_key(name) {
-        return invalid(format!(
-            "{} already has a mapping named '{name}'",
-            ctx.w.proc(pid).name
-        ));
+        return invalid(format!("{} already has a mapping named '{name}'", ctx.w.proc(pid).name));
     }
     if a.pages == 0 {
         return errno(Errno::EINVAL, "mmap of 0 pages");
@@ -89,10 +86,7 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
         }
         o if o == HPAGE_PMD_ORDER => hugepage = true,
         o => {
-            return errno(
-                Errno::EINVAL,
-                format!("folio order {o} is larger than a PMD (9)"),
-            );
+            return errno(Errno::EINVAL, format!("folio order {o} is larger than a PMD (9)"));
         }
     }
     let backing = match &a.file {
@@ -101,10 +95,7 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
                 return invalid("large-folio hints apply to anonymous memory only");
             }
             let file = ctx.w.file_id(fname)?;
-            Backing::File {
-                file,
-                pgoff: a.offset,
-            }
+            Backing::File { file, pgoff: a.offset }
         }
         None if a.shared => {
             // MAP_SHARED|MAP_ANONYMOUS is backed by a shmem object.
@@ -160,13 +151,7 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
     };
     let p = ctx.w.proc_mut(pid);
     p.mm.vmas.insert(base, Arc::new(vma));
-    p.mm.regions.insert(
-        name.to_string(),
-        Region {
-            base,
-            pages: a.pages,
-        },
-    );
+    p.mm.regions.insert(name.to_string(), Region { base, pages: a.pages });
     p.mm.next_vpn = base + a.pages + PMD_PAGES;
     ctx.touch(ObjRef::Process(pid));
     if a.populate {
@@ -229,10 +214,7 @@ fn vmas_in(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, split: bool) -> KResult<
         match ctx.w.proc(pid).mm.vma_at(vpn) {
             Some(v) => vpn = v.end(),
             None => {
-                return errno(
-                    Errno::ENOMEM,
-                    format!("{} is not mapped", ctx.w.page_name(pid, vpn)),
-                );
+                return errno(Errno::ENOMEM, format!("{} is not mapped", ctx.w.page_name(pid, vpn)));
             }
         }
     }
@@ -264,9 +246,7 @@ pub fn zap_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) {
         while vpn < stop {
             let pte = vma.pte(vpn);
             match pte {
-                Pte::Present {
-                    folio, pmd: true, ..
-                } => {
+                Pte::Present { folio, pmd: true, .. } => {
                     let base = vpn & !(PMD_PAGES - 1);
                     if base >= first && base + PMD_PAGES <= end {
                         let f = ctx.w.folio_mut(folio);
@@ -318,14 +298,7 @@ pub fn munmap(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) -> KResult<()> {
         split_at(ctx, pid, end);
     }
     zap_range(ctx, pid, first, n);
-    let starts: Vec<u64> = ctx
-        .w
-        .proc(pid)
-        .mm
-        .vmas
-        .range(first..end)
-        .map(|(s, _)| *s)
-        .collect();
+    let starts: Vec<u64> = ctx.w.proc(pid).mm.vmas.range(first..end).map(|(s, _)| *s).collect();
     let mm = &mut ctx.w.proc_mut(pid).mm;
     for s in starts {
         mm.vmas.remove(&s);
@@ -402,10 +375,7 @@ pub fn madvise(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, advice: Advice) -> K
         Advice::Dontfork | Advice::Dofork | Advice::Hugepage | Advice::Nohugepage
     );
     if advice == Advice::Collapse && !ctx.w.preset.has_madv_collapse() {
-        return errno(
-            Errno::EINVAL,
-            "MADV_COLLAPSE exists from 6.1 (7d8faaf15545)",
-        );
+        return errno(Errno::EINVAL, "MADV_COLLAPSE exists from 6.1 (7d8faaf15545)");
     }
     let starts = vmas_in(ctx, pid, first, n, flag_change)?;
     ctx.touch(ObjRef::Page(pid, first));
@@ -423,11 +393,7 @@ pub fn madvise(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, advice: Advice) -> K
                 ),
                 _ => ("MADV_NOHUGEPAGE", "set VM_NOHUGEPAGE: no THP on fault"),
             };
-            ctx.step(
-                "madvise_vma_behavior",
-                "mm/madvise.c",
-                format!("{name}: {text}."),
-            );
+            ctx.step("madvise_vma_behavior", "mm/madvise.c", format!("{name}: {text}."));
             for s in starts {
                 let mm = &mut ctx.w.proc_mut(pid).mm;
                 let v = Arc::make_mut(mm.vmas.get_mut(&s).expect("vma"));

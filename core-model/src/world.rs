@@ -193,10 +193,7 @@ impl World {
     pub fn resolve(&self, pid: Pid, region: &str, page: u64) -> KResult<u64> {
         let p = self.proc(pid);
         let Some(r) = p.mm.regions.get(region) else {
-            return invalid(format!(
-                "process '{}' has no mapping named '{region}'",
-                p.name
-            ));
+            return invalid(format!("process '{}' has no mapping named '{region}'", p.name));
         };
         if page >= r.pages {
             return invalid(format!(
@@ -253,11 +250,7 @@ impl World {
     // ---- files -----------------------------------------------------------------
 
     pub fn file_id(&self, name: &str) -> KResult<FileId> {
-        match self
-            .files
-            .iter()
-            .find(|(_, f)| f.name == name && !f.shmem_for_anon)
-        {
+        match self.files.iter().find(|(_, f)| f.name == name && !f.shmem_for_anon) {
             Some((id, _)) => Ok(*id),
             None => invalid(format!("no file named '{name}'")),
         }

@@ -63,10 +63,7 @@ fn page_out_of_range_and_huge_numbers() {
         page: 4,
         data: "x".into(),
     });
-    assert_eq!(
-        invalid_text(e),
-        "p:buf[4] is out of range: 'buf' has 4 pages"
-    );
+    assert_eq!(invalid_text(e), "p:buf[4] is out of range: 'buf' has 4 pages");
     let e = t.err(Action::Read {
         proc: "p".into(),
         vma: "buf".into(),
@@ -164,11 +161,7 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
             ..Default::default()
         },
     });
-    assert_eq!(
-        e.errno(),
-        Some(Errno::EINVAL),
-        "FOLL_LONGTERM needs FOLL_PIN"
-    );
+    assert_eq!(e.errno(), Some(Errno::EINVAL), "FOLL_LONGTERM needs FOLL_PIN");
     let e = t.err(Action::Madvise {
         proc: "p".into(),
         vma: "buf".into(),

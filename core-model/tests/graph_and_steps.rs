@@ -14,7 +14,13 @@ fn graph_lists_every_referrer_of_a_folio() {
     t.write("parent", "buf", 0, "A");
     t.fork("parent", "child");
     t.get("child", "buf", 0, "gup", false);
-    t.ok(Action::Vmsplice { proc: "child".into(), vma: "buf".into(), start: 0, pages: 1, pipe: "p".into() });
+    t.ok(Action::Vmsplice {
+        proc: "child".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: 1,
+        pipe: "p".into(),
+    });
     let id = t.folio_id("parent", "buf", 0);
     let g = RefGraph::build(t.w());
     let (ppid, pvpn) = t.vpn("parent", "buf", 0);
@@ -56,11 +62,24 @@ fn every_step_names_a_kernel_function_and_source() {
         assert!(steps.contains(&want), "missing {want:?} in {steps:?}");
     }
     for e in t.sim.entries() {
-        assert!(!e.step.func.is_empty() && !e.step.path.is_empty() && !e.step.text.is_empty(), "{:?}", e.step);
+        assert!(
+            !e.step.func.is_empty() && !e.step.path.is_empty() && !e.step.text.is_empty(),
+            "{:?}",
+            e.step
+        );
     }
     // The early copy is explained in the fork step.
-    let fork_step = t.sim.entries().iter().find(|e| e.step.func == "copy_page_range").unwrap();
-    assert!(fork_step.step.text.contains("1 page(s) copied for the child"), "{}", fork_step.step.text);
+    let fork_step = t
+        .sim
+        .entries()
+        .iter()
+        .find(|e| e.step.func == "copy_page_range")
+        .unwrap();
+    assert!(
+        fork_step.step.text.contains("1 page(s) copied for the child"),
+        "{}",
+        fork_step.step.text
+    );
 }
 
 #[test]
@@ -69,7 +88,12 @@ fn batched_faults_count_their_pages() {
     t.spawn("p");
     t.anon("p", "buf", 64);
     t.gup("p", "buf", 0, 64, "dio", pin_rw());
-    let fault = t.sim.entries().iter().find(|e| e.step.func == "do_anonymous_page").unwrap();
+    let fault = t
+        .sim
+        .entries()
+        .iter()
+        .find(|e| e.step.func == "do_anonymous_page")
+        .unwrap();
     assert_eq!(fault.step.count, 64, "one micro-step for the 64 identical faults");
     assert_eq!(t.w().vmstat.nr_foll_pin_acquired, 64);
 }

@@ -87,21 +87,17 @@ fn setup() -> Vec<Action> {
 }
 
 fn action() -> impl Strategy<Value = Action> {
-    let proc = prop_oneof![5 => Just("p0"), 3 => Just("p1"), 1 => Just("p2"), 1 => Just("p3")]
-        .prop_map(String::from);
+    let proc = prop_oneof![5 => Just("p0"), 3 => Just("p1"), 1 => Just("p2"), 1 => Just("p3")].prop_map(String::from);
     let child = prop::sample::select(&PROCS[1..]).prop_map(String::from);
     let vma = prop::sample::select(&VMAS[..]).prop_map(String::from);
     let holder = prop::sample::select(&HOLDERS[..]).prop_map(String::from);
     let page = 0u64..4;
-    let flags =
-        (any::<bool>(), any::<bool>(), 0u8..4, any::<bool>()).prop_map(|(pin, write, lt, fast)| {
-            GupFlags {
-                pin: pin || lt == 0,
-                write,
-                longterm: lt == 0,
-                fast,
-            }
-        });
+    let flags = (any::<bool>(), any::<bool>(), 0u8..4, any::<bool>()).prop_map(|(pin, write, lt, fast)| GupFlags {
+        pin: pin || lt == 0,
+        write,
+        longterm: lt == 0,
+        fast,
+    });
     let advice = prop::sample::select(vec![
         Advice::Dontfork,
         Advice::Dofork,
@@ -223,8 +219,5 @@ fn random_sequences_mostly_do_something() {
         hazards += sim.world().hazards.len();
     }
     eprintln!("{ok} of {total} random actions succeeded, {hazards} hazards");
-    assert!(
-        ok * 5 > total * 2,
-        "only {ok} of {total} random actions succeeded"
-    );
+    assert!(ok * 5 > total * 2, "only {ok} of {total} random actions succeeded");
 }

@@ -77,11 +77,7 @@ fn row04_fork_copies_pinned_page_early_from_5_9() {
         t.fork("parent", "child");
         let pf = t.folio("parent", "buf", 0);
         if p >= Preset::V5_9 {
-            assert_ne!(
-                t.folio_id("child", "buf", 0),
-                t.folio_id("parent", "buf", 0),
-                "{p}"
-            );
+            assert_ne!(t.folio_id("child", "buf", 0), t.folio_id("parent", "buf", 0), "{p}");
             assert_eq!(
                 (pf.refcount, pf.page_mapcount(0)),
                 (1 + BIAS, 1),
@@ -98,11 +94,7 @@ fn row04_fork_copies_pinned_page_early_from_5_9() {
             assert_eq!(t.read("child", "buf", 0), "A");
         } else {
             // 5.7 / 5.8: fork never looks at pins.
-            assert_eq!(
-                t.folio_id("child", "buf", 0),
-                t.folio_id("parent", "buf", 0),
-                "{p}"
-            );
+            assert_eq!(t.folio_id("child", "buf", 0), t.folio_id("parent", "buf", 0), "{p}");
             assert_eq!((pf.refcount, pf.page_mapcount(0)), (2 + BIAS, 2), "{p}");
         }
     }
@@ -121,11 +113,7 @@ fn row04_needs_mmf_has_pinned_not_just_1024_refs() {
     assert!(t.w().folio(id).maybe_dma_pinned(), "false positive");
     assert!(!t.w().proc(t.w().pid_of("parent").unwrap()).mm.has_pinned);
     t.fork("parent", "child");
-    assert_eq!(
-        t.folio_id("child", "buf", 0),
-        id,
-        "no MMF_HAS_PINNED: shared"
-    );
+    assert_eq!(t.folio_id("child", "buf", 0), id, "no MMF_HAS_PINNED: shared");
 }
 
 #[test]
@@ -149,11 +137,7 @@ fn row05_write_fault_on_exclusive_page_reuses() {
             write: true,
         });
         // 6.0+ upgrades the dirty exclusive PTE at mprotect time; 5.19 leaves it R/O.
-        assert_eq!(
-            t.pte("parent", "buf", 0).is_writable(),
-            p >= Preset::V6_0,
-            "{p}"
-        );
+        assert_eq!(t.pte("parent", "buf", 0).is_writable(), p >= Preset::V6_0, "{p}");
         t.write("parent", "buf", 0, "B");
         assert_eq!(t.folio_id("parent", "buf", 0), id, "{p}: reused");
         assert!(t.pte("parent", "buf", 0).is_writable() && t.pte("parent", "buf", 0).is_dirty());
@@ -166,9 +150,7 @@ fn row06_write_fault_not_exclusive_refcount_one_reuses() {
         let mut t = setup(p);
         t.write("parent", "buf", 0, "A");
         t.fork("parent", "child");
-        t.ok(Action::Exit {
-            proc: "child".into(),
-        });
+        t.ok(Action::Exit { proc: "child".into() });
         let id = t.folio_id("parent", "buf", 0);
         let f = t.folio("parent", "buf", 0);
         assert_eq!(
@@ -224,11 +206,7 @@ fn row08_rw_pin_on_ro_page_write_faults_first() {
         assert_eq!(f.refcount, 1 + BIAS, "{p}");
         assert!(t.pte("parent", "buf", 0).is_writable());
         let has = t.w().proc(t.w().pid_of("parent").unwrap()).mm.has_pinned;
-        assert_eq!(
-            has,
-            p >= Preset::V5_9,
-            "{p}: MMF_HAS_PINNED (mm->has_pinned from 5.9)"
-        );
+        assert_eq!(has, p >= Preset::V5_9, "{p}: MMF_HAS_PINNED (mm->has_pinned from 5.9)");
         assert_eq!(t.w().vmstat.nr_foll_pin_acquired, 1);
     }
 }
@@ -279,9 +257,7 @@ fn row10_ro_pin_reuses_when_only_mapping() {
     let mut t = setup(Preset::V6_8);
     t.write("parent", "buf", 0, "A");
     t.fork("parent", "child");
-    t.ok(Action::Exit {
-        proc: "child".into(),
-    });
+    t.ok(Action::Exit { proc: "child".into() });
     let id = t.folio_id("parent", "buf", 0);
     assert!(!t.ae("parent", "buf", 0));
     t.pin("parent", "buf", 0, "ro", false);
@@ -292,13 +268,7 @@ fn row10_ro_pin_reuses_when_only_mapping() {
 
 #[test]
 fn row11_ro_longterm_pin_of_zero_page_unshares_from_6_2() {
-    for p in [
-        Preset::V5_19,
-        Preset::V6_0,
-        Preset::V6_2,
-        Preset::V6_5,
-        Preset::V6_8,
-    ] {
+    for p in [Preset::V5_19, Preset::V6_0, Preset::V6_2, Preset::V6_5, Preset::V6_8] {
         let mut t = setup(p);
         t.read("parent", "buf", 0);
         let flags = GupFlags {
@@ -383,10 +353,7 @@ fn row12_short_term_pin_of_zero_page_is_pretend_from_6_5() {
         }
         t.release("ro", false);
         assert_eq!(t.w().folio(ZERO_FOLIO).refcount, 1);
-        assert_eq!(
-            t.w().vmstat.nr_foll_pin_acquired,
-            t.w().vmstat.nr_foll_pin_released
-        );
+        assert_eq!(t.w().vmstat.nr_foll_pin_acquired, t.w().vmstat.nr_foll_pin_released);
     }
 }
 

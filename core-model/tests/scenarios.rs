@@ -66,11 +66,7 @@ fn cve_2020_29374_vmsplice_leak_small_pages() {
             assert_eq!(seen, vec!["before-fork"], "{p}");
             assert!(!leak, "{p}");
         }
-        assert_eq!(
-            t.w().vmstat.nr_foll_pin_acquired,
-            0,
-            "vmsplice takes refs, not pins"
-        );
+        assert_eq!(t.w().vmstat.nr_foll_pin_acquired, 0, "vmsplice takes refs, not pins");
     }
 }
 
@@ -112,11 +108,7 @@ fn dma_lands_in_child_page_with_refs_in_every_preset() {
         let mut t = dma_across_fork(p, false);
         assert!(t.hazards().contains(&HazardKind::DmaLost), "{p}");
         assert_eq!(t.read("parent", "buf", 0), "parent-write", "{p}");
-        assert_eq!(
-            t.read("child", "buf", 0),
-            "disk-data",
-            "{p}: the child got the data"
-        );
+        assert_eq!(t.read("child", "buf", 0), "disk-data", "{p}: the child got the data");
     }
 }
 
@@ -129,11 +121,7 @@ fn early_cow_at_fork_70e806e4e645_keeps_dma_in_parent() {
             assert!(!lost, "{p}");
             // The device data and the parent's write meet in the parent's page.
             assert_eq!(t.read("parent", "buf", 0), "disk-data", "{p}");
-            assert_eq!(
-                t.read("child", "buf", 0),
-                "old",
-                "{p}: the child's copy is as of fork"
-            );
+            assert_eq!(t.read("child", "buf", 0), "old", "{p}: the child's copy is as of fork");
         } else {
             assert!(lost, "{p}: neither fork nor do_wp_page looks at pins");
             assert_eq!(t.read("parent", "buf", 0), "parent-write", "{p}");
@@ -163,14 +151,9 @@ fn io_uring_fixed_buffer_across_fork() {
         let lost = t.hazards().contains(&HazardKind::DmaLost);
         assert_eq!(lost, p < Preset::V5_9, "{p}");
         // Exit tears the ring down and unpins.
-        t.ok(Action::Exit {
-            proc: "parent".into(),
-        });
+        t.ok(Action::Exit { proc: "parent".into() });
         assert!(t.w().holders.is_empty());
-        assert_eq!(
-            t.w().vmstat.nr_foll_pin_acquired,
-            t.w().vmstat.nr_foll_pin_released
-        );
+        assert_eq!(t.w().vmstat.nr_foll_pin_acquired, t.w().vmstat.nr_foll_pin_released);
     }
 }
 
@@ -189,10 +172,7 @@ fn ro_pin_loses_owner_writes_before_5_19() {
         let seen = t.device_read("ro");
         let stale = t.hazards().contains(&HazardKind::StaleDeviceRead);
         // 5.8 breaks COW at GUP time, 5.19 unshares: both keep the pin coherent.
-        let expect_stale = matches!(
-            p,
-            Preset::V5_7 | Preset::V5_9 | Preset::V5_11 | Preset::V5_18
-        );
+        let expect_stale = matches!(p, Preset::V5_7 | Preset::V5_9 | Preset::V5_11 | Preset::V5_18);
         assert_eq!(stale, expect_stale, "{p}");
         assert_eq!(seen, vec![if expect_stale { "A" } else { "B" }], "{p}");
     }
@@ -212,11 +192,7 @@ fn gup_5_8_read_of_untouched_memory_allocates() {
     t.spawn("p");
     t.anon("p", "buf", 1);
     t.get("p", "buf", 0, "r", false);
-    assert_eq!(
-        t.folio_id("p", "buf", 0),
-        ZERO_FOLIO,
-        "5.9 returns the zero page"
-    );
+    assert_eq!(t.folio_id("p", "buf", 0), ZERO_FOLIO, "5.9 returns the zero page");
 }
 
 #[test]
@@ -329,11 +305,7 @@ fn pinned_anon_kept_out_of_swap_feb889fb40fa() {
             );
             assert!(t.w().folio(id).flags.swapcache);
             t.write("p", "buf", 0, "B");
-            assert_eq!(
-                t.folio_id("p", "buf", 0),
-                id,
-                "{p}: swap-in finds the same folio"
-            );
+            assert_eq!(t.folio_id("p", "buf", 0), id, "{p}: swap-in finds the same folio");
         }
         t.device_write("dma", "D");
         assert!(!t.hazards().contains(&HazardKind::DmaLost), "{p}");
@@ -356,11 +328,7 @@ fn swap_round_trip_keeps_data_and_exclusivity() {
         });
         assert_eq!(t.w().vmstat.pswpout, 1);
         assert_eq!(t.read("p", "buf", 0), "A", "{p}");
-        assert_eq!(
-            t.ae("p", "buf", 0),
-            p >= Preset::V5_19,
-            "{p}: exclusive bit restored"
-        );
+        assert_eq!(t.ae("p", "buf", 0), p >= Preset::V5_19, "{p}: exclusive bit restored");
         assert!(t.w().swap.is_empty(), "{p}: slot freed");
     }
 }
@@ -385,11 +353,7 @@ fn thp_pin_uses_pincount_and_fork_splits_pinned_pmd() {
         assert_eq!((f.order, f.refcount, f.entire_mapcount), (9, 1, 1), "{p}");
         t.gup("p", "huge", 3, 1, "dma", pin_rw());
         let f = t.folio("p", "huge", 0);
-        assert_eq!(
-            (f.refcount, f.pincount),
-            (2, 1),
-            "{p}: large folios count pins exactly"
-        );
+        assert_eq!((f.refcount, f.pincount), (2, 1), "{p}: large folios count pins exactly");
         t.fork("p", "c");
         if p >= Preset::V5_9 {
             assert!(
@@ -455,9 +419,5 @@ fn madv_collapse_refused_by_a_pin() {
     let mut old = T::new(Preset::V5_19);
     old.spawn("p");
     old.anon("p", "buf", 512);
-    assert_eq!(
-        old.err(a).errno(),
-        Some(Errno::EINVAL),
-        "MADV_COLLAPSE is 6.1+"
-    );
+    assert_eq!(old.err(a).errno(), Some(Errno::EINVAL), "MADV_COLLAPSE is 6.1+");
 }

@@ -88,15 +88,7 @@ impl T {
         });
     }
 
-    pub fn gup(
-        &mut self,
-        proc: &str,
-        vma: &str,
-        start: u64,
-        pages: u64,
-        holder: &str,
-        flags: GupFlags,
-    ) {
+    pub fn gup(&mut self, proc: &str, vma: &str, start: u64, pages: u64, holder: &str, flags: GupFlags) {
         self.ok(Action::Gup {
             proc: proc.into(),
             vma: vma.into(),

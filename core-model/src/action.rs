@@ -132,6 +132,161 @@ pub enum Action {
     IoUringUnregister {
         ring: String,
     },
+    /// The kernel allocates a buffer of its own (kvec/bvec iterators use it).
+    KbufAlloc {
+        kbuf: String,
+        pages: u64,
+    },
+    KbufWrite {
+        kbuf: String,
+        page: u64,
+        data: String,
+    },
+    KbufRead {
+        kbuf: String,
+    },
+    KbufFree {
+        kbuf: String,
+    },
+    /// iov_iter_get_pages2 into a named holder.
+    IovIterGetPages2 {
+        #[serde(flatten)]
+        iter: IterArgs,
+        holder: String,
+    },
+    /// iov_iter_extract_pages (6.3+) into a named holder.
+    IovIterExtractPages {
+        #[serde(flatten)]
+        iter: IterArgs,
+        holder: String,
+    },
+    /// O_DIRECT read from a file into user memory; `wait: false` leaves the
+    /// bio in flight until `bio_complete`.
+    DioRead {
+        proc: String,
+        vma: String,
+        #[serde(default)]
+        start: u64,
+        #[serde(default = "one")]
+        pages: u64,
+        file: String,
+        #[serde(default)]
+        offset: u64,
+        bio: String,
+        #[serde(default = "yes")]
+        wait: bool,
+    },
+    /// O_DIRECT write from user memory to a file.
+    DioWrite {
+        proc: String,
+        vma: String,
+        #[serde(default)]
+        start: u64,
+        #[serde(default = "one")]
+        pages: u64,
+        file: String,
+        #[serde(default)]
+        offset: u64,
+        bio: String,
+        #[serde(default = "yes")]
+        wait: bool,
+    },
+    /// A bio over a kernel buffer (ITER_BVEC or ITER_KVEC).
+    KernelBio {
+        kbuf: String,
+        iter: crate::direct_io::KernelIter,
+        file: String,
+        #[serde(default)]
+        offset: u64,
+        #[serde(default)]
+        write: bool,
+        bio: String,
+        #[serde(default = "yes")]
+        wait: bool,
+    },
+    /// The device finishes a bio in flight.
+    BioComplete {
+        bio: String,
+    },
+    /// Buffered read(2) through the page cache.
+    ReadFile {
+        proc: String,
+        file: String,
+        #[serde(default)]
+        offset: u64,
+        #[serde(default = "one")]
+        pages: u64,
+    },
+    /// Buffered write(2) through the page cache: one tag per page.
+    WriteFile {
+        proc: String,
+        file: String,
+        #[serde(default)]
+        offset: u64,
+        data: Vec<String>,
+    },
+    /// Background writeback of a file (bios complete later).
+    Writeback {
+        file: String,
+    },
+    Fsync {
+        file: String,
+    },
+    /// kswapd scans up to `scan` folios.
+    Reclaim {
+        scan: u64,
+    },
+    Mlock {
+        proc: String,
+        vma: String,
+        #[serde(default)]
+        start: u64,
+        #[serde(default)]
+        pages: Option<u64>,
+    },
+    /// ibv_reg_mr: a long-term pin for an RDMA memory region.
+    RdmaRegMr {
+        proc: String,
+        vma: String,
+        #[serde(default)]
+        start: u64,
+        #[serde(default = "one")]
+        pages: u64,
+        mr: String,
+        #[serde(default = "yes")]
+        write: bool,
+    },
+    RdmaDeregMr {
+        mr: String,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The iterator an extraction walks: user memory (proc + vma), a kernel
+/// buffer (kbuf), a file's page cache (file) or a pipe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IterArgs {
+    pub iter: crate::iov_iter::IterKind,
+    /// ITER_DEST: data flows into the pages (a read).
+    #[serde(default)]
+    pub dest: bool,
+    #[serde(default)]
+    pub proc: Option<String>,
+    #[serde(default)]
+    pub vma: Option<String>,
+    #[serde(default)]
+    pub kbuf: Option<String>,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub pipe: Option<String>,
+    #[serde(default)]
+    pub start: u64,
+    #[serde(default)]
+    pub pages: Option<u64>,
 }
 
 /// What an action produced besides the state change.
@@ -163,6 +318,24 @@ impl Action {
             Action::PipeRead { .. } => "pipe_read",
             Action::IoUringRegister { .. } => "io_uring_register",
             Action::IoUringUnregister { .. } => "io_uring_unregister",
+            Action::KbufAlloc { .. } => "kbuf_alloc",
+            Action::KbufWrite { .. } => "kbuf_write",
+            Action::KbufRead { .. } => "kbuf_read",
+            Action::KbufFree { .. } => "kbuf_free",
+            Action::IovIterGetPages2 { .. } => "iov_iter_get_pages2",
+            Action::IovIterExtractPages { .. } => "iov_iter_extract_pages",
+            Action::DioRead { .. } => "dio_read",
+            Action::DioWrite { .. } => "dio_write",
+            Action::KernelBio { .. } => "kernel_bio",
+            Action::BioComplete { .. } => "bio_complete",
+            Action::ReadFile { .. } => "read_file",
+            Action::WriteFile { .. } => "write_file",
+            Action::Writeback { .. } => "writeback",
+            Action::Fsync { .. } => "fsync",
+            Action::Reclaim { .. } => "reclaim",
+            Action::Mlock { .. } => "mlock",
+            Action::RdmaRegMr { .. } => "rdma_reg_mr",
+            Action::RdmaDeregMr { .. } => "rdma_dereg_mr",
         }
     }
 }
@@ -290,6 +463,134 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
             crate::io_uring::register(ctx, pid, first, n, ring)?;
         }
         Action::IoUringUnregister { ring } => crate::io_uring::unregister(ctx, ring)?,
+        Action::KbufAlloc { kbuf, pages } => crate::kbuf::alloc(ctx, kbuf, *pages)?,
+        Action::KbufWrite { kbuf, page, data } => crate::kbuf::write(ctx, kbuf, *page, data)?,
+        Action::KbufRead { kbuf } => out.data = crate::kbuf::read(ctx, kbuf)?,
+        Action::KbufFree { kbuf } => crate::kbuf::free(ctx, kbuf)?,
+        Action::IovIterGetPages2 { iter, holder } => {
+            let src = iter_source(ctx, iter)?;
+            crate::iov_iter::get_pages2(ctx, iter.iter, iter.dest, &src, holder)?;
+        }
+        Action::IovIterExtractPages { iter, holder } => {
+            let src = iter_source(ctx, iter)?;
+            crate::iov_iter::extract_pages(ctx, iter.iter, iter.dest, &src, holder)?;
+        }
+        Action::DioRead {
+            proc,
+            vma,
+            start,
+            pages,
+            file,
+            offset,
+            bio,
+            wait,
+        }
+        | Action::DioWrite {
+            proc,
+            vma,
+            start,
+            pages,
+            file,
+            offset,
+            bio,
+            wait,
+        } => {
+            let (pid, first, n) = range(ctx, proc, vma, *start, Some(*pages))?;
+            let fid = ctx.w.file_id(file)?;
+            let write = matches!(action, Action::DioWrite { .. });
+            crate::direct_io::dio(ctx, pid, first, n, fid, *offset, write, bio, *wait)?;
+        }
+        Action::KernelBio {
+            kbuf,
+            iter,
+            file,
+            offset,
+            write,
+            bio,
+            wait,
+        } => {
+            let fid = ctx.w.file_id(file)?;
+            crate::direct_io::kernel_bio(ctx, kbuf, *iter, fid, *offset, *write, bio, *wait)?;
+        }
+        Action::BioComplete { bio } => crate::bio::complete(ctx, bio)?,
+        Action::ReadFile {
+            proc,
+            file,
+            offset,
+            pages,
+        } => {
+            let pid = ctx.w.pid_of(proc)?;
+            let fid = ctx.w.file_id(file)?;
+            out.data = crate::buffered::read_file(ctx, pid, fid, *offset, *pages)?;
+        }
+        Action::WriteFile {
+            proc,
+            file,
+            offset,
+            data,
+        } => {
+            let pid = ctx.w.pid_of(proc)?;
+            let fid = ctx.w.file_id(file)?;
+            crate::buffered::write_file(ctx, pid, fid, *offset, data)?;
+        }
+        Action::Writeback { file } => {
+            let fid = ctx.w.file_id(file)?;
+            crate::writeback::background(ctx, fid)?;
+        }
+        Action::Fsync { file } => {
+            let fid = ctx.w.file_id(file)?;
+            crate::writeback::fsync(ctx, fid)?;
+        }
+        Action::Reclaim { scan } => crate::reclaim::reclaim(ctx, *scan)?,
+        Action::Mlock {
+            proc,
+            vma,
+            start,
+            pages,
+        } => {
+            let (pid, first, n) = range(ctx, proc, vma, *start, *pages)?;
+            crate::reclaim::mlock(ctx, pid, first, n)?;
+        }
+        Action::RdmaRegMr {
+            proc,
+            vma,
+            start,
+            pages,
+            mr,
+            write,
+        } => {
+            let (pid, first, n) = range(ctx, proc, vma, *start, Some(*pages))?;
+            crate::rdma::reg_mr(ctx, pid, first, n, mr, *write)?;
+        }
+        Action::RdmaDeregMr { mr } => crate::rdma::dereg_mr(ctx, mr)?,
     }
     Ok(out)
+}
+
+/// Resolves what an iterator walks from its arguments.
+fn iter_source(ctx: &Ctx, a: &IterArgs) -> KResult<crate::iov_iter::IterSource> {
+    use crate::iov_iter::IterSource;
+    if let (Some(proc), Some(vma)) = (&a.proc, &a.vma) {
+        let (pid, first, pages) = range(ctx, proc, vma, a.start, a.pages)?;
+        return Ok(IterSource::User { pid, first, pages });
+    }
+    if let Some(k) = &a.kbuf {
+        return Ok(IterSource::KernelBuf(k.clone()));
+    }
+    if let Some(f) = &a.file {
+        let file = ctx.w.file_id(f)?;
+        let pages = match a.pages {
+            Some(p) => p,
+            None => ctx.w.file(file).pages.saturating_sub(a.start),
+        };
+        return Ok(IterSource::PageCache {
+            file,
+            first: a.start,
+            pages,
+        });
+    }
+    if let Some(p) = &a.pipe {
+        return Ok(IterSource::Pipe(p.clone()));
+    }
+    invalid("an iterator needs proc and vma, kbuf, file or pipe")
 }

@@ -3,6 +3,7 @@
 
 use crate::data::{Data, Writer};
 use crate::error::{KResult, invalid};
+use crate::folio::FolioKind;
 use crate::hazard::HazardKind;
 use crate::holder::HeldPage;
 use crate::ids::Pid;
@@ -11,7 +12,7 @@ use crate::step::{Ctx, ObjRef};
 /// Does the owner still map, at the address it handed over, the page the
 /// holder has? Returns what the owner maps there now if it differs.
 fn owner_moved(ctx: &Ctx, hp: &HeldPage) -> Option<String> {
-    let p = ctx.w.procs.get(&hp.owner)?;
+    let p = ctx.w.procs.get(&hp.owner?)?;
     if !p.alive {
         return None;
     }
@@ -37,8 +38,103 @@ fn pick<'a>(pages: &'a [HeldPage], index: Option<u64>, holder: &str) -> KResult<
     }
 }
 
-/// The device reads the holder's pages (e.g. an O_DIRECT write to disk, an
-/// RDMA read): returns what it sees.
+/// The device reads one page through a holder (DMA from memory). Raises
+/// `use_after_free` on a freed folio and `stale_device_read` when the owner
+/// has since replaced the page by a copy holding other data.
+pub fn dma_read_page(ctx: &mut Ctx, holder: &str, hp: &HeldPage) -> Option<Data> {
+    let f = ctx.w.folio(hp.folio);
+    if f.freed {
+        let text = format!("'{holder}' reads {} after it was freed", hp.folio);
+        ctx.hazard(
+            HazardKind::UseAfterFree,
+            text,
+            vec![ObjRef::Folio(hp.folio), ObjRef::Holder(holder.into())],
+        );
+        return None;
+    }
+    let seen = f.pages[hp.page as usize].data.clone();
+    if let (Some(now), Some(owner)) = (owner_moved(ctx, hp), hp.owner) {
+        let owner_data = crate::access::peek(&ctx.w, owner, hp.vpn);
+        if owner_data.as_ref().is_some_and(|d| d.tag() != seen.tag()) {
+            let text = format!(
+                "The device read '{}' from {} through '{holder}', but {} now maps {now} there, holding '{}': the pin lost sight of the owner's writes.",
+                seen.tag(),
+                hp.folio,
+                ctx.w.page_name(owner, hp.vpn),
+                owner_data.map(|d| d.tag().to_string()).unwrap_or_default()
+            );
+            ctx.hazard(
+                HazardKind::StaleDeviceRead,
+                text,
+                vec![
+                    ObjRef::Folio(hp.folio),
+                    ObjRef::Page(owner, hp.vpn),
+                    ObjRef::Holder(holder.into()),
+                ],
+            );
+        }
+    }
+    Some(seen)
+}
+
+/// The device writes `data` into one page through a holder (DMA to memory).
+pub fn dma_write_page(ctx: &mut Ctx, holder: &str, hp: &HeldPage, data: Data) {
+    ctx.touch(ObjRef::Folio(hp.folio));
+    if ctx.w.folio(hp.folio).freed {
+        let text = format!("'{holder}' writes into {} after it was freed", hp.folio);
+        ctx.hazard(
+            HazardKind::UseAfterFree,
+            text,
+            vec![ObjRef::Folio(hp.folio), ObjRef::Holder(holder.into())],
+        );
+        return;
+    }
+    if hp.pretend || ctx.w.folio(hp.folio).is_zero() {
+        // FOLL_WRITE never hands out the zero page, so this cannot happen.
+        return;
+    }
+    let tag = data.tag().to_string();
+    let f = ctx.w.folio_mut(hp.folio);
+    f.pages[hp.page as usize].data = data;
+    let (kind, writeback) = (f.kind, f.flags.writeback);
+    if let FolioKind::File { file, .. } = kind
+        && writeback
+        && ctx.w.file(file).fs.dirty_tracked()
+    {
+        let text = format!(
+            "The device changed {} while it was under writeback: the disk may receive either version, and the filesystem was not told (stable pages are bypassed by DMA).",
+            hp.folio
+        );
+        ctx.hazard(
+            HazardKind::WriteUnderWriteback,
+            text,
+            vec![
+                ObjRef::Folio(hp.folio),
+                ObjRef::Holder(holder.into()),
+                ObjRef::File(file),
+            ],
+        );
+    }
+    if let (Some(now), Some(owner)) = (owner_moved(ctx, hp), hp.owner) {
+        let text = format!(
+            "The device wrote '{tag}' into {}, but {} now maps {now} there: the owner will never see this data.",
+            hp.folio,
+            ctx.w.page_name(owner, hp.vpn)
+        );
+        ctx.hazard(
+            HazardKind::DmaLost,
+            text,
+            vec![
+                ObjRef::Folio(hp.folio),
+                ObjRef::Page(owner, hp.vpn),
+                ObjRef::Holder(holder.into()),
+            ],
+        );
+    }
+}
+
+/// The device reads the holder's pages (e.g. an RDMA read, a network send):
+/// returns what it sees.
 pub fn device_read(ctx: &mut Ctx, holder: &str, index: Option<u64>) -> KResult<Vec<String>> {
     let h = ctx.w.holder(holder)?.clone();
     let pages = pick(&h.pages, index, holder)?;
@@ -53,46 +149,14 @@ pub fn device_read(ctx: &mut Ctx, holder: &str, index: Option<u64>) -> KResult<V
     ctx.touch(ObjRef::Holder(holder.to_string()));
     let mut out = Vec::new();
     for hp in pages {
-        let f = ctx.w.folio(hp.folio);
-        if f.freed {
-            let text = format!("'{holder}' reads {} after it was freed", hp.folio);
-            ctx.hazard(
-                HazardKind::UseAfterFree,
-                text,
-                vec![ObjRef::Folio(hp.folio), ObjRef::Holder(holder.into())],
-            );
-            out.push("?".into());
-            continue;
-        }
-        let seen = f.pages[hp.page as usize].data.clone();
-        if let Some(now) = owner_moved(ctx, hp) {
-            let owner_data = crate::access::peek(&ctx.w, hp.owner, hp.vpn);
-            if owner_data.as_ref().is_some_and(|d| d.tag() != seen.tag()) {
-                let text = format!(
-                    "The device read '{}' from {} through '{holder}', but {} now maps {now} there, holding '{}': the pin lost sight of the owner's writes.",
-                    seen.tag(),
-                    hp.folio,
-                    ctx.w.page_name(hp.owner, hp.vpn),
-                    owner_data.map(|d| d.tag().to_string()).unwrap_or_default()
-                );
-                ctx.hazard(
-                    HazardKind::StaleDeviceRead,
-                    text,
-                    vec![
-                        ObjRef::Folio(hp.folio),
-                        ObjRef::Page(hp.owner, hp.vpn),
-                        ObjRef::Holder(holder.into()),
-                    ],
-                );
-            }
-        }
-        out.push(seen.tag().to_string());
+        let seen = dma_read_page(ctx, holder, hp);
+        out.push(seen.map(|d| d.tag().to_string()).unwrap_or_else(|| "?".into()));
     }
     Ok(out)
 }
 
-/// The device writes `tag` into the holder's pages (O_DIRECT read from disk,
-/// RDMA write, io_uring READ_FIXED).
+/// The device writes `tag` into the holder's pages (RDMA write, io_uring
+/// READ_FIXED, a driver's DMA).
 pub fn device_write(ctx: &mut Ctx, holder: &str, tag: &str, index: Option<u64>) -> KResult<()> {
     let h = ctx.w.holder(holder)?.clone();
     if !h.write {
@@ -112,38 +176,7 @@ pub fn device_write(ctx: &mut Ctx, holder: &str, tag: &str, index: Option<u64>) 
     ctx.touch(ObjRef::Holder(holder.to_string()));
     let seq = ctx.w.bump_seq();
     for hp in pages {
-        ctx.touch(ObjRef::Folio(hp.folio));
-        if ctx.w.folio(hp.folio).freed {
-            let text = format!("'{holder}' writes into {} after it was freed", hp.folio);
-            ctx.hazard(
-                HazardKind::UseAfterFree,
-                text,
-                vec![ObjRef::Folio(hp.folio), ObjRef::Holder(holder.into())],
-            );
-            continue;
-        }
-        if hp.pretend || ctx.w.folio(hp.folio).is_zero() {
-            // Writing the zero page would corrupt every zero-filled mapping;
-            // FOLL_WRITE never hands it out, so this cannot happen.
-            continue;
-        }
-        ctx.w.folio_mut(hp.folio).pages[hp.page as usize].data = Data::new(tag, Writer::Device, seq, true);
-        if let Some(now) = owner_moved(ctx, &hp) {
-            let text = format!(
-                "The device wrote '{tag}' into {}, but {} now maps {now} there: the owner will never see this data.",
-                hp.folio,
-                ctx.w.page_name(hp.owner, hp.vpn)
-            );
-            ctx.hazard(
-                HazardKind::DmaLost,
-                text,
-                vec![
-                    ObjRef::Folio(hp.folio),
-                    ObjRef::Page(hp.owner, hp.vpn),
-                    ObjRef::Holder(holder.into()),
-                ],
-            );
-        }
+        dma_write_page(ctx, holder, &hp, Data::new(tag, Writer::Device, seq, true));
     }
     Ok(())
 }

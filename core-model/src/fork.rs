@@ -143,13 +143,16 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
             } => {
                 let f = ctx.w.folio(folio);
                 let page_ae = f.pages[page as usize].anon_exclusive;
+                // What-if VM_NOCOW: anon pages of the VMA are never COW-shared.
+                let nocow = vma.flags.nocow && f.is_anon();
                 let copy = !vma.flags.shared
-                    && needs_cow(f)
-                    && if preset.fork_copies_only_exclusive_anon() {
-                        f.is_anon() && page_ae
-                    } else {
-                        true
-                    };
+                    && (nocow
+                        || needs_cow(f)
+                            && if preset.fork_copies_only_exclusive_anon() {
+                                f.is_anon() && page_ae
+                            } else {
+                                true
+                            });
                 if copy {
                     // copy_present_page: the child gets its own copy now; the
                     // parent's PTE, page, pin and exclusivity stay as they are.
@@ -223,7 +226,11 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
         if pmds > 0 {
             text.push_str(&format!("; {pmds} THP PMD(s) shared whole"));
         }
-        if copied > 0 {
+        if copied > 0 && vma.flags.nocow {
+            text.push_str(&format!(
+                "; {copied} page(s) copied for the child because the VMA has VM_NOCOW (what-if), the parent keeps its pages writable"
+            ));
+        } else if copied > 0 {
             text.push_str(&format!(
                 "; {copied} page(s) copied for the child at once (copy_present_page: MMF_HAS_PINNED and folio_maybe_dma_pinned), the parent keeps its pinned page writable"
             ));

@@ -3,7 +3,7 @@
 
 use crate::error::{Errno, KResult, errno, invalid};
 use crate::fault::{FaultKind, handle_mm_fault};
-use crate::folio::{FolioKind, GUP_PIN_COUNTING_BIAS};
+use crate::folio::{FolioKind, GUP_PIN_COUNTING_BIAS, LruList};
 use crate::holder::{Grab, HeldPage, Holder, HolderKind};
 use crate::ids::{FolioId, Pid, ZERO_FOLIO};
 use crate::mm::{Backing, Pte, Vma};
@@ -165,6 +165,7 @@ pub fn try_grab(ctx: &mut Ctx, folio: FolioId, pin: bool) -> bool {
     if pin && folio == ZERO_FOLIO && preset.zero_page_never_pinned() {
         return false;
     }
+    let unevictable_pins = ctx.w.whatif.unevictable_pins;
     let f = ctx.w.folio_mut(folio);
     if pin {
         if f.has_pincount() {
@@ -172,6 +173,14 @@ pub fn try_grab(ctx: &mut Ctx, folio: FolioId, pin: bool) -> bool {
             f.pincount += 1;
         } else {
             f.refcount += GUP_PIN_COUNTING_BIAS;
+        }
+        // What-if: isolate pinned page-cache folios onto the unevictable list.
+        let cull = unevictable_pins
+            && matches!(f.kind, FolioKind::File { .. })
+            && f.lru.is_some_and(|l| l != LruList::Unevictable);
+        if cull {
+            f.lru = Some(LruList::Unevictable);
+            ctx.w.vmstat.unevictable_pgs_culled += 1;
         }
         ctx.w.vmstat.nr_foll_pin_acquired += 1;
     } else {
@@ -183,6 +192,7 @@ pub fn try_grab(ctx: &mut Ctx, folio: FolioId, pin: bool) -> bool {
 /// mm/gup.c: gup_put_folio / put_page for one page of a holder.
 pub fn put_grab(ctx: &mut Ctx, folio: FolioId, grab: Grab) {
     match grab {
+        Grab::List => {}
         Grab::Ref => ctx.w.folio_put(folio, 1),
         Grab::Pin => {
             let f = ctx.w.folio_mut(folio);
@@ -194,6 +204,18 @@ pub fn put_grab(ctx: &mut Ctx, folio: FolioId, grab: Grab) {
             };
             ctx.w.vmstat.nr_foll_pin_released += 1;
             ctx.w.folio_put(folio, n);
+            let unevictable_pins = ctx.w.whatif.unevictable_pins;
+            let f = ctx.w.folio_mut(folio);
+            // What-if: the last unpin puts the folio back on an evictable list.
+            if unevictable_pins
+                && !f.freed
+                && !f.flags.mlocked
+                && f.lru == Some(LruList::Unevictable)
+                && !f.maybe_dma_pinned()
+            {
+                f.lru = Some(LruList::Inactive);
+                ctx.w.vmstat.unevictable_pgs_rescued += 1;
+            }
         }
     }
 }
@@ -274,7 +296,10 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     } else {
         "reference: refcount +1 per page"
     };
-    let text = format!("{api} ({}): take one {what}.", flags.describe());
+    let mut text = format!("{api} ({}): take one {what}.", flags.describe());
+    if flags.pin && ctx.w.whatif.unevictable_pins {
+        text.push_str(" What-if: every pinned page-cache folio is also isolated from its LRU list and put on the unevictable list (LRU lock taken per folio).");
+    }
     ctx.step(func, GUP_C, text.clone());
     let mut vma: Option<Arc<Vma>> = None;
     for vpn in first..first + n {
@@ -301,7 +326,7 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
         held.push(HeldPage {
             folio,
             page: page as u16,
-            owner: pid,
+            owner: Some(pid),
             vpn,
             pretend: !took,
         });
@@ -329,7 +354,10 @@ pub fn gup_into_holder(
         return invalid(format!("a holder named '{name}' already exists"));
     }
     let taken_at = ctx.step_index();
-    let pages = gup(ctx, pid, first, n, flags)?;
+    let mut pages = gup(ctx, pid, first, n, flags)?;
+    if flags.longterm {
+        pages = migrate_unpinnable(ctx, pid, first, n, flags, pages)?;
+    }
     let holder = Holder {
         name: name.to_string(),
         kind,
@@ -338,10 +366,48 @@ pub fn gup_into_holder(
         longterm: flags.longterm,
         taken_at,
         pages,
+        bio: None,
     };
     ctx.w.holders.insert(name.to_string(), Arc::new(holder));
     ctx.touch(ObjRef::Holder(name.to_string()));
     Ok(())
+}
+
+/// mm/gup.c: check_and_migrate_movable_folios: a long-term pin may not stay
+/// on a ZONE_MOVABLE folio; unpin everything, migrate, and pin again.
+fn migrate_unpinnable(
+    ctx: &mut Ctx,
+    pid: Pid,
+    first: u64,
+    n: u64,
+    flags: GupFlags,
+    pages: Vec<HeldPage>,
+) -> KResult<Vec<HeldPage>> {
+    let mut movable: Vec<FolioId> = pages
+        .iter()
+        .filter(|p| !p.pretend && ctx.w.folio(p.folio).zone == crate::folio::Zone::Movable)
+        .map(|p| p.folio)
+        .collect();
+    movable.dedup();
+    if movable.is_empty() {
+        return Ok(pages);
+    }
+    ctx.step(
+        "check_and_migrate_movable_folios",
+        GUP_C,
+        format!(
+            "FOLL_LONGTERM: {} folio(s) are in ZONE_MOVABLE and may not stay pinned there: unpin the whole request, migrate them, and try again.",
+            movable.len()
+        ),
+    );
+    let grab = if flags.pin { Grab::Pin } else { Grab::Ref };
+    for p in pages.iter().filter(|p| !p.pretend) {
+        put_grab(ctx, p.folio, grab);
+    }
+    for f in movable {
+        crate::migrate::migrate_to_normal(ctx, f)?;
+    }
+    gup(ctx, pid, first, n, flags)
 }
 
 /// unpin_user_pages(_dirty_lock) or put_page (+ set_page_dirty_lock) for
@@ -362,6 +428,7 @@ pub fn release_holder(ctx: &mut Ctx, name: &str, dirty: bool) -> KResult<()> {
             "Mark every page dirty, then put_page drops one reference per page.",
         ),
         (Grab::Ref, false) => ("put_page", "Drop one reference per page."),
+        (Grab::List, _) => ("iov_iter_revert", "The pages were only listed: nothing to drop."),
     };
     ctx.step(func, GUP_C, format!("{name}: {text}"));
     ctx.touch(ObjRef::Holder(name.to_string()));
@@ -370,8 +437,8 @@ pub fn release_holder(ctx: &mut Ctx, name: &str, dirty: bool) -> KResult<()> {
         if hp.pretend {
             continue;
         }
-        if dirty && ctx.w.folio(hp.folio).kind != FolioKind::Zero && !ctx.w.folio(hp.folio).freed {
-            ctx.w.folio_mut(hp.folio).flags.dirty = true;
+        if dirty && h.grab != Grab::List {
+            crate::bio::mark_dirty_from_holder(ctx, name, hp.folio);
         }
         put_grab(ctx, hp.folio, h.grab);
     }

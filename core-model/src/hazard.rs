@@ -19,15 +19,44 @@ pub enum HazardKind {
     DataLeak,
     /// A device touched a folio that was already freed.
     UseAfterFree,
+    /// A GUP holder dirtied a page-cache folio that writeback had cleaned and
+    /// write-protected: the filesystem was not told (no ->page_mkwrite).
+    DirtyBehindFs,
+    /// A device changed a page-cache folio while it was under writeback.
+    WriteUnderWriteback,
+    /// Writeback met a dirty folio without buffers (Jan Kara's 2018 race):
+    /// a BUG in ext4 before 5.18, then a warning and a lost write.
+    DirtyWithoutBuffers,
+    /// fsync returned while dirty data of the file was not written.
+    FsyncIncomplete,
+    /// Reclaim scanned a folio it could not free because it is pinned.
+    ReclaimInVain,
 }
 
 impl HazardKind {
+    pub const ALL: [HazardKind; 9] = [
+        HazardKind::DmaLost,
+        HazardKind::StaleDeviceRead,
+        HazardKind::DataLeak,
+        HazardKind::UseAfterFree,
+        HazardKind::DirtyBehindFs,
+        HazardKind::WriteUnderWriteback,
+        HazardKind::DirtyWithoutBuffers,
+        HazardKind::FsyncIncomplete,
+        HazardKind::ReclaimInVain,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             HazardKind::DmaLost => "dma_lost",
             HazardKind::StaleDeviceRead => "stale_device_read",
             HazardKind::DataLeak => "data_leak",
             HazardKind::UseAfterFree => "use_after_free",
+            HazardKind::DirtyBehindFs => "dirty_behind_fs",
+            HazardKind::WriteUnderWriteback => "write_under_writeback",
+            HazardKind::DirtyWithoutBuffers => "dirty_without_buffers",
+            HazardKind::FsyncIncomplete => "fsync_incomplete",
+            HazardKind::ReclaimInVain => "reclaim_in_vain",
         }
     }
 
@@ -37,6 +66,11 @@ impl HazardKind {
             HazardKind::StaleDeviceRead,
             HazardKind::DataLeak,
             HazardKind::UseAfterFree,
+            HazardKind::DirtyBehindFs,
+            HazardKind::WriteUnderWriteback,
+            HazardKind::DirtyWithoutBuffers,
+            HazardKind::FsyncIncomplete,
+            HazardKind::ReclaimInVain,
         ]
         .into_iter()
         .find(|k| k.name() == s)

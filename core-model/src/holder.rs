@@ -10,6 +10,9 @@ pub enum Grab {
     Ref,
     /// FOLL_PIN: a pin per page (bias or pincount).
     Pin,
+    /// Just listed: no reference, no pin. Whoever submitted the pages must
+    /// keep them alive (kernel-backed iterators, writeback of page cache).
+    List,
 }
 
 /// Who holds the pages (for display and for the release path).
@@ -19,6 +22,12 @@ pub enum HolderKind {
     Gup,
     /// io_uring fixed buffers (IORING_REGISTER_BUFFERS).
     IoUring,
+    /// An RDMA memory region (ib_umem_get).
+    Rdma,
+    /// The page list an iov_iter extraction returned.
+    IovIter,
+    /// A bio in flight (direct IO, a kernel buffer, writeback).
+    Bio,
 }
 
 /// One page a holder has, and where it came from (to detect incoherence).
@@ -26,8 +35,9 @@ pub enum HolderKind {
 pub struct HeldPage {
     pub folio: FolioId,
     pub page: u16,
-    /// Process and virtual page the GUP walked: the page the owner means.
-    pub owner: Pid,
+    /// Process and virtual page the GUP walked: the page the owner means
+    /// (None for kernel and page-cache pages).
+    pub owner: Option<Pid>,
     pub vpn: u64,
     /// A pretend pin of the zero page (6.5+): nothing was taken.
     pub pretend: bool,
@@ -43,6 +53,8 @@ pub struct Holder {
     /// Micro-step index at which the pages were taken ("why is it alive").
     pub taken_at: usize,
     pub pages: Vec<HeldPage>,
+    /// Set when the holder is a bio.
+    pub bio: Option<crate::bio::BioInfo>,
 }
 
 /// A pipe buffer: vmsplice puts user pages in with a reference each.

@@ -179,6 +179,39 @@ pub fn check(w: &World) -> Vec<String> {
             }
         }
     }
+    // PG_writeback only while a writeback bio has the folio.
+    for (id, f) in w.live_folios() {
+        if f.flags.writeback {
+            let in_bio = w.holders.values().any(|h| {
+                h.bio
+                    .as_ref()
+                    .is_some_and(|b| b.purpose == crate::bio::BioPurpose::Writeback)
+                    && h.pages.iter().any(|p| p.folio == id)
+            });
+            if !in_bio {
+                bad.push(format!("{id} has PG_writeback but no writeback bio"));
+            }
+        }
+        // The unevictable list holds mlocked folios (and, under the what-if,
+        // pinned page-cache folios).
+        if f.lru == Some(crate::folio::LruList::Unevictable)
+            && !f.flags.mlocked
+            && !(w.whatif.unevictable_pins && f.maybe_dma_pinned())
+        {
+            bad.push(format!(
+                "{id} is on the unevictable list but neither mlocked nor pinned"
+            ));
+        }
+    }
+    // 19: a BIO_PAGE_PINNED bio holds one pin per page.
+    for h in w.holders.values() {
+        if let Some(b) = &h.bio
+            && b.flags.page_pinned
+            && h.grab != Grab::Pin
+        {
+            bad.push(format!("bio '{}' has BIO_PAGE_PINNED but does not hold pins", h.name));
+        }
+    }
     let _ = RefKind::Map;
     bad
 }

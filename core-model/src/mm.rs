@@ -84,6 +84,8 @@ pub struct VmFlags {
     pub hugepage: bool,
     /// VM_NOHUGEPAGE (MADV_NOHUGEPAGE).
     pub nohugepage: bool,
+    /// What-if VM_NOCOW (never merged): fork copies instead of sharing.
+    pub nocow: bool,
 }
 
 impl VmFlags {

@@ -29,19 +29,30 @@ pub enum Preset {
     /// 6.0-6.1: mprotect upgrades dirty exclusive anon PTEs (64fe24a3e05e); MADV_COLLAPSE (6.1).
     #[serde(rename = "6.0")]
     V6_0,
-    /// 6.2-6.4: reliable R/O long-term pins in COW mappings (84209e87c696).
+    /// 6.2: reliable R/O long-term pins in COW mappings (84209e87c696).
     #[serde(rename = "6.2")]
     V6_2,
+    /// 6.3: iov_iter_extract_pages exists (7d58fe731028), used only by
+    /// cifs/netfs; block O_DIRECT still takes references.
+    #[serde(rename = "6.3")]
+    V6_3,
+    /// 6.4: reclaim keeps the private data of, and activates, maybe-pinned
+    /// folios after unmapping them (d824ec2a1546).
+    #[serde(rename = "6.4")]
+    V6_4,
     /// 6.5-6.7: zero page never pinned, writable long-term pins of dirty-tracked files refused.
     #[serde(rename = "6.5")]
     V6_5,
-    /// 6.8 and later: folio rmap API, anonymous multi-size THP.
+    /// 6.8-6.11: folio rmap API, anonymous multi-size THP.
     #[serde(rename = "6.8")]
     V6_8,
+    /// 6.12 and later: ITER_FOLIOQ.
+    #[serde(rename = "6.12")]
+    V6_12,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 10] = [
+    pub const ALL: [Preset; 13] = [
         Preset::V5_7,
         Preset::V5_8,
         Preset::V5_9,
@@ -50,12 +61,15 @@ impl Preset {
         Preset::V5_19,
         Preset::V6_0,
         Preset::V6_2,
+        Preset::V6_3,
+        Preset::V6_4,
         Preset::V6_5,
         Preset::V6_8,
+        Preset::V6_12,
     ];
 
     /// The newest preset, used when a lesson names none.
-    pub const NEWEST: Preset = Preset::V6_8;
+    pub const NEWEST: Preset = Preset::V6_12;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -67,8 +81,11 @@ impl Preset {
             Preset::V5_19 => "5.19",
             Preset::V6_0 => "6.0",
             Preset::V6_2 => "6.2",
+            Preset::V6_3 => "6.3",
+            Preset::V6_4 => "6.4",
             Preset::V6_5 => "6.5",
             Preset::V6_8 => "6.8",
+            Preset::V6_12 => "6.12",
         }
     }
 
@@ -94,9 +111,12 @@ impl Preset {
             (5, 18) => Preset::V5_18,
             (5, 19) => Preset::V5_19,
             (6, 0..=1) => Preset::V6_0,
-            (6, 2..=4) => Preset::V6_2,
+            (6, 2) => Preset::V6_2,
+            (6, 3) => Preset::V6_3,
+            (6, 4) => Preset::V6_4,
             (6, 5..=7) => Preset::V6_5,
-            (6, 8..) | (7.., _) => Preset::V6_8,
+            (6, 8..=11) => Preset::V6_8,
+            (6, 12..) | (7.., _) => Preset::V6_12,
             _ => return None,
         };
         Some(p)
@@ -113,8 +133,11 @@ impl Preset {
             Preset::V5_19 => "v5.19",
             Preset::V6_0 => "v6.0",
             Preset::V6_2 => "v6.2",
+            Preset::V6_3 => "v6.3",
+            Preset::V6_4 => "v6.4",
             Preset::V6_5 => "v6.5",
             Preset::V6_8 => "v6.8",
+            Preset::V6_12 => "v6.12",
         }
     }
 
@@ -230,6 +253,23 @@ impl Preset {
         }
     }
 
+    // ---- I/O ----------------------------------------------------------------
+
+    /// lib/iov_iter.c: iov_iter_extract_pages (7d58fe731028, 6.3).
+    pub fn has_iov_iter_extract_pages(self) -> bool {
+        self >= Preset::V6_3
+    }
+
+    /// ITER_PIPE was removed in 6.5 (3fc40265ae2b).
+    pub fn has_iter_pipe(self) -> bool {
+        self < Preset::V6_5
+    }
+
+    /// ITER_FOLIOQ (6.12).
+    pub fn has_iter_folioq(self) -> bool {
+        self >= Preset::V6_12
+    }
+
     // ---- misc ---------------------------------------------------------------
 
     /// mm/khugepaged.c: MADV_COLLAPSE (7d8faaf15545, 6.1).
@@ -300,8 +340,9 @@ mod tests {
         assert_eq!(Preset::parse("5.10"), Some(Preset::V5_9));
         assert_eq!(Preset::parse("5.15"), Some(Preset::V5_11));
         assert_eq!(Preset::parse("v6.1.5"), Some(Preset::V6_0));
-        assert_eq!(Preset::parse("6.4"), Some(Preset::V6_2));
-        assert_eq!(Preset::parse("6.12"), Some(Preset::V6_8));
+        assert_eq!(Preset::parse("6.3"), Some(Preset::V6_3));
+        assert_eq!(Preset::parse("6.11"), Some(Preset::V6_8));
+        assert_eq!(Preset::parse("6.13"), Some(Preset::V6_12));
         assert_eq!(Preset::parse("5.6"), None);
         assert_eq!(Preset::parse("five"), None);
         for p in Preset::ALL {

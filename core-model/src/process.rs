@@ -44,7 +44,7 @@ pub fn exit(ctx: &mut Ctx, pid: Pid) -> KResult<()> {
         .w
         .holders
         .values()
-        .filter(|h| h.kind == HolderKind::IoUring && h.pages.first().is_some_and(|p| p.owner == pid))
+        .filter(|h| h.kind == HolderKind::IoUring && h.pages.first().is_some_and(|p| p.owner == Some(pid)))
         .map(|h| h.name.clone())
         .collect();
     for r in rings {

@@ -21,6 +21,8 @@ pub enum Referrer {
     SwapCache(u32),
     Holder(String),
     Pipe(String),
+    /// A kernel buffer's page.
+    KernelBuf(String, u64),
     /// The zero page's own reserved reference.
     Reserved,
 }
@@ -34,6 +36,9 @@ pub enum RefKind {
     Get,
     Pin,
     Pipe,
+    /// Just listed: the holder has the page but no reference.
+    List,
+    Kernel,
     Reserved,
 }
 
@@ -119,6 +124,7 @@ pub fn all_references(w: &World) -> Vec<Reference> {
         for hp in &h.pages {
             let large = w.folio(hp.folio).has_pincount();
             let (kind, refs, pins) = match (h.grab, hp.pretend) {
+                (Grab::List, _) => (RefKind::List, 0, 0),
                 (_, true) => (RefKind::Pin, 0, 0),
                 (Grab::Ref, _) => (RefKind::Get, 1, 0),
                 (Grab::Pin, _) if large => (RefKind::Pin, 1, 1),
@@ -131,6 +137,18 @@ pub fn all_references(w: &World) -> Vec<Reference> {
                 kind,
                 refs,
                 pins,
+            });
+        }
+    }
+    for (name, pages) in w.kbufs.iter() {
+        for (i, folio) in pages.iter().enumerate() {
+            out.push(Reference {
+                from: Referrer::KernelBuf(name.clone(), i as u64),
+                folio: *folio,
+                page: 0,
+                kind: RefKind::Kernel,
+                refs: 1,
+                pins: 0,
             });
         }
     }

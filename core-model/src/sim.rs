@@ -6,6 +6,7 @@ use crate::action::{Action, Outcome, run};
 use crate::error::KResult;
 use crate::preset::Preset;
 use crate::step::{Ctx, MicroStep};
+use crate::whatif::WhatIf;
 use crate::world::World;
 
 #[derive(Clone, Debug)]
@@ -43,10 +44,23 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(preset: Preset) -> Sim {
+        Sim::with_whatif(preset, WhatIf::default())
+    }
+
+    /// A timeline under a preset with what-if toggles.
+    pub fn with_whatif(preset: Preset, whatif: WhatIf) -> Sim {
         let boot = MicroStep {
             func: "start_kernel",
             path: "init/main.c",
-            text: format!("Boot a {} kernel: only the shared zero page exists.", preset.name()),
+            text: if whatif == WhatIf::default() {
+                format!("Boot a {} kernel: only the shared zero page exists.", preset.name())
+            } else {
+                format!(
+                    "Boot a {} kernel with what-if toggles {}: only the shared zero page exists.",
+                    preset.name(),
+                    whatif.names().join(", ")
+                )
+            },
             count: 1,
             objects: Vec::new(),
             hazards: Vec::new(),
@@ -54,7 +68,7 @@ impl Sim {
         Sim {
             entries: vec![Entry {
                 step: boot,
-                world: World::new(preset),
+                world: World::new(preset, whatif),
                 action: None,
             }],
             actions: Vec::new(),
@@ -72,6 +86,10 @@ impl Sim {
 
     pub fn preset(&self) -> Preset {
         self.entries[0].world.preset
+    }
+
+    pub fn whatif(&self) -> WhatIf {
+        self.entries[0].world.whatif
     }
 
     /// Runs an action at the cursor. Anything after the cursor is dropped

@@ -155,22 +155,29 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
     p.mm.next_vpn = base + a.pages + PMD_PAGES;
     ctx.touch(ObjRef::Process(pid));
     if a.populate {
-        // mm/gup.c: populate_vma_page_range faults with FOLL_WRITE when the
-        // mapping is private and writable (break COW now), else reads.
-        let kind = if a.write && !a.shared {
-            FaultKind::Write
-        } else {
-            FaultKind::Read
-        };
         ctx.step(
             "populate_vma_page_range",
             "mm/gup.c",
             format!("MAP_POPULATE: fault in all {} page(s) now.", a.pages),
         );
-        for vpn in base..base + a.pages {
-            if !ctx.w.pte(pid, vpn).is_present() {
-                handle_mm_fault(ctx, pid, vpn, kind)?;
-            }
+        populate_range(ctx, pid, base, a.pages)?;
+    }
+    Ok(())
+}
+
+/// mm/gup.c: populate_vma_page_range faults with FOLL_WRITE when the mapping
+/// is private and writable (break COW now), else reads.
+pub fn populate_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) -> KResult<()> {
+    for vpn in first..first + n {
+        let vma = ctx.w.vma(pid, vpn)?;
+        let kind = if vma.flags.write && !vma.flags.shared {
+            FaultKind::Write
+        } else {
+            FaultKind::Read
+        };
+        let pte = vma.pte(vpn);
+        if !pte.is_present() || (kind == FaultKind::Write && !pte.is_writable()) {
+            handle_mm_fault(ctx, pid, vpn, kind)?;
         }
     }
     Ok(())

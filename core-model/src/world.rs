@@ -12,6 +12,7 @@ use crate::ids::{FileId, FolioId, Pid, ZERO_FOLIO};
 use crate::mm::{Process, Pte, Vma};
 use crate::preset::Preset;
 use crate::pvec::PVec;
+use crate::whatif::WhatIf;
 use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -27,10 +28,15 @@ pub struct Vmstat {
     pub thp_collapse_alloc: u64,
     pub pswpin: u64,
     pub pswpout: u64,
+    pub pgscan: u64,
+    pub pgsteal: u64,
+    pub pgmigrate_success: u64,
+    pub unevictable_pgs_culled: u64,
+    pub unevictable_pgs_rescued: u64,
 }
 
 impl Vmstat {
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 13] = [
         "nr_foll_pin_acquired",
         "nr_foll_pin_released",
         "pgfault",
@@ -39,6 +45,11 @@ impl Vmstat {
         "thp_collapse_alloc",
         "pswpin",
         "pswpout",
+        "pgscan",
+        "pgsteal",
+        "pgmigrate_success",
+        "unevictable_pgs_culled",
+        "unevictable_pgs_rescued",
     ];
 
     pub fn get(&self, name: &str) -> Option<u64> {
@@ -51,6 +62,11 @@ impl Vmstat {
             "thp_collapse_alloc" => self.thp_collapse_alloc,
             "pswpin" => self.pswpin,
             "pswpout" => self.pswpout,
+            "pgscan" => self.pgscan,
+            "pgsteal" => self.pgsteal,
+            "pgmigrate_success" => self.pgmigrate_success,
+            "unevictable_pgs_culled" => self.unevictable_pgs_culled,
+            "unevictable_pgs_rescued" => self.unevictable_pgs_rescued,
             _ => return None,
         })
     }
@@ -68,6 +84,7 @@ pub struct SwapEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct World {
     pub preset: Preset,
+    pub whatif: WhatIf,
     #[serde(skip)]
     pub folios: PVec<Folio>,
     #[serde(skip)]
@@ -80,6 +97,9 @@ pub struct World {
     pub pipes: OrdMap<String, Arc<Pipe>>,
     #[serde(skip)]
     pub swap: OrdMap<u32, SwapEntry>,
+    /// Kernel-allocated buffers: name -> their folios (one reference each).
+    #[serde(skip)]
+    pub kbufs: OrdMap<String, Arc<Vec<FolioId>>>,
     pub vmstat: Vmstat,
     #[serde(skip)]
     pub hazards: Vector<Hazard>,
@@ -90,7 +110,7 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(preset: Preset) -> World {
+    pub fn new(preset: Preset, whatif: WhatIf) -> World {
         let mut zero = Folio::new(FolioKind::Zero, 0, Zone::Normal);
         // The zero page is reserved memory with one reference of its own.
         zero.refcount = 1;
@@ -99,12 +119,14 @@ impl World {
         folios.push_back(zero);
         World {
             preset,
+            whatif,
             folios,
             procs: OrdMap::new(),
             files: OrdMap::new(),
             holders: OrdMap::new(),
             pipes: OrdMap::new(),
             swap: OrdMap::new(),
+            kbufs: OrdMap::new(),
             vmstat: Vmstat::default(),
             hazards: Vector::new(),
             seq: 0,

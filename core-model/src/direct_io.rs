@@ -1,0 +1,258 @@
+//! O_DIRECT reads and writes through iomap (fs/iomap/direct-io.c:
+//! __iomap_dio_rw) and bios built from kernel buffers.
+
+use crate::bio::{BioFlags, BioInfo, BioOp, BioPurpose, mark_dirty_from_holder, submit};
+use crate::error::{Errno, KResult, errno, invalid};
+use crate::gup::{GupFlags, gup};
+use crate::holder::{Grab, HeldPage};
+use crate::ids::{FileId, Pid};
+use crate::preset::Preset;
+use crate::step::{Ctx, ObjRef};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// How a kernel buffer is described to the block layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelIter {
+    Bvec,
+    Kvec,
+}
+
+fn check_file_range(ctx: &Ctx, file: FileId, block: u64, n: u64) -> KResult<()> {
+    let f = ctx.w.file(file);
+    if !f.fs.has_disk() {
+        return errno(
+            Errno::EINVAL,
+            format!(
+                "'{}' is on {:?}: no block device behind it, O_DIRECT is refused",
+                f.name, f.fs
+            ),
+        );
+    }
+    if block.checked_add(n).is_none_or(|end| end > f.pages) {
+        return invalid(format!(
+            "blocks {block}..{} are beyond the end of '{}' ({} pages)",
+            block.saturating_add(n),
+            f.name,
+            f.pages
+        ));
+    }
+    Ok(())
+}
+
+/// O_DIRECT read (`write == false`: disk -> user memory) or write.
+#[allow(clippy::too_many_arguments)]
+pub fn dio(
+    ctx: &mut Ctx,
+    pid: Pid,
+    first: u64,
+    n: u64,
+    file: FileId,
+    block: u64,
+    write: bool,
+    bio: &str,
+    wait: bool,
+) -> KResult<()> {
+    check_file_range(ctx, file, block, n)?;
+    if ctx.w.holders.contains_key(bio) {
+        return invalid(format!("a holder or bio named '{bio}' already exists"));
+    }
+    let preset = ctx.w.preset;
+    let v7 = ctx.w.whatif.bio_v7_modes;
+    let fname = ctx.w.file(file).name.clone();
+    ctx.step(
+        "iomap_dio_rw",
+        "fs/iomap/direct-io.c",
+        format!(
+            "O_DIRECT {} of {n} page(s) at block {block} of '{fname}': first write back any dirty page cache of the range (filemap_write_and_wait_range).",
+            if write { "write" } else { "read" }
+        ),
+    );
+    crate::writeback::writeback_range(ctx, file, block, n, true)?;
+    // bio_iov_iter_get_pages on an ITER_UBUF iterator (section 9.2, 12a).
+    let pin = if v7 { !write } else { preset >= Preset::V6_5 };
+    let how = match (pin, v7) {
+        (true, true) => {
+            "v7 what-if: data flows into user pages, so iov_iter_extract_pages pins them (FOLL_PIN), BIO_PAGE_PINNED"
+        }
+        (false, true) => {
+            "v7 what-if: data flows out of user pages, so iov_iter_extract_pages takes references (FOLL_GET), BIO_PAGE_REFFED"
+        }
+        (true, false) => {
+            "iov_iter_extract_pages: the iterator is user-backed (iov_iter_extract_will_pin is true), so pin_user_pages_fast pins each page; BIO_PAGE_PINNED (6.5+)"
+        }
+        (false, false) => {
+            "iov_iter_get_pages: get_user_pages_fast takes one reference per page (FOLL_GET, no pin); BIO_NO_PAGE_REF stays clear, so completion will put_page (block O_DIRECT pins only from 6.5)"
+        }
+    };
+    ctx.step("bio_iov_iter_get_pages", "block/bio.c", how);
+    let flags = GupFlags {
+        pin,
+        write: !write,
+        longterm: false,
+        fast: true,
+    };
+    let pages = gup(ctx, pid, first, n, flags)?;
+    if ctx.w.whatif.vm_nocow && !write {
+        set_nocow(ctx, pid, first, n, "its first O_DIRECT read");
+    }
+    let bflags = BioFlags {
+        page_pinned: pin,
+        page_reffed: v7 && !pin,
+        ..BioFlags::default()
+    };
+    let dirty_user_pages = !write;
+    if dirty_user_pages {
+        ctx.step(
+            "bio_set_pages_dirty",
+            "block/bio.c",
+            "A read into user memory: mark every page dirty before submitting (set_page_dirty_lock).",
+        );
+        for hp in &pages {
+            mark_dirty_from_holder(ctx, bio, hp.folio);
+        }
+    }
+    let info = BioInfo {
+        op: if write { BioOp::Write } else { BioOp::Read },
+        flags: bflags,
+        purpose: BioPurpose::DirectIo,
+        file,
+        block,
+        dirty_user_pages,
+        bounce_of: None,
+    };
+    submit(ctx, bio, if pin { Grab::Pin } else { Grab::Ref }, pages, info)?;
+    if wait {
+        crate::bio::complete(ctx, bio)?;
+    }
+    Ok(())
+}
+
+/// What-if VM_NOCOW: the VMAs of the range get the flag.
+pub fn set_nocow(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, why: &str) {
+    let starts: Vec<u64> = ctx
+        .w
+        .proc(pid)
+        .mm
+        .vmas
+        .values()
+        .filter(|v| v.start < first + n && v.end() > first && !v.flags.nocow)
+        .map(|v| v.start)
+        .collect();
+    if starts.is_empty() {
+        return;
+    }
+    ctx.step(
+        "vm_nocow (what-if)",
+        "(proposal)",
+        format!(
+            "VM_NOCOW is set on the VMA by {why}: fork will give the child copies of its pages instead of sharing them."
+        ),
+    );
+    for s in starts {
+        let mm = &mut ctx.w.proc_mut(pid).mm;
+        Arc::make_mut(mm.vmas.get_mut(&s).expect("vma")).flags.nocow = true;
+    }
+    ctx.touch(ObjRef::Process(pid));
+}
+
+/// A bio over a kernel buffer: ITER_BVEC borrows the bvecs (no refs, all
+/// presets); ITER_KVEC is listed by iov_iter_extract_pages from 6.5 and
+/// refused by iov_iter_get_pages before.
+#[allow(clippy::too_many_arguments)]
+pub fn kernel_bio(
+    ctx: &mut Ctx,
+    kbuf: &str,
+    iter: KernelIter,
+    file: FileId,
+    block: u64,
+    write: bool,
+    bio: &str,
+    wait: bool,
+) -> KResult<()> {
+    let pages = crate::kbuf::kbuf_pages(ctx, kbuf)?;
+    check_file_range(ctx, file, block, pages.len() as u64)?;
+    let preset = ctx.w.preset;
+    let flags = match iter {
+        KernelIter::Bvec => {
+            ctx.step(
+                "bio_iov_bvec_set",
+                "block/bio.c",
+                format!("ITER_BVEC over kernel buffer '{kbuf}': the bio borrows the bvec array (BIO_CLONED); no reference, no pin: the submitter keeps the pages alive."),
+            );
+            BioFlags {
+                cloned: true,
+                no_page_ref: preset < Preset::V6_5,
+                ..BioFlags::default()
+            }
+        }
+        KernelIter::Kvec => {
+            if preset < Preset::V6_5 {
+                return errno(
+                    Errno::EFAULT,
+                    "iov_iter_get_pages does not handle ITER_KVEC (block layer before 6.5)",
+                );
+            }
+            ctx.step(
+                "iov_iter_extract_pages",
+                "lib/iov_iter.c",
+                format!("ITER_KVEC over kernel buffer '{kbuf}': iov_iter_extract_will_pin is false, the pages are just listed (no reference, no pin)."),
+            );
+            BioFlags::default()
+        }
+    };
+    let held: Vec<HeldPage> = pages
+        .iter()
+        .map(|f| HeldPage {
+            folio: *f,
+            page: 0,
+            owner: None,
+            vpn: 0,
+            pretend: false,
+        })
+        .collect();
+    let info = BioInfo {
+        op: if write { BioOp::Write } else { BioOp::Read },
+        flags,
+        purpose: BioPurpose::KernelBuffer,
+        file,
+        block,
+        dirty_user_pages: false,
+        bounce_of: None,
+    };
+    submit(ctx, bio, Grab::List, held, info)?;
+    if wait {
+        crate::bio::complete(ctx, bio)?;
+    }
+    Ok(())
+}
+
+/// After an O_DIRECT write: drop cached copies of the blocks that nobody maps
+/// (kiocb_invalidate_post_direct_write; simplified: mapped or referenced
+/// folios are left in the cache).
+pub fn invalidate_after_write(ctx: &mut Ctx, file: FileId, block: u64, n: u64) {
+    let cached: Vec<(u64, crate::ids::FolioId)> = ctx
+        .w
+        .file(file)
+        .cache
+        .range(block..block + n)
+        .map(|(i, f)| (*i, *f))
+        .collect();
+    if cached.is_empty() {
+        return;
+    }
+    ctx.step(
+        "kiocb_invalidate_post_direct_write",
+        "mm/filemap.c",
+        "Invalidate the page cache over the written blocks so buffered readers see the new data (folios still mapped or referenced stay).",
+    );
+    for (idx, id) in cached {
+        let f = ctx.w.folio(id);
+        if f.refcount == 1 && !f.flags.dirty && !f.flags.writeback {
+            ctx.w.file_mut(file).cache.remove(&idx);
+            ctx.w.folio_put(id, 1);
+            ctx.touch(ObjRef::Folio(id));
+        }
+    }
+}

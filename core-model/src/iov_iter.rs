@@ -1,0 +1,249 @@
+//! iov_iter page extraction (lib/iov_iter.c; `shared/kernel-semantics.md`
+//! section 8): take a ref (iov_iter_get_pages2), pin, or just list
+//! (iov_iter_extract_pages).
+
+use crate::error::{Errno, KResult, errno, invalid};
+use crate::fault::filemap_get_folio;
+use crate::gup::{GupFlags, gup};
+use crate::holder::{Grab, HeldPage, Holder, HolderKind};
+use crate::ids::{FolioId, Pid};
+use crate::step::{Ctx, ObjRef};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IterKind {
+    Ubuf,
+    Iovec,
+    Kvec,
+    Bvec,
+    Xarray,
+    Folioq,
+    Pipe,
+}
+
+impl IterKind {
+    /// user_backed_iter.
+    pub fn user_backed(self) -> bool {
+        matches!(self, IterKind::Ubuf | IterKind::Iovec)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IterKind::Ubuf => "ITER_UBUF",
+            IterKind::Iovec => "ITER_IOVEC",
+            IterKind::Kvec => "ITER_KVEC",
+            IterKind::Bvec => "ITER_BVEC",
+            IterKind::Xarray => "ITER_XARRAY",
+            IterKind::Folioq => "ITER_FOLIOQ",
+            IterKind::Pipe => "ITER_PIPE",
+        }
+    }
+}
+
+/// What the iterator walks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IterSource {
+    User {
+        pid: Pid,
+        first: u64,
+        pages: u64,
+    },
+    KernelBuf(String),
+    PageCache {
+        file: crate::ids::FileId,
+        first: u64,
+        pages: u64,
+    },
+    Pipe(String),
+}
+
+/// lib/iov_iter.c: iov_iter_extract_will_pin == user_backed_iter.
+pub fn extract_will_pin(kind: IterKind) -> bool {
+    kind.user_backed()
+}
+
+fn check_kind(ctx: &Ctx, kind: IterKind, src: &IterSource) -> KResult<()> {
+    let ok = match (kind, src) {
+        (IterKind::Ubuf | IterKind::Iovec, IterSource::User { .. }) => true,
+        (IterKind::Kvec | IterKind::Bvec, IterSource::KernelBuf(_)) => true,
+        (IterKind::Xarray | IterKind::Folioq, IterSource::PageCache { .. }) => true,
+        (IterKind::Pipe, IterSource::Pipe(_)) => true,
+        _ => false,
+    };
+    if !ok {
+        return invalid(format!(
+            "{} iterates {}",
+            kind.name(),
+            match kind {
+                IterKind::Ubuf | IterKind::Iovec => "user memory (proc, vma)",
+                IterKind::Kvec | IterKind::Bvec => "a kernel buffer (kbuf)",
+                IterKind::Xarray | IterKind::Folioq => "a file's page cache (file)",
+                IterKind::Pipe => "a pipe (pipe)",
+            }
+        ));
+    }
+    if kind == IterKind::Pipe && !ctx.w.preset.has_iter_pipe() {
+        return invalid("ITER_PIPE was removed in 6.5 (3fc40265ae2b)");
+    }
+    if kind == IterKind::Folioq && !ctx.w.preset.has_iter_folioq() {
+        return invalid("ITER_FOLIOQ exists from 6.12");
+    }
+    Ok(())
+}
+
+fn kernel_pages(ctx: &mut Ctx, src: &IterSource) -> KResult<Vec<(FolioId, u16)>> {
+    Ok(match src {
+        IterSource::KernelBuf(name) => crate::kbuf::kbuf_pages(ctx, name)?.iter().map(|f| (*f, 0)).collect(),
+        IterSource::PageCache { file, first, pages } => {
+            let f = ctx.w.file(*file);
+            if first.checked_add(*pages).is_none_or(|e| e > f.pages) {
+                return invalid(format!(
+                    "pages {first}..{} are beyond the end of '{}'",
+                    first.saturating_add(*pages),
+                    f.name
+                ));
+            }
+            let mut v = Vec::new();
+            for i in *first..*first + *pages {
+                v.push((filemap_get_folio(ctx, *file, i)?, 0));
+            }
+            v
+        }
+        IterSource::Pipe(name) => match ctx.w.pipes.get(name) {
+            Some(p) => p.bufs.iter().map(|b| (b.folio, b.page)).collect(),
+            None => return invalid(format!("no pipe named '{name}'")),
+        },
+        IterSource::User { .. } => unreachable!("user iterators go through GUP"),
+    })
+}
+
+fn store(ctx: &mut Ctx, holder: &str, grab: Grab, write: bool, pages: Vec<HeldPage>, taken_at: usize) {
+    let h = Holder {
+        name: holder.to_string(),
+        kind: HolderKind::IovIter,
+        grab,
+        write,
+        longterm: false,
+        taken_at,
+        pages,
+        bio: None,
+    };
+    ctx.w.holders.insert(holder.to_string(), Arc::new(h));
+    ctx.touch(ObjRef::Holder(holder.to_string()));
+}
+
+fn held_kernel(pages: &[(FolioId, u16)]) -> Vec<HeldPage> {
+    pages
+        .iter()
+        .map(|(folio, page)| HeldPage {
+            folio: *folio,
+            page: *page,
+            owner: None,
+            vpn: 0,
+            pretend: false,
+        })
+        .collect()
+}
+
+/// iov_iter_get_pages2: references on every page.
+pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, holder: &str) -> KResult<()> {
+    check_kind(ctx, kind, src)?;
+    if ctx.w.holders.contains_key(holder) {
+        return invalid(format!("a holder named '{holder}' already exists"));
+    }
+    let taken_at = ctx.step_index();
+    if let IterSource::User { pid, first, pages } = *src {
+        ctx.step(
+            "iov_iter_get_pages2",
+            "lib/iov_iter.c",
+            format!(
+                "{}: get_user_pages_fast with FOLL_GET{}: one reference per page.",
+                kind.name(),
+                if dest { "|FOLL_WRITE" } else { "" }
+            ),
+        );
+        let flags = GupFlags {
+            pin: false,
+            write: dest,
+            longterm: false,
+            fast: true,
+        };
+        let held = gup(ctx, pid, first, pages, flags)?;
+        store(ctx, holder, Grab::Ref, dest, held, taken_at);
+        return Ok(());
+    }
+    if kind == IterKind::Kvec {
+        return errno(Errno::EFAULT, "iov_iter_get_pages2 does not support ITER_KVEC");
+    }
+    let pages = kernel_pages(ctx, src)?;
+    ctx.step(
+        "iov_iter_get_pages2",
+        "lib/iov_iter.c",
+        format!(
+            "{}: folio_get on each of {} page(s): one reference each.",
+            kind.name(),
+            pages.len()
+        ),
+    );
+    for (f, _) in &pages {
+        if ctx.w.folio(*f).freed {
+            return errno(Errno::EFAULT, format!("{f} was already freed"));
+        }
+        ctx.w.folio_mut(*f).refcount += 1;
+        ctx.touch(ObjRef::Folio(*f));
+    }
+    store(ctx, holder, Grab::Ref, dest, held_kernel(&pages), taken_at);
+    Ok(())
+}
+
+/// iov_iter_extract_pages (6.3+): pin user-backed pages, just list the rest.
+pub fn extract_pages(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, holder: &str) -> KResult<()> {
+    if !ctx.w.preset.has_iov_iter_extract_pages() {
+        return invalid("iov_iter_extract_pages exists from 6.3 (7d58fe731028); use iov_iter_get_pages2");
+    }
+    check_kind(ctx, kind, src)?;
+    if ctx.w.holders.contains_key(holder) {
+        return invalid(format!("a holder named '{holder}' already exists"));
+    }
+    if kind == IterKind::Pipe {
+        return errno(Errno::EFAULT, "iov_iter_extract_pages never supported ITER_PIPE");
+    }
+    let taken_at = ctx.step_index();
+    if let IterSource::User { pid, first, pages } = *src {
+        ctx.step(
+            "iov_iter_extract_user_pages",
+            "lib/iov_iter.c",
+            format!(
+                "{}: iov_iter_extract_will_pin is true, so pin_user_pages_fast{} pins every page; the caller must unpin.",
+                kind.name(),
+                if dest { " with FOLL_WRITE (data flows into the pages)" } else { "" }
+            ),
+        );
+        let flags = GupFlags {
+            pin: true,
+            write: dest,
+            longterm: false,
+            fast: true,
+        };
+        let held = gup(ctx, pid, first, pages, flags)?;
+        store(ctx, holder, Grab::Pin, dest, held, taken_at);
+        return Ok(());
+    }
+    let pages = kernel_pages(ctx, src)?;
+    ctx.step(
+        "iov_iter_extract_pages",
+        "lib/iov_iter.c",
+        format!(
+            "{}: iov_iter_extract_will_pin is false: {} page(s) are just listed, no reference, no pin. Whoever owns them must keep them alive until the I/O is done.",
+            kind.name(),
+            pages.len()
+        ),
+    );
+    for (f, _) in &pages {
+        ctx.touch(ObjRef::Folio(*f));
+    }
+    store(ctx, holder, Grab::List, dest, held_kernel(&pages), taken_at);
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Migration of folios that may not be pinned long-term (mm/gup.c:
+//! check_and_migrate_movable_folios -> mm/migrate.c: migrate_pages),
+//! `shared/kernel-semantics.md` section 4.7, row 23.
+
+use crate::error::{Errno, KResult, errno};
+use crate::folio::Zone;
+use crate::ids::FolioId;
+use crate::mm::Pte;
+use crate::refs::{RefKind, references_to};
+use crate::step::{Ctx, ObjRef};
+use crate::writeback::mappings_of;
+
+/// Moves `old` to a new folio in ZONE_NORMAL: every PTE and the page cache
+/// entry are switched over; fails (ENOMEM, as the GUP caller sees it) if
+/// anything but mappings and caches holds the folio.
+pub fn migrate_to_normal(ctx: &mut Ctx, old: FolioId) -> KResult<FolioId> {
+    let f = ctx.w.folio(old).clone();
+    let expected: i64 = references_to(&ctx.w, old)
+        .iter()
+        .filter(|r| matches!(r.kind, RefKind::Map | RefKind::PageCache | RefKind::SwapCache))
+        .map(|r| r.refs)
+        .sum();
+    if f.refcount != expected {
+        return errno(
+            Errno::ENOMEM,
+            format!(
+                "{old} cannot be migrated out of ZONE_MOVABLE: refcount {} but mappings and caches account for {expected} (another GUP reference or pin holds it)",
+                f.refcount
+            ),
+        );
+    }
+    ctx.step(
+        "migrate_pages",
+        "mm/migrate.c",
+        format!("Migrate {old} out of ZONE_MOVABLE (MR_LONGTERM_PIN): copy it to a new folio, switch every mapping over, free the old one."),
+    );
+    let new = ctx.w.alloc_folio(f.kind, f.order, Zone::Normal);
+    {
+        let n = ctx.w.folio_mut(new);
+        n.refcount = f.refcount;
+        n.pincount = 0;
+        n.entire_mapcount = f.entire_mapcount;
+        n.flags = f.flags;
+        n.lru = f.lru;
+        n.pages = f.pages.clone();
+        n.swap_slot = f.swap_slot;
+    }
+    for (pid, vpn) in mappings_of(ctx, old) {
+        let mut pte = ctx.w.pte(pid, vpn);
+        if let Pte::Present { folio, .. } = &mut pte {
+            *folio = new;
+        }
+        ctx.w.set_pte(pid, vpn, pte);
+    }
+    if let crate::folio::FolioKind::File { file, index } = f.kind {
+        ctx.w.file_mut(file).cache.insert(index, new);
+    }
+    if let Some(slot) = f.swap_slot
+        && let Some(e) = ctx.w.swap.get_mut(&slot)
+    {
+        e.cache = Some(new);
+    }
+    {
+        let o = ctx.w.folio_mut(old);
+        for p in o.pages.iter_mut() {
+            p.mapcount = 0;
+        }
+        o.entire_mapcount = 0;
+        o.flags.swapcache = false;
+        o.swap_slot = None;
+        let rc = o.refcount;
+        ctx.w.folio_put(old, rc);
+    }
+    ctx.w.vmstat.pgmigrate_success += f.nr_pages() as u64;
+    ctx.touch(ObjRef::Folio(old));
+    ctx.touch(ObjRef::Folio(new));
+    Ok(new)
+}

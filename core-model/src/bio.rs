@@ -78,33 +78,20 @@ pub struct BioInfo {
     pub bounce_of: Option<crate::ids::FolioId>,
 }
 
-/// Records a submitted bio (a holder of kind Bio).
+/// Builds and submits a bio over pages that need no GUP (kernel buffers,
+/// writeback): the submission step, then the bio is recorded.
 pub fn submit(ctx: &mut Ctx, name: &str, grab: Grab, pages: Vec<HeldPage>, info: BioInfo) -> KResult<()> {
     if ctx.w.holders.contains_key(name) {
         return invalid(format!("a holder or bio named '{name}' already exists"));
     }
-    let flags = info.flags.names();
-    ctx.step(
-        "submit_bio",
-        "block/blk-core.c",
-        format!(
-            "Submit bio '{name}': {} {} page(s) {} block {} of '{}'{}.",
-            if info.op == BioOp::Read {
-                "read into"
-            } else {
-                "write from"
-            },
-            pages.len(),
-            if info.op == BioOp::Read { "from" } else { "to" },
-            info.block,
-            ctx.w.file(info.file).name,
-            if flags.is_empty() {
-                String::new()
-            } else {
-                format!(", flags {}", flags.join("|"))
-            }
-        ),
-    );
+    submit_step(ctx, name, pages.len(), &info);
+    record(ctx, name, grab, pages, info);
+    Ok(())
+}
+
+/// Records a bio (a holder of kind Bio) without starting a step: a bio built
+/// from GUP pages owns their references from the moment they are taken.
+pub fn record(ctx: &mut Ctx, name: &str, grab: Grab, pages: Vec<HeldPage>, info: BioInfo) {
     let taken_at = ctx.step_index();
     for hp in &pages {
         ctx.touch(ObjRef::Folio(hp.folio));
@@ -121,7 +108,31 @@ pub fn submit(ctx: &mut Ctx, name: &str, grab: Grab, pages: Vec<HeldPage>, info:
         bio: Some(info),
     };
     ctx.w.holders.insert(name.to_string(), Arc::new(h));
-    Ok(())
+}
+
+/// The submit_bio micro-step.
+pub fn submit_step(ctx: &mut Ctx, name: &str, pages: usize, info: &BioInfo) {
+    let flags = info.flags.names();
+    let (verb, prep) = if info.op == BioOp::Read {
+        ("read into", "from")
+    } else {
+        ("write from", "to")
+    };
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(", flags {}", flags.join("|"))
+    };
+    ctx.step(
+        "submit_bio",
+        "block/blk-core.c",
+        format!(
+            "Submit bio '{name}': {verb} {pages} page(s) {prep} block {} of '{}'{flags}.",
+            info.block,
+            ctx.w.file(info.file).name
+        ),
+    );
+    ctx.touch(ObjRef::Holder(name.to_string()));
 }
 
 /// The device finishes the transfer, then bio_endio runs the cleanup.

@@ -1,7 +1,7 @@
 //! O_DIRECT reads and writes through iomap (fs/iomap/direct-io.c:
 //! __iomap_dio_rw) and bios built from kernel buffers.
 
-use crate::bio::{BioFlags, BioInfo, BioOp, BioPurpose, mark_dirty_from_holder, submit};
+use crate::bio::{BioFlags, BioInfo, BioOp, BioPurpose, mark_dirty_from_holder, record, submit, submit_step};
 use crate::error::{Errno, KResult, errno, invalid};
 use crate::gup::{GupFlags, gup};
 use crate::holder::{Grab, HeldPage};
@@ -94,15 +94,32 @@ pub fn dio(
         fast: true,
     };
     let pages = gup(ctx, pid, first, n, flags)?;
-    if ctx.w.whatif.vm_nocow && !write {
-        set_nocow(ctx, pid, first, n, "its first O_DIRECT read");
-    }
     let bflags = BioFlags {
         page_pinned: pin,
         page_reffed: v7 && !pin,
         ..BioFlags::default()
     };
     let dirty_user_pages = !write;
+    let info = BioInfo {
+        op: if write { BioOp::Write } else { BioOp::Read },
+        flags: bflags,
+        purpose: BioPurpose::DirectIo,
+        file,
+        block,
+        dirty_user_pages,
+        bounce_of: None,
+    };
+    // The bio owns the references from the moment they are taken.
+    record(
+        ctx,
+        bio,
+        if pin { Grab::Pin } else { Grab::Ref },
+        pages.clone(),
+        info.clone(),
+    );
+    if ctx.w.whatif.vm_nocow && !write {
+        set_nocow(ctx, pid, first, n, "its first O_DIRECT read");
+    }
     if dirty_user_pages {
         ctx.step(
             "bio_set_pages_dirty",
@@ -113,16 +130,7 @@ pub fn dio(
             mark_dirty_from_holder(ctx, bio, hp.folio);
         }
     }
-    let info = BioInfo {
-        op: if write { BioOp::Write } else { BioOp::Read },
-        flags: bflags,
-        purpose: BioPurpose::DirectIo,
-        file,
-        block,
-        dirty_user_pages,
-        bounce_of: None,
-    };
-    submit(ctx, bio, if pin { Grab::Pin } else { Grab::Ref }, pages, info)?;
+    submit_step(ctx, bio, pages.len(), &info);
     if wait {
         crate::bio::complete(ctx, bio)?;
     }

@@ -340,6 +340,32 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     Ok(held)
 }
 
+/// Records a holder. Callers do this right after `gup` returns, before any
+/// new micro-step, so that every step boundary accounts for the references.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_holder(
+    ctx: &mut Ctx,
+    name: &str,
+    kind: HolderKind,
+    flags: GupFlags,
+    taken_at: usize,
+    pages: Vec<HeldPage>,
+    bio: Option<crate::bio::BioInfo>,
+) {
+    let holder = Holder {
+        name: name.to_string(),
+        kind,
+        grab: if flags.pin { Grab::Pin } else { Grab::Ref },
+        write: flags.write,
+        longterm: flags.longterm,
+        taken_at,
+        pages,
+        bio,
+    };
+    ctx.w.holders.insert(name.to_string(), Arc::new(holder));
+    ctx.touch(ObjRef::Holder(name.to_string()));
+}
+
 /// Pins or refs a range on behalf of a named holder.
 pub fn gup_into_holder(
     ctx: &mut Ctx,
@@ -354,22 +380,11 @@ pub fn gup_into_holder(
         return invalid(format!("a holder named '{name}' already exists"));
     }
     let taken_at = ctx.step_index();
-    let mut pages = gup(ctx, pid, first, n, flags)?;
+    let pages = gup(ctx, pid, first, n, flags)?;
+    insert_holder(ctx, name, kind, flags, taken_at, pages, None);
     if flags.longterm {
-        pages = migrate_unpinnable(ctx, pid, first, n, flags, pages)?;
+        migrate_unpinnable(ctx, pid, first, n, flags, name, kind)?;
     }
-    let holder = Holder {
-        name: name.to_string(),
-        kind,
-        grab: if flags.pin { Grab::Pin } else { Grab::Ref },
-        write: flags.write,
-        longterm: flags.longterm,
-        taken_at,
-        pages,
-        bio: None,
-    };
-    ctx.w.holders.insert(name.to_string(), Arc::new(holder));
-    ctx.touch(ObjRef::Holder(name.to_string()));
     Ok(())
 }
 
@@ -381,8 +396,10 @@ fn migrate_unpinnable(
     first: u64,
     n: u64,
     flags: GupFlags,
-    pages: Vec<HeldPage>,
-) -> KResult<Vec<HeldPage>> {
+    name: &str,
+    kind: HolderKind,
+) -> KResult<()> {
+    let pages = ctx.w.holder(name)?.pages.clone();
     let mut movable: Vec<FolioId> = pages
         .iter()
         .filter(|p| !p.pretend && ctx.w.folio(p.folio).zone == crate::folio::Zone::Movable)
@@ -390,7 +407,7 @@ fn migrate_unpinnable(
         .collect();
     movable.dedup();
     if movable.is_empty() {
-        return Ok(pages);
+        return Ok(());
     }
     ctx.step(
         "check_and_migrate_movable_folios",
@@ -404,10 +421,14 @@ fn migrate_unpinnable(
     for p in pages.iter().filter(|p| !p.pretend) {
         put_grab(ctx, p.folio, grab);
     }
+    ctx.w.holders.remove(name);
     for f in movable {
         crate::migrate::migrate_to_normal(ctx, f)?;
     }
-    gup(ctx, pid, first, n, flags)
+    let taken_at = ctx.step_index();
+    let pages = gup(ctx, pid, first, n, flags)?;
+    insert_holder(ctx, name, kind, flags, taken_at, pages, None);
+    Ok(())
 }
 
 /// unpin_user_pages(_dirty_lock) or put_page (+ set_page_dirty_lock) for

@@ -65,13 +65,13 @@ pub fn extract_will_pin(kind: IterKind) -> bool {
 }
 
 fn check_kind(ctx: &Ctx, kind: IterKind, src: &IterSource) -> KResult<()> {
-    let ok = match (kind, src) {
-        (IterKind::Ubuf | IterKind::Iovec, IterSource::User { .. }) => true,
-        (IterKind::Kvec | IterKind::Bvec, IterSource::KernelBuf(_)) => true,
-        (IterKind::Xarray | IterKind::Folioq, IterSource::PageCache { .. }) => true,
-        (IterKind::Pipe, IterSource::Pipe(_)) => true,
-        _ => false,
-    };
+    let ok = matches!(
+        (kind, src),
+        (IterKind::Ubuf | IterKind::Iovec, IterSource::User { .. })
+            | (IterKind::Kvec | IterKind::Bvec, IterSource::KernelBuf(_))
+            | (IterKind::Xarray | IterKind::Folioq, IterSource::PageCache { .. })
+            | (IterKind::Pipe, IterSource::Pipe(_))
+    );
     if !ok {
         return invalid(format!(
             "{} iterates {}",

@@ -156,9 +156,7 @@ fn writeback_folio(ctx: &mut Ctx, file: FileId, index: u64, folio: FolioId, wait
         ctx.touch(ObjRef::Folio(copy));
         copy
     } else {
-        let f = ctx.w.folio_mut(folio);
-        f.flags.dirty = false;
-        f.flags.writeback = true;
+        ctx.w.folio_mut(folio).flags.dirty = false;
         folio
     };
     let info = BioInfo {
@@ -178,6 +176,9 @@ fn writeback_folio(ctx: &mut Ctx, file: FileId, index: u64, folio: FolioId, wait
         pretend: false,
     }];
     submit(ctx, &name, Grab::List, held, info)?;
+    if !bounce {
+        ctx.w.folio_mut(folio).flags.writeback = true;
+    }
     if wait {
         crate::bio::complete(ctx, &name)?;
     }

@@ -188,3 +188,69 @@ pub fn pin_rw() -> GupFlags {
         ..Default::default()
     }
 }
+
+impl T {
+    pub fn file(&mut self, name: &str, fs: FsKind, pages: u64, data: &[&str]) {
+        self.ok(Action::CreateFile {
+            name: name.into(),
+            fs,
+            pages,
+            data: data.iter().map(|s| s.to_string()).collect(),
+        });
+    }
+
+    pub fn map_file(&mut self, proc: &str, vma: &str, file: &str, pages: u64, shared: bool) {
+        self.mmap(
+            proc,
+            vma,
+            pages,
+            MmapArgs {
+                file: Some(file.into()),
+                shared,
+                write: true,
+                ..Default::default()
+            },
+        );
+    }
+
+    pub fn dio_read(&mut self, proc: &str, vma: &str, file: &str, offset: u64, bio: &str, wait: bool) {
+        self.ok(Action::DioRead {
+            proc: proc.into(),
+            vma: vma.into(),
+            start: 0,
+            pages: 1,
+            file: file.into(),
+            offset,
+            bio: bio.into(),
+            wait,
+        });
+    }
+
+    pub fn complete(&mut self, bio: &str) {
+        self.ok(Action::BioComplete { bio: bio.into() });
+    }
+
+    pub fn disk(&self, file: &str, block: usize) -> String {
+        let id = self.w().file_id(file).unwrap();
+        self.w().file(id).disk[block].tag().to_string()
+    }
+
+    pub fn cache_folio(&self, file: &str, index: u64) -> FolioId {
+        let id = self.w().file_id(file).unwrap();
+        *self.w().file(id).cache.get(&index).expect("cached")
+    }
+
+    pub fn has(&self, k: HazardKind) -> bool {
+        self.hazards().contains(&k)
+    }
+}
+
+pub fn with(p: Preset, whatif: &[&str]) -> T {
+    let mut w = WhatIf::default();
+    for n in whatif {
+        w.set(n).unwrap();
+    }
+    T {
+        sim: Sim::with_whatif(p, w),
+    }
+}

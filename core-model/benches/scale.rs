@@ -120,6 +120,42 @@ fn fork(c: &mut Criterion) {
     g.finish();
 }
 
+fn dio_read(c: &mut Criterion) {
+    let mut g = c.benchmark_group("o_direct_read_complete");
+    g.sample_size(10);
+    for pages in SIZES {
+        let mut sim = populated(pages);
+        sim.apply(&Action::CreateFile {
+            name: "disk.img".into(),
+            fs: FsKind::Ext4,
+            pages,
+            data: vec![],
+        })
+        .unwrap();
+        g.bench_function(format!("{} MiB ({pages} pages)", mib(pages)), |b| {
+            b.iter_batched(
+                || sim.clone(),
+                |mut s| {
+                    let a = Action::DioRead {
+                        proc: "p".into(),
+                        vma: "buf".into(),
+                        start: 0,
+                        pages,
+                        file: "disk.img".into(),
+                        offset: 0,
+                        bio: "io".into(),
+                        wait: true,
+                    };
+                    s.apply(&a).unwrap();
+                    black_box(s)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 /// Bytes of history added per micro-step by small actions (stores, pins,
 /// unpins, reads, one page each) on a world of `pages` populated pages.
 fn history_bytes_per_step(pages: u64) -> (f64, usize) {
@@ -185,7 +221,7 @@ fn history(_: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, pin_unpin, fork, history);
+criterion_group!(benches, pin_unpin, fork, dio_read, history);
 
 fn main() {
     benches();

@@ -1,6 +1,9 @@
 //! Random action sequences under every preset: never panic, keep every
 //! invariant after every micro-step, and replay identically.
 
+use pinlab_model::action::IterArgs;
+use pinlab_model::direct_io::KernelIter;
+use pinlab_model::iov_iter::IterKind;
 use pinlab_model::*;
 use proptest::prelude::*;
 
@@ -123,13 +126,91 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (proc.clone(), vma.clone(), advice).prop_map(|(proc, vma, advice)| Action::Madvise { proc, vma, start: 0, pages: None, advice }),
         1 => (proc.clone(), vma.clone()).prop_map(|(proc, vma)| Action::IoUringRegister { proc, vma, start: 0, pages: 2, ring: "ring".into() }),
         1 => Just(Action::IoUringUnregister { ring: "ring".into() }),
-        1 => proc.prop_map(|proc| Action::Exit { proc }),
+        1 => proc.clone().prop_map(|proc| Action::Exit { proc }),
+    ]
+}
+
+/// The I/O side: bios, writeback, reclaim, RDMA, kernel buffers, iterators.
+fn io_action() -> impl Strategy<Value = Action> {
+    let proc = prop_oneof![5 => Just("p0"), 3 => Just("p1"), 1 => Just("p2")].prop_map(String::from);
+    let vma = prop::sample::select(&VMAS[..]).prop_map(String::from);
+    let bio =
+        prop::sample::select(vec!["b0", "b1", "wb:file[0]", "wb:file[1]", "wb:disk.img[0]"]).prop_map(String::from);
+    let file = prop::sample::select(vec!["file", "disk.img", "tmp"]).prop_map(String::from);
+    let iter = prop::sample::select(vec![
+        IterKind::Ubuf,
+        IterKind::Iovec,
+        IterKind::Bvec,
+        IterKind::Kvec,
+        IterKind::Xarray,
+    ]);
+    prop_oneof![
+        3 => (proc.clone(), vma.clone(), 0u64..4, 0u64..6, bio.clone(), any::<bool>(), any::<bool>())
+            .prop_map(|(proc, vma, start, offset, bio, write, wait)| if write {
+                Action::DioWrite { proc, vma, start, pages: 1, file: "disk.img".into(), offset, bio, wait }
+            } else {
+                Action::DioRead { proc, vma, start, pages: 1, file: "disk.img".into(), offset, bio, wait }
+            }),
+        3 => bio.clone().prop_map(|bio| Action::BioComplete { bio }),
+        1 => (bio, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(bio, bvec, write, wait)| Action::KernelBio {
+            kbuf: "kb".into(),
+            iter: if bvec { KernelIter::Bvec } else { KernelIter::Kvec },
+            file: "disk.img".into(),
+            offset: 0,
+            write,
+            bio,
+            wait,
+        }),
+        1 => Just(Action::KbufFree { kbuf: "kb".into() }),
+        1 => Just(Action::KbufAlloc { kbuf: "kb".into(), pages: 2 }),
+        1 => (0u64..2).prop_map(|page| Action::KbufWrite { kbuf: "kb".into(), page, data: "k".into() }),
+        2 => file.clone().prop_map(|file| Action::Writeback { file }),
+        2 => file.clone().prop_map(|file| Action::Fsync { file }),
+        2 => (1u64..12).prop_map(|scan| Action::Reclaim { scan }),
+        1 => (proc.clone(), vma.clone()).prop_map(|(proc, vma)| Action::Mlock { proc, vma, start: 0, pages: Some(2) }),
+        2 => (proc.clone(), vma.clone(), 0u64..4, any::<bool>()).prop_map(|(proc, vma, start, write)| Action::RdmaRegMr { proc, vma, start, pages: 1, mr: "mr".into(), write }),
+        1 => Just(Action::RdmaDeregMr { mr: "mr".into() }),
+        1 => (0u32..5).prop_map(|d| Action::DeviceWrite { holder: "mr".into(), data: format!("rdma{d}"), index: None }),
+        2 => (proc.clone(), vma, iter, any::<bool>(), any::<bool>(), 0u32..3).prop_map(|(proc, vma, iter, dest, extract, h)| {
+            let args = IterArgs {
+                iter,
+                dest,
+                proc: matches!(iter, IterKind::Ubuf | IterKind::Iovec).then_some(proc),
+                vma: matches!(iter, IterKind::Ubuf | IterKind::Iovec).then_some(vma),
+                kbuf: matches!(iter, IterKind::Bvec | IterKind::Kvec).then(|| "kb".to_string()),
+                file: (iter == IterKind::Xarray).then(|| "file".to_string()),
+                pipe: None,
+                start: 0,
+                pages: Some(1),
+            };
+            let holder = format!("it{h}");
+            if extract { Action::IovIterExtractPages { iter: args, holder } } else { Action::IovIterGetPages2 { iter: args, holder } }
+        }),
+        1 => (0u32..3).prop_map(|h| Action::Release { holder: format!("it{h}"), dirty: true }),
+        1 => (proc.clone(), file.clone(), 0u64..2).prop_map(|(proc, file, offset)| Action::WriteFile { proc, file, offset, data: vec!["bw".into()] }),
+        1 => (proc, file).prop_map(|(proc, file)| Action::ReadFile { proc, file, offset: 0, pages: 2 }),
+    ]
+}
+
+fn any_action() -> impl Strategy<Value = Action> {
+    prop_oneof![3 => action(), 2 => io_action()]
+}
+
+fn whatif() -> impl Strategy<Value = WhatIf> {
+    prop_oneof![
+        4 => Just(WhatIf::default()),
+        1 => (any::<bool>(), any::<bool>(), any::<bool>(), 0u8..3).prop_map(|(vm_nocow, unevictable_pins, bio_v7_modes, wb)| WhatIf {
+            vm_nocow,
+            unevictable_pins,
+            bio_v7_modes,
+            pinned_writeback: [PinnedWriteback::Usual, PinnedWriteback::Skip, PinnedWriteback::Bounce][wb as usize],
+        }),
     ]
 }
 
 /// Runs the setup and the actions; returns the transcript and the final world.
-fn run(preset: Preset, actions: &[Action]) -> (Vec<String>, World) {
-    let mut sim = Sim::new(preset);
+fn run(preset: Preset, whatif: WhatIf, actions: &[Action]) -> (Vec<String>, World) {
+    let mut sim = Sim::with_whatif(preset, whatif);
     for a in setup() {
         sim.apply(&a).expect("setup");
     }
@@ -164,10 +245,11 @@ proptest! {
     #[test]
     fn random_sequences_keep_invariants_and_replay(
         preset in prop::sample::select(Preset::ALL.to_vec()),
-        actions in prop::collection::vec(action(), 1..40),
+        whatif in whatif(),
+        actions in prop::collection::vec(any_action(), 1..40),
     ) {
-        let (t1, w1) = run(preset, &actions);
-        let (t2, w2) = run(preset, &actions);
+        let (t1, w1) = run(preset, whatif, &actions);
+        let (t2, w2) = run(preset, whatif, &actions);
         prop_assert_eq!(t1, t2);
         prop_assert!(w1 == w2);
     }

@@ -1,1 +1,4 @@
-//! pinlab application library (GUI and CLI arrive with their issues).
+//! pinlab application library: the command line now; the egui app arrives
+//! with the GUI issue.
+
+pub mod cli;

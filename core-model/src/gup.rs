@@ -15,6 +15,7 @@ const GUP_C: &str = "mm/gup.c";
 
 /// The FOLL_* flags a caller chooses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GupFlags {
     /// FOLL_PIN (pin_user_pages*) instead of FOLL_GET (get_user_pages*).
     pub pin: bool,

@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub const MAX_MAP_PAGES: u64 = 1 << 22;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MmapArgs {
     pub pages: u64,
     /// File to map; None is anonymous memory.

@@ -66,7 +66,7 @@ pub fn writeback_range(ctx: &mut Ctx, file: FileId, first: u64, n: u64, wait: bo
         .collect();
     for (index, folio) in cached {
         // Integrity writeback waits for writeback already in flight.
-        let inflight = format!("wb:{}[{index}]", ctx.w.file(file).name);
+        let inflight = format!("wb-{}-{index}", ctx.w.file(file).name);
         if wait && ctx.w.holders.contains_key(&inflight) {
             crate::bio::complete(ctx, &inflight)?;
         }
@@ -139,7 +139,7 @@ fn writeback_folio(ctx: &mut Ctx, file: FileId, index: u64, folio: FolioId, wait
         return Ok(());
     }
     let bounce = pinned && mode == PinnedWriteback::Bounce;
-    let name = format!("wb:{fname}[{index}]");
+    let name = format!("wb-{fname}-{index}");
     let page = if bounce {
         // The RFC's bounce: write a stable copy, keep the original dirty.
         let copy = ctx.w.alloc_folio(FolioKind::Kernel, 0, Zone::Normal);

@@ -377,8 +377,8 @@ fn rdma_shared_file(p: Preset, fs: FsKind, whatif: &[&str]) -> (T, Result<(), Ac
     }
     t.ok(Action::Writeback { file: "data".into() });
     t.device_write("mr", "remote-1");
-    if t.w().holders.contains_key("wb:data[0]") {
-        t.complete("wb:data[0]");
+    if t.w().holders.contains_key("wb-data-0") {
+        t.complete("wb-data-0");
     }
     t.ok(Action::Fsync { file: "data".into() });
     t.device_write("mr", "remote-2");
@@ -485,7 +485,7 @@ fn pinned_writeback_bounce_writes_a_stable_copy() {
     });
     t.ok(Action::Writeback { file: "data".into() });
     t.device_write("mr", "during");
-    t.complete("wb:data[0]");
+    t.complete("wb-data-0");
     assert_eq!(t.disk("data", 0), "A", "the bounce copy is what was written");
     assert!(
         !t.has(HazardKind::WriteUnderWriteback),

@@ -134,8 +134,7 @@ fn action() -> impl Strategy<Value = Action> {
 fn io_action() -> impl Strategy<Value = Action> {
     let proc = prop_oneof![5 => Just("p0"), 3 => Just("p1"), 1 => Just("p2")].prop_map(String::from);
     let vma = prop::sample::select(&VMAS[..]).prop_map(String::from);
-    let bio =
-        prop::sample::select(vec!["b0", "b1", "wb:file[0]", "wb:file[1]", "wb:disk.img[0]"]).prop_map(String::from);
+    let bio = prop::sample::select(vec!["b0", "b1", "wb-file-0", "wb-file-1", "wb-disk.img-0"]).prop_map(String::from);
     let file = prop::sample::select(vec!["file", "disk.img", "tmp"]).prop_map(String::from);
     let iter = prop::sample::select(vec![
         IterKind::Ubuf,

@@ -1,7 +1,17 @@
-//! pinlab lessons: the lesson format, loader and runner.
-//!
-//! The loader and runner arrive with the lessons issue; for now this crate only
-//! re-exports the model so that the dependency direction `app -> lessons ->
-//! core-model` is fixed from the start.
+//! pinlab lessons: the lesson format (TOML), its loader with precise errors,
+//! the runner that checks every expectation, transcripts and handouts. It
+//! knows nothing of egui: the app, the CLI and the web build all use it.
 
+pub mod address;
+pub mod builtin;
+pub mod expect;
+pub mod handout;
+pub mod kernels;
+pub mod lesson;
+pub mod load;
+pub mod run;
+
+pub use lesson::{Lesson, Step};
+pub use load::{LoadError, load_str};
 pub use pinlab_model as model;
+pub use run::{Report, run_lesson};

@@ -1,0 +1,264 @@
+//! The command line: `pinlab lessons | run | check | handout`. Exit status 0
+//! when everything held, 1 when an expectation failed, 2 for invalid input.
+
+use clap::{Parser, Subcommand};
+use pinlab_lessons::load::{LoadError, check_unique, load_str};
+use pinlab_lessons::model::{Preset, WhatIf};
+use pinlab_lessons::run::{run_with_sim, transcript};
+use pinlab_lessons::{Lesson, builtin};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pinlab",
+    version,
+    about = "An interactive lab for pages, pins and COW in the Linux kernel"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the built-in lessons (id and title).
+    Lessons,
+    /// Run a lesson (built-in id or file) and print its transcript.
+    Run {
+        /// A built-in lesson id or a path to a .toml file.
+        lesson: String,
+        /// Kernel release (default: the lesson's first).
+        #[arg(long)]
+        kernel: Option<String>,
+        /// What-if toggle (vm_nocow, unevictable_pins, pinned_writeback=skip|bounce|usual, bio_v7_modes); repeatable.
+        #[arg(long = "what-if")]
+        what_if: Vec<String>,
+        /// Print the report as one JSON document (docs/cli-json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every built-in lesson (or the given files and folders) under each kernel it declares.
+    Check { paths: Vec<PathBuf> },
+    /// Write a Markdown handout of a lesson.
+    Handout {
+        lesson: String,
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        #[arg(long)]
+        kernel: Option<String>,
+    },
+}
+
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_INVALID: u8 = 2;
+
+fn invalid(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("pinlab: {msg}");
+    ExitCode::from(EXIT_INVALID)
+}
+
+/// A built-in id, or a lesson file.
+pub fn find_lesson(arg: &str) -> Result<Lesson, String> {
+    let looks_like_path = arg.ends_with(".toml") || arg.contains('/') || Path::new(arg).exists();
+    if !looks_like_path {
+        return builtin::by_id(arg).ok_or_else(|| {
+            let ids: Vec<String> = builtin::all().into_iter().flatten().map(|l| l.id).collect();
+            format!(
+                "no built-in lesson '{arg}' (known: {}); give a path to load a file",
+                ids.join(", ")
+            )
+        });
+    }
+    load_file(Path::new(arg)).map_err(|e| e.to_string())
+}
+
+pub fn load_file(path: &Path) -> Result<Lesson, LoadError> {
+    let name = path.display().to_string();
+    let text = std::fs::read(path).map_err(|e| LoadError {
+        file: name.clone(),
+        line: 0,
+        col: 0,
+        message: format!("cannot read: {e}"),
+    })?;
+    let text = String::from_utf8(text).map_err(|e| LoadError {
+        file: name.clone(),
+        line: 0,
+        col: 0,
+        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })?;
+    load_str(&name, &text)
+}
+
+fn preset_arg(kernel: &Option<String>, lesson: &Lesson) -> Result<Preset, String> {
+    match kernel {
+        None => Ok(lesson.kernels[0]),
+        Some(k) => Preset::parse(k).ok_or_else(|| {
+            format!(
+                "unknown kernel '{k}' (known presets: {})",
+                Preset::ALL.map(|p| p.name()).join(", ")
+            )
+        }),
+    }
+}
+
+pub fn main_with(cli: Cli) -> ExitCode {
+    match cli.command {
+        None => {
+            println!(
+                "pinlab: the desktop app is not built yet (see the issues). Try `pinlab lessons`, `pinlab run folio-life` or `pinlab --help`."
+            );
+            ExitCode::SUCCESS
+        }
+        Some(Command::Lessons) => {
+            for l in builtin::all() {
+                match l {
+                    Ok(l) => println!("{:<28} {}", l.id, l.title),
+                    Err(e) => println!("(broken) {e}"),
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Some(Command::Run {
+            lesson,
+            kernel,
+            what_if,
+            json,
+        }) => {
+            let l = match find_lesson(&lesson) {
+                Ok(l) => l,
+                Err(e) => return invalid(e),
+            };
+            let preset = match preset_arg(&kernel, &l) {
+                Ok(p) => p,
+                Err(e) => return invalid(e),
+            };
+            let mut whatif: Option<WhatIf> = None;
+            for t in &what_if {
+                let w = whatif.get_or_insert(l.whatif);
+                if let Err(e) = w.set(t) {
+                    return invalid(e);
+                }
+            }
+            let (_, report) = run_with_sim(&l, preset, whatif);
+            let out = if json {
+                serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+            } else {
+                transcript(&l, &report)
+            };
+            println!("{out}");
+            if report.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAILED)
+            }
+        }
+        Some(Command::Check { paths }) => check(&paths),
+        Some(Command::Handout { lesson, output, kernel }) => {
+            let l = match find_lesson(&lesson) {
+                Ok(l) => l,
+                Err(e) => return invalid(e),
+            };
+            let preset = match preset_arg(&kernel, &l) {
+                Ok(p) => p,
+                Err(e) => return invalid(e),
+            };
+            let md = pinlab_lessons::handout::handout(&l, preset);
+            match output {
+                Some(p) => {
+                    if let Err(e) = std::fs::write(&p, md) {
+                        return invalid(format!("cannot write {}: {e}", p.display()));
+                    }
+                }
+                None => {
+                    let _ = std::io::stdout().write_all(md.as_bytes());
+                }
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn collect(paths: &[PathBuf]) -> Vec<Result<Lesson, String>> {
+    if paths.is_empty() {
+        return builtin::all()
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect();
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(p) {
+                Ok(rd) => rd
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+                    .collect(),
+                Err(e) => {
+                    out.push(Err(format!("{}: cannot read folder: {e}", p.display())));
+                    continue;
+                }
+            };
+            files.sort();
+            out.extend(files.iter().map(|f| load_file(f).map_err(|e| e.to_string())));
+        } else {
+            out.push(load_file(p).map_err(|e| e.to_string()));
+        }
+    }
+    out
+}
+
+fn check(paths: &[PathBuf]) -> ExitCode {
+    let loaded = collect(paths);
+    let (mut passed, mut failed, mut invalid_files) = (0, 0, 0);
+    let mut lessons = Vec::new();
+    for r in loaded {
+        match r {
+            Ok(l) => lessons.push(l),
+            Err(e) => {
+                println!("INVALID {e}");
+                invalid_files += 1;
+            }
+        }
+    }
+    if let Err(e) = check_unique(&lessons) {
+        println!("INVALID {e}");
+        invalid_files += 1;
+    }
+    for l in &lessons {
+        for p in &l.kernels {
+            let (_, r) = run_with_sim(l, *p, None);
+            if r.passed {
+                passed += 1;
+                println!("pass  {:<28} kernel {:<5} {} checks", l.id, p.name(), r.checks_passed);
+            } else {
+                failed += 1;
+                println!(
+                    "FAIL  {:<28} kernel {:<5} {} of {} checks failed",
+                    l.id,
+                    p.name(),
+                    r.checks_failed,
+                    r.checks_passed + r.checks_failed
+                );
+                for st in &r.steps {
+                    for c in st.checks.iter().filter(|c| !c.passed) {
+                        println!(
+                            "      step {} ({}:{}): {} (actual: {})",
+                            st.step, l.source, c.line, c.expect, c.actual
+                        );
+                    }
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {} failed", failed + invalid_files);
+    if invalid_files > 0 {
+        ExitCode::from(EXIT_INVALID)
+    } else if failed > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,196 @@
+//! Addresses as a student writes them: `parent:buf[2]`, `file:data[0]`,
+//! `disk:data[0]`, `pipe:p`, `pin:dma1`, `mr:rdma1[0]`, `bio:io1`,
+//! `kbuf:k[0]`, `@label`.
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Address {
+    /// What page `page` of mapping `vma` of process `proc` maps now.
+    Page {
+        proc: String,
+        vma: String,
+        page: u64,
+    },
+    /// The page-cache folio of a file at an index.
+    Cache {
+        file: String,
+        index: u64,
+    },
+    /// A block on disk (data only).
+    Disk {
+        file: String,
+        block: u64,
+    },
+    Pipe(String),
+    /// A holder (GUP holder, io_uring ring, RDMA region, bio, iterator) and
+    /// optionally one of its pages.
+    Holder {
+        name: String,
+        index: Option<u64>,
+    },
+    KernelBuf {
+        name: String,
+        index: u64,
+    },
+    /// A folio captured by a label.
+    Label(String),
+    /// A process (for has_pinned).
+    Process(String),
+}
+
+/// Holder prefixes accepted (they all name the same kind of object).
+pub const HOLDER_PREFIXES: [&str; 6] = ["pin", "ref", "mr", "bio", "ring", "holder"];
+
+fn name_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
+/// Splits `name[3]` into ("name", Some(3)).
+fn indexed(s: &str) -> Result<(String, Option<u64>), String> {
+    match s.split_once('[') {
+        None => Ok((s.to_string(), None)),
+        Some((name, rest)) => {
+            let Some(num) = rest.strip_suffix(']') else {
+                return Err(format!("missing ']' in '{s}'"));
+            };
+            let i = num
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("'{num}' is not a page index"))?;
+            Ok((name.to_string(), Some(i)))
+        }
+    }
+}
+
+impl Address {
+    pub fn parse(s: &str) -> Result<Address, String> {
+        let s = s.trim();
+        let bad = |why: String| Err(format!("bad address '{s}': {why}"));
+        if let Some(l) = s.strip_prefix('@') {
+            if !name_ok(l) {
+                return bad("a label is letters, digits, '-' and '_'".into());
+            }
+            return Ok(Address::Label(l.to_string()));
+        }
+        let Some((head, rest)) = s.split_once(':') else {
+            return bad("expected 'process:mapping[page]', 'file:name[i]', 'disk:name[i]', 'pipe:name', 'pin:name', 'kbuf:name[i]' or '@label'".into());
+        };
+        let (name, index) = match indexed(rest) {
+            Ok(x) => x,
+            Err(e) => return bad(e),
+        };
+        if !name_ok(&name) {
+            return bad(format!("'{name}' is not a name"));
+        }
+        let need = |what: &str| -> Result<u64, String> {
+            index.ok_or_else(|| format!("bad address '{s}': {what} needs a [page] index"))
+        };
+        Ok(match head {
+            "file" => Address::Cache {
+                file: name,
+                index: need("a page-cache address")?,
+            },
+            "disk" => Address::Disk {
+                file: name,
+                block: need("a disk address")?,
+            },
+            "pipe" => {
+                if index.is_some() {
+                    return bad("a pipe has no index".into());
+                }
+                Address::Pipe(name)
+            }
+            "kbuf" => Address::KernelBuf {
+                name,
+                index: need("a kernel-buffer address")?,
+            },
+            "proc" => {
+                if index.is_some() {
+                    return bad("a process has no index".into());
+                }
+                Address::Process(name)
+            }
+            h if HOLDER_PREFIXES.contains(&h) => Address::Holder { name, index },
+            proc => {
+                if !name_ok(proc) {
+                    return bad(format!("'{proc}' is not a process name"));
+                }
+                Address::Page {
+                    proc: proc.to_string(),
+                    vma: name,
+                    page: need("a process address")?,
+                }
+            }
+        })
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Page { proc, vma, page } => write!(f, "{proc}:{vma}[{page}]"),
+            Address::Cache { file, index } => write!(f, "file:{file}[{index}]"),
+            Address::Disk { file, block } => write!(f, "disk:{file}[{block}]"),
+            Address::Pipe(p) => write!(f, "pipe:{p}"),
+            Address::Holder { name, index: Some(i) } => write!(f, "holder:{name}[{i}]"),
+            Address::Holder { name, index: None } => write!(f, "holder:{name}"),
+            Address::KernelBuf { name, index } => write!(f, "kbuf:{name}[{index}]"),
+            Address::Label(l) => write!(f, "@{l}"),
+            Address::Process(p) => write!(f, "proc:{p}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(
+            Address::parse("parent:buf[2]").unwrap(),
+            Address::Page {
+                proc: "parent".into(),
+                vma: "buf".into(),
+                page: 2
+            }
+        );
+        assert_eq!(
+            Address::parse("file:data[0]").unwrap(),
+            Address::Cache {
+                file: "data".into(),
+                index: 0
+            }
+        );
+        assert_eq!(
+            Address::parse("disk:data[3]").unwrap(),
+            Address::Disk {
+                file: "data".into(),
+                block: 3
+            }
+        );
+        assert_eq!(Address::parse("pipe:p").unwrap(), Address::Pipe("p".into()));
+        assert_eq!(
+            Address::parse("mr:rdma1[1]").unwrap(),
+            Address::Holder {
+                name: "rdma1".into(),
+                index: Some(1)
+            }
+        );
+        assert_eq!(Address::parse("@orig").unwrap(), Address::Label("orig".into()));
+        for bad in [
+            "parent",
+            "parent:buf",
+            "parent:buf[x]",
+            "parent:buf[1",
+            "pipe:p[0]",
+            ":x[0]",
+            "@",
+        ] {
+            assert!(Address::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

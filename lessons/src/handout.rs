@@ -1,0 +1,100 @@
+//! Markdown handouts: narration, the state after each step as a small table,
+//! the questions, and the answers at the end.
+
+use crate::address::Address;
+use crate::expect::resolve_folio;
+use crate::lesson::Lesson;
+use crate::run::{Report, run_with_sim};
+use pinlab_model::Preset;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+pub fn handout(lesson: &Lesson, preset: Preset) -> String {
+    let (sim, report) = run_with_sim(lesson, preset, None);
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", lesson.title);
+    let _ = writeln!(
+        s,
+        "*{}*  \nKernel {}{}\n",
+        lesson.summary.trim(),
+        report.kernel,
+        whatif_note(&report)
+    );
+    let _ = writeln!(s, "## Objectives\n");
+    for o in &lesson.objectives {
+        let _ = writeln!(s, "- {o}");
+    }
+    let mut qn = 0;
+    let mut answers = Vec::new();
+    for (st, step) in report.steps.iter().zip(&lesson.steps) {
+        let _ = writeln!(s, "\n## Step {}: `{}`\n", st.step, st.action);
+        if !st.narration.is_empty() {
+            let _ = writeln!(s, "{}\n", st.narration);
+        }
+        if let Some(q) = &st.question {
+            qn += 1;
+            let _ = writeln!(s, "> **Question {qn}.** {}", q.prompt);
+            for (i, c) in q.choices.iter().enumerate() {
+                let _ = writeln!(s, ">\n> {}. {c}", i + 1);
+            }
+            let _ = writeln!(s);
+            answers.push((qn, q.answer.clone(), q.explain.clone()));
+        }
+        let world = &sim.entries()[st.end_entry.saturating_sub(1).max(st.first_entry.min(sim.len() - 1))].world;
+        let focus: Vec<&Address> = step.focus.iter().collect();
+        if !focus.is_empty() {
+            let _ = writeln!(s, "| object | folio | refcount | pincount | mapcount | flags |");
+            let _ = writeln!(s, "| --- | --- | --- | --- | --- | --- |");
+            for a in focus {
+                match resolve_folio(world, &HashMap::new(), a) {
+                    Ok((id, page)) => {
+                        let f = world.folio(id);
+                        let mut flags = Vec::new();
+                        if f.pages[page].anon_exclusive {
+                            flags.push("anon-exclusive");
+                        }
+                        if f.flags.dirty {
+                            flags.push("dirty");
+                        }
+                        if f.maybe_dma_pinned() {
+                            flags.push("maybe-pinned");
+                        }
+                        if f.freed {
+                            flags.push("freed");
+                        }
+                        let _ = writeln!(
+                            s,
+                            "| `{a}` | {id} | {} | {} | {} | {} |",
+                            f.refcount,
+                            f.pincount,
+                            f.page_mapcount(page),
+                            flags.join(", ")
+                        );
+                    }
+                    Err(e) => {
+                        let _ = writeln!(s, "| `{a}` | {e} | | | | |");
+                    }
+                }
+            }
+            let _ = writeln!(s);
+        }
+        for h in &st.hazards {
+            let _ = writeln!(s, "**Hazard ({})**: {}\n", h.kind, h.text);
+        }
+    }
+    if !answers.is_empty() {
+        let _ = writeln!(s, "\n## Answers\n");
+        for (n, a, e) in answers {
+            let _ = writeln!(s, "{n}. **{a}**. {}", e.trim());
+        }
+    }
+    s
+}
+
+fn whatif_note(r: &Report) -> String {
+    if r.whatif.is_empty() {
+        String::new()
+    } else {
+        format!(", what-if: {}", r.whatif.join(", "))
+    }
+}

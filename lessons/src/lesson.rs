@@ -1,0 +1,76 @@
+//! A loaded, validated lesson.
+
+use crate::address::Address;
+use crate::expect::{Expectation, Subject, What};
+use crate::kernels::KernelFilter;
+use pinlab_model::{Action, Preset, WhatIf};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lesson {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    pub objectives: Vec<String>,
+    /// The presets the lesson runs under; the first is the default.
+    pub kernels: Vec<Preset>,
+    pub whatif: WhatIf,
+    pub steps: Vec<Step>,
+    /// File name (or "<builtin>/name") for messages.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// Line of the step's `[[step]]` header.
+    pub line: usize,
+    pub action: Action,
+    /// The action as the lesson wrote it (`do = ...` and its arguments).
+    pub action_text: String,
+    pub say: Vec<Narration>,
+    pub focus: Vec<Address>,
+    pub question: Option<Question>,
+    pub expect: Vec<Expectation>,
+    /// Folios captured after the step: label -> address.
+    pub labels: Vec<(String, Address)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Narration {
+    pub text: String,
+    pub kernels: Vec<KernelFilter>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Question {
+    pub prompt: String,
+    /// Empty for a number question.
+    pub choices: Vec<String>,
+    pub answer: Answer,
+    pub explain: String,
+}
+
+/// The right answer: a fixed value, one per kernel range, or read from the
+/// model after the step (always right, whatever the preset).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// A number, or the 1-based index of the right choice.
+    Fixed(i64),
+    PerKernel(Vec<(KernelFilter, i64)>),
+    /// Read from the model after the step, like an expectation's left side.
+    FromModel {
+        what: What,
+        subject: Subject,
+    },
+}
+
+impl Lesson {
+    /// Narration of a step for one preset.
+    pub fn narration(step: &Step, p: Preset) -> String {
+        step.say
+            .iter()
+            .filter(|n| crate::kernels::any_matches(&n.kernels, p))
+            .map(|n| n.text.trim().to_string())
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+}

@@ -1,0 +1,842 @@
+//! The lesson loader. Every error names the file, line and column, and says
+//! what was expected; nothing a file contains can panic the loader.
+
+use crate::address::Address;
+use crate::expect::{Expectation, Subject, Value, ValueKind, What};
+use crate::kernels::KernelFilter;
+use crate::lesson::{Answer, Lesson, Narration, Question, Step};
+use pinlab_model::{Action, Errno, HazardKind, Preset, WhatIf};
+use std::fmt;
+use std::ops::Range;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// A load error at a place in a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+type R<T> = Result<T, LoadError>;
+
+impl Ctx<'_> {
+    fn err<T>(&self, span: &Range<usize>, msg: impl Into<String>) -> R<T> {
+        let (line, col) = line_col(self.text, span.start);
+        Err(LoadError {
+            file: self.file.to_string(),
+            line,
+            col,
+            message: msg.into(),
+        })
+    }
+
+    fn line(&self, span: &Range<usize>) -> usize {
+        line_col(self.text, span.start).0
+    }
+}
+
+fn type_name(v: &DeValue) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// A table with its span, and helpers that check keys and types.
+struct Tbl<'t, 'i> {
+    t: &'t DeTable<'i>,
+    span: Range<usize>,
+    what: String,
+}
+
+impl<'t, 'i> Tbl<'t, 'i> {
+    fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
+        self.t.iter().find(|(k, _)| k.get_ref().as_ref() == key).map(|(_, v)| v)
+    }
+
+    fn unknown_keys(&self, c: &Ctx, allowed: &[&str]) -> R<()> {
+        for (k, _) in self.t.iter() {
+            if !allowed.contains(&k.get_ref().as_ref()) {
+                return c.err(
+                    &k.span(),
+                    format!(
+                        "unknown key '{}' in {}; expected one of: {}",
+                        k.get_ref(),
+                        self.what,
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn string(&self, c: &Ctx, key: &str) -> R<Option<(String, Range<usize>)>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => match v.get_ref() {
+                DeValue::String(s) => Ok(Some((s.to_string(), v.span()))),
+                other => c.err(
+                    &v.span(),
+                    format!("'{key}' in {} must be a string, found {}", self.what, type_name(other)),
+                ),
+            },
+        }
+    }
+
+    fn req_string(&self, c: &Ctx, key: &str) -> R<(String, Range<usize>)> {
+        match self.string(c, key)? {
+            Some(s) => Ok(s),
+            None => c.err(&self.span, format!("{} needs '{key}'", self.what)),
+        }
+    }
+
+    fn strings(&self, c: &Ctx, key: &str) -> R<Vec<(String, Range<usize>)>> {
+        match self.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) => match v.get_ref() {
+                DeValue::Array(a) => a
+                    .iter()
+                    .map(|e| match e.get_ref() {
+                        DeValue::String(s) => Ok((s.to_string(), e.span())),
+                        other => c.err(
+                            &e.span(),
+                            format!("'{key}' must list strings, found {}", type_name(other)),
+                        ),
+                    })
+                    .collect(),
+                DeValue::String(s) => Ok(vec![(s.to_string(), v.span())]),
+                other => c.err(
+                    &v.span(),
+                    format!("'{key}' must be an array of strings, found {}", type_name(other)),
+                ),
+            },
+        }
+    }
+
+    fn tables(&self, c: &Ctx, key: &str) -> R<Vec<Tbl<'t, 'i>>> {
+        match self.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) => match v.get_ref() {
+                DeValue::Array(a) => a
+                    .iter()
+                    .map(|e| match e.get_ref() {
+                        DeValue::Table(t) => Ok(Tbl {
+                            t,
+                            span: e.span(),
+                            what: format!("an entry of '{key}'"),
+                        }),
+                        other => c.err(
+                            &e.span(),
+                            format!("'{key}' must list tables, found {}", type_name(other)),
+                        ),
+                    })
+                    .collect(),
+                DeValue::Table(t) => Ok(vec![Tbl {
+                    t,
+                    span: v.span(),
+                    what: format!("'{key}'"),
+                }]),
+                other => c.err(
+                    &v.span(),
+                    format!(
+                        "'{key}' must be a table or an array of tables, found {}",
+                        type_name(other)
+                    ),
+                ),
+            },
+        }
+    }
+}
+
+fn kernel_filters(c: &Ctx, items: &[(String, Range<usize>)]) -> R<Vec<KernelFilter>> {
+    items
+        .iter()
+        .map(|(s, span)| KernelFilter::parse(s).or_else(|e| c.err(span, format!("in 'kernels': {e}"))))
+        .collect()
+}
+
+fn address(c: &Ctx, s: &str, span: &Range<usize>) -> R<Address> {
+    Address::parse(s).or_else(|e| c.err(span, e))
+}
+
+/// Converts a DeValue to a toml::Value for serde (action arguments).
+fn to_value(v: &DeValue) -> Option<toml::Value> {
+    Some(match v {
+        DeValue::String(s) => toml::Value::String(s.to_string()),
+        DeValue::Integer(i) => {
+            toml::Value::Integer(i.to_string().replace('_', "").parse::<i64>().ok().or_else(|| {
+                let s = i.to_string();
+                let (radix, digits) = match s.get(..2) {
+                    Some("0x") => (16, &s[2..]),
+                    Some("0o") => (8, &s[2..]),
+                    Some("0b") => (2, &s[2..]),
+                    _ => return None,
+                };
+                i64::from_str_radix(&digits.replace('_', ""), radix).ok()
+            })?)
+        }
+        DeValue::Float(f) => toml::Value::Float(f.to_string().parse().ok()?),
+        DeValue::Boolean(b) => toml::Value::Boolean(*b),
+        DeValue::Datetime(d) => toml::Value::Datetime(*d),
+        DeValue::Array(a) => toml::Value::Array(a.iter().map(|e| to_value(e.get_ref())).collect::<Option<_>>()?),
+        DeValue::Table(t) => toml::Value::Table(
+            t.iter()
+                .map(|(k, v)| Some((k.get_ref().to_string(), to_value(v.get_ref())?)))
+                .collect::<Option<_>>()?,
+        ),
+    })
+}
+
+const LESSON_KEYS: [&str; 8] = [
+    "id",
+    "title",
+    "summary",
+    "objectives",
+    "kernels",
+    "whatif",
+    "step",
+    "kernel",
+];
+const STEP_KEYS: [&str; 7] = ["do", "say", "focus", "question", "expect", "label", "at"];
+
+/// Loads one lesson from TOML text; `file` names it in errors.
+pub fn load_str(file: &str, text: &str) -> Result<Lesson, LoadError> {
+    let c = Ctx { file, text };
+    let doc = match DeTable::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let msg = e.message().trim().to_string();
+            return c.err(&span, format!("not valid TOML: {msg}"));
+        }
+    };
+    let top = Tbl {
+        t: doc.get_ref(),
+        span: doc.span(),
+        what: "the lesson".into(),
+    };
+    top.unknown_keys(&c, &LESSON_KEYS)?;
+    let (id, id_span) = top.req_string(&c, "id")?;
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+    {
+        return c.err(
+            &id_span,
+            format!("lesson id '{id}' must be letters, digits, '-' and '_'"),
+        );
+    }
+    let (title, _) = top.req_string(&c, "title")?;
+    let (summary, _) = top.req_string(&c, "summary")?;
+    let objectives: Vec<String> = top.strings(&c, "objectives")?.into_iter().map(|(s, _)| s).collect();
+    if objectives.is_empty() {
+        return c.err(&top.span, "the lesson needs 'objectives' (an array of strings)");
+    }
+    let mut kernels = Vec::new();
+    let mut kernel_items = top.strings(&c, "kernels")?;
+    kernel_items.extend(top.strings(&c, "kernel")?);
+    for (k, span) in &kernel_items {
+        let Some(p) = Preset::parse(k) else {
+            return c.err(
+                span,
+                format!("'{k}' is not a kernel release the model knows (5.7 to 6.12 and later)"),
+            );
+        };
+        if kernels.contains(&p) {
+            return c.err(span, format!("kernel '{k}' is listed twice (it selects preset {p})"));
+        }
+        kernels.push(p);
+    }
+    if kernels.is_empty() {
+        kernels.push(Preset::NEWEST);
+    }
+    let mut whatif = WhatIf::default();
+    for (name, span) in top.strings(&c, "whatif")? {
+        whatif.set(&name).or_else(|e| c.err(&span, e))?;
+    }
+    let step_tables = top.tables(&c, "step")?;
+    if step_tables.is_empty() {
+        return c.err(&top.span, "the lesson has no [[step]]");
+    }
+    let mut steps = Vec::new();
+    let mut labels_seen: Vec<String> = Vec::new();
+    for (i, st) in step_tables.into_iter().enumerate() {
+        let st = Tbl {
+            what: format!("step {}", i + 1),
+            ..st
+        };
+        steps.push(load_step(&c, &st, &mut labels_seen)?);
+    }
+    Ok(Lesson {
+        id,
+        title,
+        summary,
+        objectives,
+        kernels,
+        whatif,
+        steps,
+        source: file.to_string(),
+    })
+}
+
+fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
+    let (kind, do_span) = st.req_string(c, "do")?;
+    // Action arguments: every key that is not a step key.
+    let mut args = toml::Table::new();
+    let mut arg_spans: Vec<(String, Range<usize>)> = Vec::new();
+    for (k, v) in st.t.iter() {
+        let key = k.get_ref().to_string();
+        if STEP_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let Some(val) = to_value(v.get_ref()) else {
+            return c.err(&v.span(), format!("'{key}' has a value the lesson format cannot use"));
+        };
+        arg_spans.push((key.clone(), k.span()));
+        args.insert(key, val);
+    }
+    if let Some((at, span)) = st.string(c, "at")? {
+        let addr = address(c, &at, &span)?;
+        let Address::Page { proc, vma, page } = addr else {
+            return c.err(
+                &span,
+                format!("'at' must be a process page such as 'parent:buf[0]', not '{at}'"),
+            );
+        };
+        let page_key = if matches!(kind.as_str(), "write" | "read") {
+            "page"
+        } else {
+            "start"
+        };
+        for (k, v) in [
+            ("proc", toml::Value::String(proc)),
+            ("vma", toml::Value::String(vma)),
+            (page_key, toml::Value::Integer(page as i64)),
+        ] {
+            if args.contains_key(k) {
+                return c.err(&span, format!("'at' already gives '{k}'; remove one of them"));
+            }
+            args.insert(k.to_string(), v);
+        }
+    }
+    let action_text = {
+        let mut parts = vec![kind.clone()];
+        if let Some((at, _)) = st.string(c, "at")? {
+            parts.push(format!("at={at}"));
+        }
+        for (k, _) in &arg_spans {
+            if let Some(v) = args.get(k) {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        parts.join(" ")
+    };
+    let action = build_action(c, &kind, &do_span, args, &arg_spans)?;
+    let mut say = Vec::new();
+    if let Some(v) = st.get("say") {
+        match v.get_ref() {
+            DeValue::String(s) => say.push(Narration {
+                text: s.to_string(),
+                kernels: Vec::new(),
+            }),
+            DeValue::Array(_) => {
+                for t in st.tables(c, "say")? {
+                    let t = Tbl {
+                        what: "a 'say' entry".into(),
+                        ..t
+                    };
+                    t.unknown_keys(c, &["text", "kernels"])?;
+                    let (text, _) = t.req_string(c, "text")?;
+                    let kernels = kernel_filters(c, &t.strings(c, "kernels")?)?;
+                    say.push(Narration { text, kernels });
+                }
+            }
+            other => {
+                return c.err(
+                    &v.span(),
+                    format!(
+                        "'say' must be Markdown text or an array of {{ text, kernels }}, found {}",
+                        type_name(other)
+                    ),
+                );
+            }
+        }
+    }
+    let focus = st
+        .strings(c, "focus")?
+        .iter()
+        .map(|(s, span)| address(c, s, span))
+        .collect::<R<Vec<_>>>()?;
+    let question = match st.tables(c, "question")?.into_iter().next() {
+        Some(q) => Some(load_question(
+            c,
+            &Tbl {
+                what: "the question".into(),
+                ..q
+            },
+        )?),
+        None => None,
+    };
+    let mut expect = Vec::new();
+    for e in st.tables(c, "expect")? {
+        let e = Tbl {
+            what: "an expectation".into(),
+            ..e
+        };
+        expect.push(load_expectation(c, &e, labels_seen)?);
+    }
+    let mut labels = Vec::new();
+    if let Some(v) = st.get("label") {
+        let DeValue::Table(t) = v.get_ref() else {
+            return c.err(
+                &v.span(),
+                "'label' must be a table such as { orig = \"parent:buf[0]\" }",
+            );
+        };
+        for (k, val) in t.iter() {
+            let DeValue::String(s) = val.get_ref() else {
+                return c.err(
+                    &val.span(),
+                    format!("label '{}' must be an address string", k.get_ref()),
+                );
+            };
+            let name = k.get_ref().to_string();
+            if !name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+                || name.is_empty()
+            {
+                return c.err(
+                    &k.span(),
+                    format!("label '{name}' must be letters, digits, '-' and '_'"),
+                );
+            }
+            labels.push((name.clone(), address(c, s, &val.span())?));
+            labels_seen.push(name);
+        }
+    }
+    Ok(Step {
+        line: c.line(&st.span),
+        action,
+        action_text,
+        say,
+        focus,
+        question,
+        expect,
+        labels,
+    })
+}
+
+/// Builds the model action; rejects unknown arguments (serde ignores keys of
+/// flattened structs, so the arguments are compared with what round-trips).
+fn build_action(
+    c: &Ctx,
+    kind: &str,
+    do_span: &Range<usize>,
+    args: toml::Table,
+    spans: &[(String, Range<usize>)],
+) -> R<Action> {
+    let known = known_actions();
+    if !known.contains(&kind) {
+        return c.err(
+            do_span,
+            format!("unknown action '{kind}'; known actions: {}", known.join(", ")),
+        );
+    }
+    let mut table = args.clone();
+    table.insert("action".into(), toml::Value::String(kind.to_string()));
+    let action: Action = match toml::Value::Table(table).try_into() {
+        Ok(a) => a,
+        Err(e) => {
+            let msg = e.message().trim().to_string();
+            // Point at the argument the message names, if any.
+            let span = spans
+                .iter()
+                .find(|(k, _)| msg.contains(&format!("`{k}`")))
+                .map(|(_, s)| s.clone())
+                .unwrap_or(do_span.clone());
+            return c.err(&span, format!("action '{kind}': {msg}"));
+        }
+    };
+    let back = toml::Value::try_from(&action).ok();
+    let back_keys: Vec<String> = match back {
+        Some(toml::Value::Table(t)) => t.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    for (k, span) in spans {
+        if !back_keys.contains(k) {
+            let mut allowed: Vec<String> = action_keys(&action);
+            allowed.sort();
+            return c.err(
+                span,
+                format!(
+                    "unknown argument '{k}' for action '{kind}'; it takes: {}",
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+    Ok(action)
+}
+
+/// Every action name (the serde tags of `Action`).
+pub fn known_actions() -> Vec<&'static str> {
+    vec![
+        "spawn",
+        "fork",
+        "exit",
+        "create_file",
+        "mmap",
+        "munmap",
+        "mprotect",
+        "madvise",
+        "write",
+        "read",
+        "gup",
+        "release",
+        "device_read",
+        "device_write",
+        "vmsplice",
+        "pipe_read",
+        "io_uring_register",
+        "io_uring_unregister",
+        "kbuf_alloc",
+        "kbuf_write",
+        "kbuf_read",
+        "kbuf_free",
+        "iov_iter_get_pages2",
+        "iov_iter_extract_pages",
+        "dio_read",
+        "dio_write",
+        "kernel_bio",
+        "bio_complete",
+        "read_file",
+        "write_file",
+        "writeback",
+        "fsync",
+        "reclaim",
+        "mlock",
+        "rdma_reg_mr",
+        "rdma_dereg_mr",
+    ]
+}
+
+/// The argument names an action takes (from its serialized form).
+fn action_keys(a: &Action) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    if let Ok(toml::Value::Table(t)) = toml::Value::try_from(a) {
+        keys.extend(t.keys().filter(|k| *k != "action").cloned());
+    }
+    for opt in ["pages", "index", "proc", "vma", "kbuf", "file", "pipe"] {
+        if !keys.iter().any(|k| k == opt) && optional_arg(a, opt) {
+            keys.push(opt.to_string());
+        }
+    }
+    keys.push("at".into());
+    keys
+}
+
+/// Optional arguments that are absent from the serialized form when unset.
+fn optional_arg(a: &Action, key: &str) -> bool {
+    match a {
+        Action::Munmap { .. } | Action::Mprotect { .. } | Action::Madvise { .. } | Action::Mlock { .. } => {
+            key == "pages"
+        }
+        Action::DeviceRead { .. } | Action::DeviceWrite { .. } => key == "index",
+        Action::IovIterGetPages2 { .. } | Action::IovIterExtractPages { .. } => {
+            matches!(key, "pages" | "proc" | "vma" | "kbuf" | "file" | "pipe")
+        }
+        _ => false,
+    }
+}
+
+fn load_expectation(c: &Ctx, e: &Tbl, labels_seen: &[String]) -> R<Expectation> {
+    let mut allowed: Vec<&str> = What::ALL.iter().map(|(_, k, _)| *k).collect();
+    allowed.extend(["is", "kernels"]);
+    e.unknown_keys(c, &allowed)?;
+    let whats: Vec<(What, &str)> = What::ALL
+        .iter()
+        .filter(|(_, k, _)| e.get(k).is_some())
+        .map(|(w, k, _)| (*w, *k))
+        .collect();
+    let (what, key) = match whats.as_slice() {
+        [one] => *one,
+        [] => {
+            return c.err(
+                &e.span,
+                format!(
+                    "an expectation needs one of: {}",
+                    What::ALL.iter().map(|(_, k, _)| *k).collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+        _ => {
+            return c.err(
+                &e.span,
+                format!(
+                    "an expectation checks one thing; found {}",
+                    whats.iter().map(|(_, k)| *k).collect::<Vec<_>>().join(" and ")
+                ),
+            );
+        }
+    };
+    let (subject, is) = subject_and_value(c, e, what, key, labels_seen)?;
+    let kernels = kernel_filters(c, &e.strings(c, "kernels")?)?;
+    Ok(Expectation {
+        what,
+        subject,
+        is,
+        kernels,
+        line: c.line(&e.span),
+    })
+}
+
+/// Reads the subject of `what` (from `key`) and the `is` value.
+fn subject_and_value(c: &Ctx, e: &Tbl, what: What, key: &str, labels_seen: &[String]) -> R<(Subject, Option<Value>)> {
+    let v = e.get(key).expect("present");
+    let subject = match what {
+        What::SameFolio => {
+            let items = e.strings(c, key)?;
+            let [a, b] = items.as_slice() else {
+                return c.err(&v.span(), "'same_folio' needs exactly two addresses");
+            };
+            Subject::Pair(address(c, &a.0, &a.1)?, address(c, &b.0, &b.1)?)
+        }
+        What::Hazard => {
+            let (s, span) = e.req_string(c, key)?;
+            Subject::Hazard(HazardKind::parse(&s).map_or_else(
+                || {
+                    c.err(
+                        &span,
+                        format!(
+                            "unknown hazard '{s}'; known: {}",
+                            HazardKind::ALL.map(|h| h.name()).join(", ")
+                        ),
+                    )
+                },
+                Ok,
+            )?)
+        }
+        What::Errno => {
+            let (s, span) = e.req_string(c, key)?;
+            Subject::Errno(Errno::parse(&s).map_or_else(|| c.err(&span, format!("unknown errno '{s}'")), Ok)?)
+        }
+        What::Vmstat => {
+            let (s, span) = e.req_string(c, key)?;
+            if !pinlab_model::world::Vmstat::NAMES.contains(&s.as_str()) {
+                return c.err(
+                    &span,
+                    format!(
+                        "unknown vmstat counter '{s}'; known: {}",
+                        pinlab_model::world::Vmstat::NAMES.join(", ")
+                    ),
+                );
+            }
+            Subject::Vmstat(s)
+        }
+        _ => {
+            let (s, span) = e.req_string(c, key)?;
+            let a = address(c, &s, &span)?;
+            if let Address::Label(l) = &a
+                && !labels_seen.contains(l)
+            {
+                return c.err(&span, format!("label '@{l}' is used before a step captures it"));
+            }
+            Subject::At(a)
+        }
+    };
+    let is = match (what.value_kind(), e.get("is")) {
+        (ValueKind::None, None) => None,
+        (ValueKind::None, Some(v)) => return c.err(&v.span(), format!("'{key}' takes no 'is'")),
+        (ValueKind::Bool, None) if matches!(what, What::Hazard | What::SameFolio) => Some(Value::Bool(true)),
+        (kind, None) => return c.err(&e.span, format!("'{key}' needs 'is = {}'", kind_example(kind))),
+        (kind, Some(v)) => Some(match (kind, v.get_ref()) {
+            (ValueKind::Int, DeValue::Integer(_)) => match to_value(v.get_ref()) {
+                Some(toml::Value::Integer(i)) => Value::Int(i),
+                _ => return c.err(&v.span(), "the number is too large"),
+            },
+            (ValueKind::Bool, DeValue::Boolean(b)) => Value::Bool(*b),
+            (ValueKind::Str, DeValue::String(s)) => {
+                if what == What::Lru && !["inactive", "active", "unevictable", "none"].contains(&s.as_ref()) {
+                    return c.err(
+                        &v.span(),
+                        format!("lru is one of inactive, active, unevictable, none; not '{s}'"),
+                    );
+                }
+                Value::Str(s.to_string())
+            }
+            (kind, other) => {
+                return c.err(
+                    &v.span(),
+                    format!(
+                        "'{key}' needs 'is = {}', found {}",
+                        kind_example(kind),
+                        type_name(other)
+                    ),
+                );
+            }
+        }),
+    };
+    Ok((subject, is))
+}
+
+fn kind_example(k: ValueKind) -> &'static str {
+    match k {
+        ValueKind::Int => "<integer>",
+        ValueKind::Bool => "true|false",
+        ValueKind::Str => "\"<text>\"",
+        ValueKind::None => "",
+    }
+}
+
+fn load_question(c: &Ctx, q: &Tbl) -> R<Question> {
+    q.unknown_keys(c, &["prompt", "choices", "answer", "explain"])?;
+    let (prompt, _) = q.req_string(c, "prompt")?;
+    let (explain, _) = q.req_string(c, "explain")?;
+    let choices: Vec<String> = q.strings(c, "choices")?.into_iter().map(|(s, _)| s).collect();
+    if choices.len() == 1 {
+        return c.err(&q.span, "a multiple-choice question needs at least two choices");
+    }
+    let Some(a) = q.get("answer") else {
+        return c.err(&q.span, "the question needs 'answer'");
+    };
+    let check_choice = |n: i64, span: &Range<usize>| -> R<i64> {
+        if !choices.is_empty() && (n < 1 || n as usize > choices.len()) {
+            return c.err(
+                span,
+                format!(
+                    "answer {n} is not a choice: number the choices from 1 to {}",
+                    choices.len()
+                ),
+            );
+        }
+        Ok(n)
+    };
+    let answer = match a.get_ref() {
+        DeValue::Integer(_) => match to_value(a.get_ref()) {
+            Some(toml::Value::Integer(n)) => Answer::Fixed(check_choice(n, &a.span())?),
+            _ => return c.err(&a.span(), "the number is too large"),
+        },
+        DeValue::Table(t) => {
+            let tb = Tbl {
+                t,
+                span: a.span(),
+                what: "the answer".into(),
+            };
+            let model_key = What::ALL.iter().map(|(_, k, _)| *k).find(|k| tb.get(k).is_some());
+            if let Some(key) = model_key {
+                if !choices.is_empty() {
+                    return c.err(
+                        &a.span(),
+                        "an answer read from the model fits a number question, not a multiple-choice one",
+                    );
+                }
+                tb.unknown_keys(c, &[key])?;
+                let what = What::from_key(key).expect("known");
+                if !matches!(what.value_kind(), ValueKind::Int) {
+                    return c.err(&a.span(), format!("a number question cannot be answered by '{key}'"));
+                }
+                let (subject, _) = subject_and_value_subject_only(c, &tb, what, key)?;
+                Answer::FromModel { what, subject }
+            } else {
+                let mut per = Vec::new();
+                for (k, v) in t.iter() {
+                    let f =
+                        KernelFilter::parse(k.get_ref()).or_else(|e| c.err(&k.span(), format!("answer key: {e}")))?;
+                    let n = match to_value(v.get_ref()) {
+                        Some(toml::Value::Integer(n)) => check_choice(n, &v.span())?,
+                        _ => return c.err(&v.span(), "an answer per kernel must be a number"),
+                    };
+                    per.push((f, n));
+                }
+                if per.is_empty() {
+                    return c.err(&a.span(), "the answer table is empty");
+                }
+                Answer::PerKernel(per)
+            }
+        }
+        other => {
+            return c.err(
+                &a.span(),
+                format!(
+                    "'answer' must be a number, a table of kernel = number, or {{ refcount = \"addr\" }}; found {}",
+                    type_name(other)
+                ),
+            );
+        }
+    };
+    Ok(Question {
+        prompt,
+        choices,
+        answer,
+        explain,
+    })
+}
+
+fn subject_and_value_subject_only(c: &Ctx, t: &Tbl, what: What, key: &str) -> R<(Subject, ())> {
+    let v = t.get(key).expect("present");
+    let subject = match what {
+        What::Vmstat => {
+            let (s, span) = t.req_string(c, key)?;
+            if !pinlab_model::world::Vmstat::NAMES.contains(&s.as_str()) {
+                return c.err(&span, format!("unknown vmstat counter '{s}'"));
+            }
+            Subject::Vmstat(s)
+        }
+        _ => match v.get_ref() {
+            DeValue::String(s) => Subject::At(address(c, s, &v.span())?),
+            other => {
+                return c.err(
+                    &v.span(),
+                    format!("'{key}' must be an address, found {}", type_name(other)),
+                );
+            }
+        },
+    };
+    Ok((subject, ()))
+}
+
+/// Loads several lessons and rejects duplicate ids.
+pub fn check_unique(lessons: &[Lesson]) -> Result<(), String> {
+    for (i, a) in lessons.iter().enumerate() {
+        if let Some(b) = lessons[..i].iter().find(|b| b.id == a.id) {
+            return Err(format!(
+                "{}: lesson id '{}' is already used by {}",
+                a.source, a.id, b.source
+            ));
+        }
+    }
+    Ok(())
+}

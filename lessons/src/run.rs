@@ -1,0 +1,359 @@
+//! The runner: plays a lesson under one preset, checks every expectation, and
+//! produces the report that transcripts, JSON and handouts are made from.
+
+use crate::expect::{StepOutcome, observe};
+use crate::kernels::any_matches;
+use crate::lesson::{Answer, Lesson, Question, Step};
+use pinlab_model::step::ObjRef;
+use pinlab_model::{FolioId, Preset, Sim, WhatIf, World};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub lesson: String,
+    pub title: String,
+    pub kernel: String,
+    pub whatif: Vec<String>,
+    pub steps: Vec<StepReport>,
+    pub checks_passed: usize,
+    pub checks_failed: usize,
+    /// True when every expectation held and no action failed unexpectedly.
+    pub passed: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepReport {
+    /// 1-based.
+    pub step: usize,
+    pub line: usize,
+    pub action: String,
+    pub narration: String,
+    /// "ok", or the errno and reason the action failed with.
+    pub result: String,
+    pub data: Vec<String>,
+    pub micro_steps: Vec<MicroLine>,
+    pub changes: Vec<String>,
+    pub hazards: Vec<HazardLine>,
+    pub checks: Vec<CheckLine>,
+    pub question: Option<QuestionLine>,
+    /// The step's micro-steps are history entries [first_entry, end_entry).
+    pub first_entry: usize,
+    pub end_entry: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MicroLine {
+    pub function: String,
+    pub path: String,
+    pub text: String,
+    pub pages: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HazardLine {
+    pub kind: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckLine {
+    pub expect: String,
+    pub line: usize,
+    pub passed: bool,
+    pub actual: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct QuestionLine {
+    pub prompt: String,
+    pub choices: Vec<String>,
+    /// The right answer under this preset, as shown to the student.
+    pub answer: String,
+    /// The right answer as a number (the 1-based choice, or the value).
+    pub answer_value: Option<i64>,
+    pub explain: String,
+}
+
+/// Runs a lesson under `preset` (what-if toggles: the lesson's, or `whatif`
+/// when given). Returns the timeline too, for the GUI.
+pub fn run_with_sim(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> (Sim, Report) {
+    let whatif = whatif.unwrap_or(lesson.whatif);
+    let mut sim = Sim::with_whatif(preset, whatif);
+    let mut labels: HashMap<String, FolioId> = HashMap::new();
+    let mut steps = Vec::new();
+    let (mut ok, mut bad) = (0, 0);
+    let mut aborted = false;
+    for (i, step) in lesson.steps.iter().enumerate() {
+        if aborted {
+            break;
+        }
+        let before = sim.world().clone();
+        let first_entry = sim.len();
+        let hazards_before = before.hazards.len();
+        let result = sim.apply(&step.action);
+        let end_entry = sim.len();
+        let world = sim.world().clone();
+        let (result_text, errno, data) = match &result {
+            Ok(out) => ("ok".to_string(), None, out.data.clone()),
+            Err(e) => (e.to_string(), e.errno(), Vec::new()),
+        };
+        let new_hazards: Vec<_> = world.hazards.iter().skip(hazards_before).cloned().collect();
+        for (name, addr) in &step.labels {
+            if let Ok((f, _)) = crate::expect::resolve_folio(&world, &labels, addr) {
+                labels.insert(name.clone(), f);
+            }
+        }
+        let outcome = StepOutcome {
+            world: &world,
+            labels: &labels,
+            errno,
+            hazards: new_hazards.iter().map(|h| h.kind).collect(),
+        };
+        let mut checks = Vec::new();
+        let expects_errno = step
+            .expect
+            .iter()
+            .any(|e| e.applies(preset) && e.what == crate::expect::What::Errno);
+        if let Err(e) = &result
+            && !expects_errno
+        {
+            checks.push(CheckLine {
+                expect: "the action succeeds".into(),
+                line: step.line,
+                passed: false,
+                actual: e.to_string(),
+            });
+            bad += 1;
+            aborted = true;
+        }
+        for e in step.expect.iter().filter(|e| e.applies(preset)) {
+            let (passed, actual) = match e.check(&outcome) {
+                Ok(a) => (true, a),
+                Err(a) => (false, a),
+            };
+            if passed {
+                ok += 1;
+            } else {
+                bad += 1;
+            }
+            checks.push(CheckLine {
+                expect: e.to_string(),
+                line: e.line,
+                passed,
+                actual,
+            });
+        }
+        let question = step.question.as_ref().map(|q| question_line(q, preset, &outcome));
+        let micro_steps = sim.entries()[first_entry..end_entry]
+            .iter()
+            .map(|e| MicroLine {
+                function: e.step.func.to_string(),
+                path: e.step.path.to_string(),
+                text: e.step.text.clone(),
+                pages: e.step.count,
+            })
+            .collect();
+        let changes = changes(&before, &world, &sim, first_entry, end_entry);
+        steps.push(StepReport {
+            step: i + 1,
+            line: step.line,
+            action: step.action_text.clone(),
+            narration: Lesson::narration(step, preset),
+            result: result_text,
+            data,
+            micro_steps,
+            changes,
+            hazards: new_hazards
+                .iter()
+                .map(|h| HazardLine {
+                    kind: h.kind.name().into(),
+                    text: h.text.clone(),
+                })
+                .collect(),
+            checks,
+            question,
+            first_entry,
+            end_entry,
+        });
+    }
+    let report = Report {
+        lesson: lesson.id.clone(),
+        title: lesson.title.clone(),
+        kernel: preset.name().into(),
+        whatif: whatif.names().iter().map(|s| s.to_string()).collect(),
+        steps,
+        checks_passed: ok,
+        checks_failed: bad,
+        passed: bad == 0,
+    };
+    (sim, report)
+}
+
+pub fn run_lesson(lesson: &Lesson, preset: Preset) -> Report {
+    run_with_sim(lesson, preset, None).1
+}
+
+/// The right answer of a question under a preset.
+pub fn answer_value(q: &Question, preset: Preset, o: &StepOutcome) -> Option<i64> {
+    match &q.answer {
+        Answer::Fixed(n) => Some(*n),
+        Answer::PerKernel(v) => v.iter().find(|(f, _)| f.matches(preset)).map(|(_, n)| *n),
+        Answer::FromModel { what, subject } => match observe(*what, subject, o) {
+            Ok(crate::expect::Value::Int(n)) => Some(n),
+            _ => None,
+        },
+    }
+}
+
+fn question_line(q: &Question, preset: Preset, o: &StepOutcome) -> QuestionLine {
+    let v = answer_value(q, preset, o);
+    let answer = match (v, q.choices.is_empty()) {
+        (Some(n), true) => n.to_string(),
+        (Some(n), false) => match q.choices.get((n - 1).max(0) as usize) {
+            Some(c) => format!("{n}. {c}"),
+            None => format!("{n}"),
+        },
+        (None, _) => "(no answer for this kernel)".into(),
+    };
+    QuestionLine {
+        prompt: q.prompt.clone(),
+        choices: q.choices.clone(),
+        answer,
+        answer_value: v,
+        explain: q.explain.clone(),
+    }
+}
+
+/// Counts that moved on the folios the step touched.
+fn changes(before: &World, after: &World, sim: &Sim, first: usize, end: usize) -> Vec<String> {
+    let mut ids = BTreeSet::new();
+    for e in &sim.entries()[first..end] {
+        for o in &e.step.objects {
+            if let ObjRef::Folio(f) = o {
+                ids.insert(*f);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for id in ids {
+        let a = after.folio(id);
+        let Some(b) = before.folios.get(id.0 as usize) else {
+            out.push(format!(
+                "{id} allocated: refcount {}, mapcount {}{}",
+                a.refcount,
+                a.total_mapcount(),
+                if a.pincount > 0 {
+                    format!(", pincount {}", a.pincount)
+                } else {
+                    String::new()
+                }
+            ));
+            continue;
+        };
+        let mut parts = Vec::new();
+        if a.freed && !b.freed {
+            out.push(format!("{id} freed"));
+            continue;
+        }
+        if a.refcount != b.refcount {
+            parts.push(format!("refcount {} -> {}", b.refcount, a.refcount));
+        }
+        if a.pincount != b.pincount {
+            parts.push(format!("pincount {} -> {}", b.pincount, a.pincount));
+        }
+        if a.total_mapcount() != b.total_mapcount() {
+            parts.push(format!("mapcount {} -> {}", b.total_mapcount(), a.total_mapcount()));
+        }
+        if a.flags.dirty != b.flags.dirty {
+            parts.push(if a.flags.dirty { "dirty".into() } else { "clean".into() });
+        }
+        let ae = |f: &pinlab_model::Folio| f.pages.iter().any(|p| p.anon_exclusive);
+        if ae(a) != ae(b) {
+            parts.push(if ae(a) {
+                "anon-exclusive".into()
+            } else {
+                "not anon-exclusive".into()
+            });
+        }
+        if !parts.is_empty() {
+            out.push(format!("{id}: {}", parts.join(", ")));
+        }
+    }
+    out
+}
+
+/// The plain-text transcript (what `pinlab run` prints and screen readers get).
+pub fn transcript(lesson: &Lesson, r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# {} ({}), kernel {}{}",
+        r.title,
+        r.lesson,
+        r.kernel,
+        if r.whatif.is_empty() {
+            String::new()
+        } else {
+            format!(", what-if: {}", r.whatif.join(", "))
+        }
+    );
+    for st in &r.steps {
+        let _ = writeln!(s, "\n## Step {}: {}", st.step, st.action);
+        if !st.narration.is_empty() {
+            for l in st.narration.lines() {
+                let _ = writeln!(s, "  | {l}");
+            }
+        }
+        if let Some(q) = &st.question {
+            let _ = writeln!(s, "  ? {}", q.prompt);
+            for (i, c) in q.choices.iter().enumerate() {
+                let _ = writeln!(s, "      {}. {c}", i + 1);
+            }
+            let _ = writeln!(s, "    answer: {} ({})", q.answer, q.explain.trim());
+        }
+        for m in &st.micro_steps {
+            let n = if m.pages > 1 {
+                format!(" (x{})", m.pages)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(s, "  - {}: {}{n}: {}", m.path, m.function, m.text);
+        }
+        if st.result != "ok" {
+            let _ = writeln!(s, "  result: {}", st.result);
+        }
+        if !st.data.is_empty() {
+            let _ = writeln!(s, "  data: {}", st.data.join(", "));
+        }
+        for c in &st.changes {
+            let _ = writeln!(s, "  changed: {c}");
+        }
+        for h in &st.hazards {
+            let _ = writeln!(s, "  HAZARD {}: {}", h.kind, h.text);
+        }
+        for c in &st.checks {
+            let _ = writeln!(
+                s,
+                "  [{}] {}{}",
+                if c.passed { "pass" } else { "FAIL" },
+                c.expect,
+                if c.passed {
+                    String::new()
+                } else {
+                    format!(" (actual: {}; {}:{})", c.actual, lesson.source, c.line)
+                }
+            );
+        }
+    }
+    let _ = writeln!(s, "\n{} checks passed, {} failed", r.checks_passed, r.checks_failed);
+    s
+}
+
+/// Steps whose question applies (for quizzes): all of them; narration may differ.
+pub fn step_applies(step: &Step, p: Preset) -> bool {
+    step.expect
+        .iter()
+        .all(|e| any_matches(&e.kernels, p) || !e.kernels.is_empty())
+}

@@ -468,12 +468,22 @@ fn build_action(
     args: toml::Table,
     spans: &[(String, Range<usize>)],
 ) -> R<Action> {
-    let known = known_actions();
-    if !known.contains(&kind) {
+    let Some(takes) = action_args(kind) else {
         return c.err(
             do_span,
-            format!("unknown action '{kind}'; known actions: {}", known.join(", ")),
+            format!("unknown action '{kind}'; known actions: {}", known_actions().join(", ")),
         );
+    };
+    for (k, span) in spans {
+        if !takes.contains(&k.as_str()) {
+            return c.err(
+                span,
+                format!(
+                    "unknown argument '{k}' for action '{kind}'; it takes: {}",
+                    takes.join(", ")
+                ),
+            );
+        }
     }
     let mut table = args.clone();
     table.insert("action".into(), toml::Value::String(kind.to_string()));
@@ -481,10 +491,16 @@ fn build_action(
         Ok(a) => a,
         Err(e) => {
             let msg = e.message().trim().to_string();
-            // Point at the argument the message names, if any.
+            // Point at the argument the message names or quotes, if any.
+            let quoted = |k: &str| match args.get(k) {
+                Some(toml::Value::String(v)) => msg.contains(&format!("\"{v}\"")) || msg.contains(&format!("`{v}`")),
+                Some(v) => msg.contains(&v.to_string()),
+                None => false,
+            };
             let span = spans
                 .iter()
                 .find(|(k, _)| msg.contains(&format!("`{k}`")))
+                .or_else(|| spans.iter().find(|(k, _)| quoted(k)))
                 .map(|(_, s)| s.clone())
                 .unwrap_or(do_span.clone());
             return c.err(&span, format!("action '{kind}': {msg}"));
@@ -509,6 +525,50 @@ fn build_action(
         }
     }
     Ok(action)
+}
+
+/// The arguments each action takes (docs/lesson-format.md lists the same).
+pub fn action_args(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "spawn" => &["name"],
+        "fork" => &["parent", "child"],
+        "exit" => &["proc"],
+        "create_file" => &["name", "fs", "pages", "data"],
+        "mmap" => &[
+            "proc", "vma", "pages", "file", "offset", "shared", "write", "thp", "order", "movable", "populate",
+        ],
+        "munmap" | "mlock" => &["proc", "vma", "start", "pages"],
+        "mprotect" => &["proc", "vma", "start", "pages", "write"],
+        "madvise" => &["proc", "vma", "start", "pages", "advice"],
+        "write" => &["proc", "vma", "page", "data"],
+        "read" => &["proc", "vma", "page"],
+        "gup" => &[
+            "proc", "vma", "start", "pages", "holder", "pin", "write", "longterm", "fast",
+        ],
+        "release" => &["holder", "dirty"],
+        "device_read" => &["holder", "index"],
+        "device_write" => &["holder", "data", "index"],
+        "vmsplice" => &["proc", "vma", "start", "pages", "pipe"],
+        "pipe_read" => &["proc", "pipe"],
+        "io_uring_register" => &["proc", "vma", "start", "pages", "ring"],
+        "io_uring_unregister" => &["ring"],
+        "kbuf_alloc" => &["kbuf", "pages"],
+        "kbuf_write" => &["kbuf", "page", "data"],
+        "kbuf_read" | "kbuf_free" => &["kbuf"],
+        "iov_iter_get_pages2" | "iov_iter_extract_pages" => &[
+            "iter", "dest", "proc", "vma", "kbuf", "file", "pipe", "start", "pages", "holder",
+        ],
+        "dio_read" | "dio_write" => &["proc", "vma", "start", "pages", "file", "offset", "bio", "wait"],
+        "kernel_bio" => &["kbuf", "iter", "file", "offset", "write", "bio", "wait"],
+        "bio_complete" => &["bio"],
+        "read_file" => &["proc", "file", "offset", "pages"],
+        "write_file" => &["proc", "file", "offset", "data"],
+        "writeback" | "fsync" => &["file"],
+        "reclaim" => &["scan"],
+        "rdma_reg_mr" => &["proc", "vma", "start", "pages", "mr", "write"],
+        "rdma_dereg_mr" => &["mr"],
+        _ => return None,
+    })
 }
 
 /// Every action name (the serde tags of `Action`).
@@ -839,4 +899,35 @@ pub fn check_unique(lessons: &[Lesson]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_its_arguments_listed_and_documented() {
+        let doc = include_str!("../../docs/lesson-format.md");
+        for a in known_actions() {
+            let args = action_args(a).unwrap_or_else(|| panic!("no argument list for {a}"));
+            assert!(
+                doc.contains(&format!("| `{a}` |")),
+                "docs/lesson-format.md does not document '{a}'"
+            );
+            for arg in args {
+                assert!(
+                    doc.contains(&format!("`{arg}`")),
+                    "docs/lesson-format.md does not mention argument '{arg}' of '{a}'"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é\nx", 3), (2, 1));
+        assert_eq!(line_col("x", 99), (1, 2));
+    }
 }

@@ -1,0 +1,137 @@
+//! The `pinlab` command line: output, JSON, and exit status 0 / 1 / 2.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn pinlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pinlab"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn temp(name: &str, content: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pinlab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+const LESSON: &str = r#"
+id = "tiny"
+title = "Tiny"
+summary = "s"
+objectives = ["o"]
+kernels = ["5.7", "6.12"]
+[[step]]
+do = "spawn"
+name = "p"
+[[step]]
+do = "mmap"
+proc = "p"
+vma = "b"
+pages = 1
+write = true
+[[step]]
+do = "write"
+at = "p:b[0]"
+data = "x"
+expect = [{ refcount = "p:b[0]", is = REFCOUNT }]
+"#;
+
+#[test]
+fn no_arguments_exits_zero() {
+    assert!(pinlab(&[]).status.success());
+}
+
+#[test]
+fn lessons_lists_the_curriculum() {
+    let o = pinlab(&["lessons"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("folio-life"));
+}
+
+#[test]
+fn run_prints_the_transcript_and_exits_zero() {
+    let o = pinlab(&["run", "folio-life"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("mm/memory.c: do_anonymous_page"));
+    assert!(out.contains("[pass] refcount(file:notes[0]) = 2"));
+}
+
+#[test]
+fn run_json_is_one_document() {
+    let o = pinlab(&["run", "folio-life", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("valid JSON");
+    assert_eq!(v["lesson"], "folio-life");
+    assert_eq!(v["passed"], true);
+    assert!(v["steps"].as_array().unwrap().len() >= 5);
+    assert!(v["steps"][2]["micro_steps"][0]["function"].is_string());
+}
+
+#[test]
+fn a_failing_expectation_exits_one_and_an_invalid_file_two() {
+    let ok = temp("ok.toml", LESSON.replace("REFCOUNT", "1").as_bytes());
+    assert_eq!(pinlab(&["run", ok.to_str().unwrap()]).status.code(), Some(0));
+    let bad = temp("bad.toml", LESSON.replace("REFCOUNT", "2").as_bytes());
+    let o = pinlab(&["run", bad.to_str().unwrap(), "--kernel", "5.7"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("[FAIL] refcount(p:b[0]) = 2 (actual: 1;"));
+    let broken = temp("broken.toml", LESSON.replace("REFCOUNT", "\"one\"").as_bytes());
+    let o = pinlab(&["run", broken.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.toml:20:"), "{}", stderr(&o));
+    let utf = temp("latin1.toml", b"id = \"\xe9\"\n");
+    let o = pinlab(&["run", utf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not UTF-8"));
+}
+
+#[test]
+fn bad_arguments_exit_two() {
+    assert_eq!(pinlab(&["run", "no-such-lesson"]).status.code(), Some(2));
+    assert_eq!(pinlab(&["run", "folio-life", "--kernel", "4.1"]).status.code(), Some(2));
+    let o = pinlab(&["run", "folio-life", "--what-if", "bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown what-if toggle 'bogus'"));
+    assert_eq!(pinlab(&["run", "/nonexistent/x.toml"]).status.code(), Some(2));
+    assert_eq!(pinlab(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn check_reports_per_kernel_and_a_closing_count() {
+    let ok = temp("check-ok.toml", LESSON.replace("REFCOUNT", "1").as_bytes());
+    let o = pinlab(&["check", ok.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("pass  tiny") && out.contains("kernel 5.7") && out.contains("kernel 6.12"));
+    assert!(out.lines().last().unwrap() == "2 passed, 0 failed", "{out}");
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../lessons/tests/malformed");
+    let o = pinlab(&["check", corpus]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains("INVALID 01-not-toml.toml") || stdout(&o).contains("01-not-toml.toml:2:8"));
+}
+
+#[test]
+fn handout_writes_markdown_with_answers() {
+    let dir = std::env::temp_dir().join(format!("pinlab-handout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("h.md");
+    let o = pinlab(&["handout", "folio-life", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out).unwrap();
+    assert!(md.starts_with("# A folio's life"));
+    assert!(md.contains("## Answers"));
+    assert!(md.contains("| `app:buf[1]` |"));
+}

@@ -23,6 +23,14 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the desktop app on a lesson (built-in id or file), at a step.
+    Open {
+        lesson: String,
+        #[arg(long, default_value_t = 0)]
+        step: usize,
+        #[arg(long)]
+        kernel: Option<String>,
+    },
     /// List the built-in lessons (id and title).
     Lessons,
     /// Run a lesson (built-in id or file) and print its transcript.
@@ -105,11 +113,9 @@ fn preset_arg(kernel: &Option<String>, lesson: &Lesson) -> Result<Preset, String
 
 pub fn main_with(cli: Cli) -> ExitCode {
     match cli.command {
-        None => {
-            println!(
-                "pinlab: the desktop app is not built yet (see the issues). Try `pinlab lessons`, `pinlab run folio-life` or `pinlab --help`."
-            );
-            ExitCode::SUCCESS
+        None | Some(Command::Open { .. }) => {
+            eprintln!("pinlab: the desktop app is started by the binary's main");
+            ExitCode::from(EXIT_INVALID)
         }
         Some(Command::Lessons) => {
             for l in builtin::all() {

@@ -1,4 +1,4 @@
-//! pinlab application library: the command line now; the egui app arrives
-//! with the GUI issue.
+//! pinlab application library: the command line and the egui app.
 
 pub mod cli;
+pub mod gui;

@@ -49,8 +49,10 @@ expect = [{ refcount = "p:b[0]", is = REFCOUNT }]
 "#;
 
 #[test]
-fn no_arguments_exits_zero() {
-    assert!(pinlab(&[]).status.success());
+fn help_exits_zero() {
+    let o = pinlab(&["--help"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("check"));
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
                 let f = ctx.w.folio(folio);
                 if folio != ZERO_FOLIO {
                     let expected = f.total_mapcount() as i64 + if f.flags.swapcache { 1 } else { 0 };
-                    if f.is_large() || f.refcount != expected {
+                    if f.refcount != expected {
                         return errno(
                             Errno::EAGAIN,
                             format!(

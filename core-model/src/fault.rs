@@ -91,7 +91,10 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
         ctx.step(
             "do_huge_pmd_anonymous_page",
             HUGE_MEMORY_C,
-            "Write fault in a VM_HUGEPAGE region: allocate a 512-page THP, map it with one PMD (one reference, entire mapcount 1), every page anon-exclusive.",
+            format!(
+                "Write fault in a VM_HUGEPAGE region: allocate a 512-page THP and map it with one PMD (one reference, entire mapcount 1){}.",
+                if ae { ", every page anon-exclusive" } else { "" }
+            ),
         );
         ctx.w.vmstat.thp_fault_alloc += 1;
     } else if order > 0 {
@@ -105,7 +108,10 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
         );
     } else {
         ctx.step_batch("do_anonymous_page", MEMORY_C, "anon-write", || {
-            "Write fault on untouched anonymous memory: allocate a zeroed folio, map it writable and dirty, mark it anon-exclusive, add it to the LRU.".into()
+            format!(
+                "Write fault on untouched anonymous memory: allocate a zeroed folio, map it writable and dirty{}, add it to the LRU.",
+                if ae { ", mark it anon-exclusive" } else { "" }
+            )
         });
     }
     let id = ctx.w.alloc_folio(FolioKind::Anon, order, zone);

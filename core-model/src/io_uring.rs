@@ -37,11 +37,12 @@ pub fn register(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, ring: &str) -> KRes
         "io_uring/rsrc.c",
         format!("IORING_REGISTER_BUFFERS: pin {n} page(s) with FOLL_WRITE|FOLL_LONGTERM for ring '{ring}'."),
     );
+    // io_pin_pages: pin_user_pages (the slow path) with FOLL_WRITE|FOLL_LONGTERM.
     let flags = GupFlags {
         pin: true,
         write: true,
         longterm: true,
-        fast: true,
+        fast: false,
     };
     gup_into_holder(ctx, pid, first, n, flags, ring, HolderKind::IoUring)
 }

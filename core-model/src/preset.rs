@@ -26,9 +26,12 @@ pub enum Preset {
     /// 5.19-5.x: PageAnonExclusive, unshare faults for R/O pins (COW fixes part 2).
     #[serde(rename = "5.19")]
     V5_19,
-    /// 6.0-6.1: mprotect upgrades dirty exclusive anon PTEs (64fe24a3e05e); MADV_COLLAPSE (6.1).
+    /// 6.0: mprotect upgrades dirty exclusive anon PTEs (64fe24a3e05e).
     #[serde(rename = "6.0")]
     V6_0,
+    /// 6.1: MADV_COLLAPSE (7d8faaf15545).
+    #[serde(rename = "6.1")]
+    V6_1,
     /// 6.2: reliable R/O long-term pins in COW mappings (84209e87c696).
     #[serde(rename = "6.2")]
     V6_2,
@@ -52,7 +55,7 @@ pub enum Preset {
 }
 
 impl Preset {
-    pub const ALL: [Preset; 13] = [
+    pub const ALL: [Preset; 14] = [
         Preset::V5_7,
         Preset::V5_8,
         Preset::V5_9,
@@ -60,6 +63,7 @@ impl Preset {
         Preset::V5_18,
         Preset::V5_19,
         Preset::V6_0,
+        Preset::V6_1,
         Preset::V6_2,
         Preset::V6_3,
         Preset::V6_4,
@@ -80,6 +84,7 @@ impl Preset {
             Preset::V5_18 => "5.18",
             Preset::V5_19 => "5.19",
             Preset::V6_0 => "6.0",
+            Preset::V6_1 => "6.1",
             Preset::V6_2 => "6.2",
             Preset::V6_3 => "6.3",
             Preset::V6_4 => "6.4",
@@ -110,7 +115,8 @@ impl Preset {
             (5, 11..=17) => Preset::V5_11,
             (5, 18) => Preset::V5_18,
             (5, 19) => Preset::V5_19,
-            (6, 0..=1) => Preset::V6_0,
+            (6, 0) => Preset::V6_0,
+            (6, 1) => Preset::V6_1,
             (6, 2) => Preset::V6_2,
             (6, 3) => Preset::V6_3,
             (6, 4) => Preset::V6_4,
@@ -132,6 +138,7 @@ impl Preset {
             Preset::V5_18 => "v5.18",
             Preset::V5_19 => "v5.19",
             Preset::V6_0 => "v6.0",
+            Preset::V6_1 => "v6.1",
             Preset::V6_2 => "v6.2",
             Preset::V6_3 => "v6.3",
             Preset::V6_4 => "v6.4",
@@ -274,7 +281,7 @@ impl Preset {
 
     /// mm/khugepaged.c: MADV_COLLAPSE (7d8faaf15545, 6.1).
     pub fn has_madv_collapse(self) -> bool {
-        self >= Preset::V6_0
+        self >= Preset::V6_1
     }
 
     /// mm/memory.c: anonymous multi-size THP (19eaf44954df, 6.8).
@@ -339,7 +346,7 @@ mod tests {
     fn parse_maps_releases_to_their_span() {
         assert_eq!(Preset::parse("5.10"), Some(Preset::V5_9));
         assert_eq!(Preset::parse("5.15"), Some(Preset::V5_11));
-        assert_eq!(Preset::parse("v6.1.5"), Some(Preset::V6_0));
+        assert_eq!(Preset::parse("v6.1.5"), Some(Preset::V6_1));
         assert_eq!(Preset::parse("6.3"), Some(Preset::V6_3));
         assert_eq!(Preset::parse("6.11"), Some(Preset::V6_8));
         assert_eq!(Preset::parse("6.13"), Some(Preset::V6_12));

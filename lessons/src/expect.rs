@@ -144,13 +144,17 @@ impl fmt::Display for Expectation {
 /// What a step produced, as expectations need it.
 pub struct StepOutcome<'a> {
     pub world: &'a World,
-    pub labels: &'a HashMap<String, FolioId>,
+    pub labels: &'a HashMap<String, (FolioId, usize)>,
     pub errno: Option<Errno>,
     pub hazards: Vec<HazardKind>,
 }
 
 /// The folio and page an address designates now.
-pub fn resolve_folio(w: &World, labels: &HashMap<String, FolioId>, a: &Address) -> Result<(FolioId, usize), String> {
+pub fn resolve_folio(
+    w: &World,
+    labels: &HashMap<String, (FolioId, usize)>,
+    a: &Address,
+) -> Result<(FolioId, usize), String> {
     match a {
         Address::Page { proc, vma, page } => {
             let pid = w.pid_of(proc).map_err(|e| e.to_string())?;
@@ -182,7 +186,7 @@ pub fn resolve_folio(w: &World, labels: &HashMap<String, FolioId>, a: &Address) 
         },
         Address::Label(l) => labels
             .get(l)
-            .map(|f| (*f, 0))
+            .copied()
             .ok_or_else(|| format!("no label '{l}' captured yet")),
         Address::Disk { .. } | Address::Pipe(_) | Address::Process(_) => Err(format!("{a} is not a folio")),
     }
@@ -202,7 +206,7 @@ fn pte_of(w: &World, a: &Address) -> Result<Pte, String> {
 }
 
 /// What an address reads as (without faulting anything in).
-pub fn data_at(w: &World, labels: &HashMap<String, FolioId>, a: &Address) -> Result<String, String> {
+pub fn data_at(w: &World, labels: &HashMap<String, (FolioId, usize)>, a: &Address) -> Result<String, String> {
     match a {
         Address::Page { proc, vma, page } => {
             let pid = w.pid_of(proc).map_err(|e| e.to_string())?;
@@ -278,8 +282,9 @@ pub fn observe(what: What, subject: &Subject, o: &StepOutcome) -> Result<Value, 
             Value::Int(w.vmstat.get(n).ok_or_else(|| format!("no vmstat counter '{n}'"))? as i64)
         }
         (What::SameFolio, Subject::Pair(a, b)) => {
-            let fa = resolve_folio(w, o.labels, a)?;
-            let fb = resolve_folio(w, o.labels, b)?;
+            // The same folio, whichever of its pages each address designates.
+            let fa = resolve_folio(w, o.labels, a)?.0;
+            let fb = resolve_folio(w, o.labels, b)?.0;
             Value::Bool(fa == fb)
         }
         (What::Data, Subject::At(a)) => Value::Str(data_at(w, o.labels, a)?),

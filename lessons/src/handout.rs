@@ -26,6 +26,7 @@ pub fn handout(lesson: &Lesson, preset: Preset) -> String {
     }
     let mut qn = 0;
     let mut answers = Vec::new();
+    let mut labels = HashMap::new();
     for (st, step) in report.steps.iter().zip(&lesson.steps) {
         let _ = writeln!(s, "\n## Step {}: `{}`\n", st.step, st.action);
         if !st.narration.is_empty() {
@@ -41,12 +42,17 @@ pub fn handout(lesson: &Lesson, preset: Preset) -> String {
             answers.push((qn, q.answer.clone(), q.explain.clone()));
         }
         let world = &sim.entries()[st.end_entry.saturating_sub(1).max(st.first_entry.min(sim.len() - 1))].world;
+        for (name, addr) in &step.labels {
+            if let Ok(fp) = resolve_folio(world, &labels, addr) {
+                labels.insert(name.clone(), fp);
+            }
+        }
         let focus: Vec<&Address> = step.focus.iter().collect();
         if !focus.is_empty() {
             let _ = writeln!(s, "| object | folio | refcount | pincount | mapcount | flags |");
             let _ = writeln!(s, "| --- | --- | --- | --- | --- | --- |");
             for a in focus {
-                match resolve_folio(world, &HashMap::new(), a) {
+                match resolve_folio(world, &labels, a) {
                     Ok((id, page)) => {
                         let f = world.folio(id);
                         let mut flags = Vec::new();

@@ -409,14 +409,6 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
         )?),
         None => None,
     };
-    let mut expect = Vec::new();
-    for e in st.tables(c, "expect")? {
-        let e = Tbl {
-            what: "an expectation".into(),
-            ..e
-        };
-        expect.push(load_expectation(c, &e, labels_seen)?);
-    }
     let mut labels = Vec::new();
     if let Some(v) = st.get("label") {
         let DeValue::Table(t) = v.get_ref() else {
@@ -446,6 +438,14 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
             labels.push((name.clone(), address(c, s, &val.span())?));
             labels_seen.push(name);
         }
+    }
+    let mut expect = Vec::new();
+    for e in st.tables(c, "expect")? {
+        let e = Tbl {
+            what: "an expectation".into(),
+            ..e
+        };
+        expect.push(load_expectation(c, &e, labels_seen)?);
     }
     Ok(Step {
         line: c.line(&st.span),

@@ -4,10 +4,9 @@
 use crate::expect::{StepOutcome, observe};
 use crate::kernels::any_matches;
 use crate::lesson::{Answer, Lesson, Question, Step};
-use pinlab_model::step::ObjRef;
 use pinlab_model::{FolioId, Preset, Sim, WhatIf, World};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 #[derive(Clone, Debug, Serialize)]
@@ -81,7 +80,7 @@ pub struct QuestionLine {
 pub fn run_with_sim(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> (Sim, Report) {
     let whatif = whatif.unwrap_or(lesson.whatif);
     let mut sim = Sim::with_whatif(preset, whatif);
-    let mut labels: HashMap<String, FolioId> = HashMap::new();
+    let mut labels: HashMap<String, (FolioId, usize)> = HashMap::new();
     let mut steps = Vec::new();
     let (mut ok, mut bad) = (0, 0);
     let mut aborted = false;
@@ -101,8 +100,8 @@ pub fn run_with_sim(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> 
         };
         let new_hazards: Vec<_> = world.hazards.iter().skip(hazards_before).cloned().collect();
         for (name, addr) in &step.labels {
-            if let Ok((f, _)) = crate::expect::resolve_folio(&world, &labels, addr) {
-                labels.insert(name.clone(), f);
+            if let Ok(fp) = crate::expect::resolve_folio(&world, &labels, addr) {
+                labels.insert(name.clone(), fp);
             }
         }
         let outcome = StepOutcome {
@@ -155,7 +154,7 @@ pub fn run_with_sim(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> 
                 pages: e.step.count,
             })
             .collect();
-        let changes = changes(&before, &world, &sim, first_entry, end_entry);
+        let changes = changes(&before, &world);
         steps.push(StepReport {
             step: i + 1,
             line: step.line,
@@ -226,37 +225,44 @@ fn question_line(q: &Question, preset: Preset, o: &StepOutcome) -> QuestionLine 
     }
 }
 
-/// Counts that moved on the folios the step touched.
-fn changes(before: &World, after: &World, sim: &Sim, first: usize, end: usize) -> Vec<String> {
-    let mut ids = BTreeSet::new();
-    for e in &sim.entries()[first..end] {
-        for o in &e.step.objects {
-            if let ObjRef::Folio(f) = o {
-                ids.insert(*f);
-            }
-        }
-    }
+/// Counts that moved during the step, on every folio (at most 40 lines).
+fn changes(before: &World, after: &World) -> Vec<String> {
     let mut out = Vec::new();
-    for id in ids {
+    let mut more = 0;
+    let mut push = |line: String, out: &mut Vec<String>| {
+        if out.len() < 40 {
+            out.push(line);
+        } else {
+            more += 1;
+        }
+    };
+    for i in 0..after.folios.len() {
+        let id = FolioId(i as u32);
         let a = after.folio(id);
-        let Some(b) = before.folios.get(id.0 as usize) else {
-            out.push(format!(
-                "{id} allocated: refcount {}, mapcount {}{}",
-                a.refcount,
-                a.total_mapcount(),
-                if a.pincount > 0 {
-                    format!(", pincount {}", a.pincount)
-                } else {
-                    String::new()
-                }
-            ));
+        let Some(b) = before.folios.get(i) else {
+            let pins = if a.pincount > 0 {
+                format!(", pincount {}", a.pincount)
+            } else {
+                String::new()
+            };
+            push(
+                format!(
+                    "{id} allocated: refcount {}, total mapcount {}{pins}",
+                    a.refcount,
+                    a.total_mapcount()
+                ),
+                &mut out,
+            );
             continue;
         };
-        let mut parts = Vec::new();
-        if a.freed && !b.freed {
-            out.push(format!("{id} freed"));
+        if a == b {
             continue;
         }
+        if a.freed && !b.freed {
+            push(format!("{id} freed"), &mut out);
+            continue;
+        }
+        let mut parts = Vec::new();
         if a.refcount != b.refcount {
             parts.push(format!("refcount {} -> {}", b.refcount, a.refcount));
         }
@@ -264,7 +270,11 @@ fn changes(before: &World, after: &World, sim: &Sim, first: usize, end: usize) -
             parts.push(format!("pincount {} -> {}", b.pincount, a.pincount));
         }
         if a.total_mapcount() != b.total_mapcount() {
-            parts.push(format!("mapcount {} -> {}", b.total_mapcount(), a.total_mapcount()));
+            parts.push(format!(
+                "total mapcount {} -> {}",
+                b.total_mapcount(),
+                a.total_mapcount()
+            ));
         }
         if a.flags.dirty != b.flags.dirty {
             parts.push(if a.flags.dirty { "dirty".into() } else { "clean".into() });
@@ -278,8 +288,11 @@ fn changes(before: &World, after: &World, sim: &Sim, first: usize, end: usize) -
             });
         }
         if !parts.is_empty() {
-            out.push(format!("{id}: {}", parts.join(", ")));
+            push(format!("{id}: {}", parts.join(", ")), &mut out);
         }
+    }
+    if more > 0 {
+        out.push(format!("... and {more} more folio(s) changed"));
     }
     out
 }

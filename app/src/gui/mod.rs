@@ -1,0 +1,562 @@
+//! The desktop (and, later, web) application: one `PinlabApp` with a canvas,
+//! narration, the micro-step log, hazards, vmstat and a timeline.
+
+pub mod canvas;
+pub mod panels;
+pub mod session;
+pub mod theme;
+
+use egui::{Key, RichText};
+use egui_commonmark::CommonMarkCache;
+use pinlab_lessons::model::step::ObjRef;
+use pinlab_lessons::model::{FolioId, Preset, WhatIf};
+use pinlab_lessons::{Lesson, builtin, load_str};
+use serde::{Deserialize, Serialize};
+use session::{Nav, Session};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// Where the current lesson came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Source {
+    Builtin(String),
+    File(PathBuf),
+}
+
+/// What survives a restart (eframe persistence).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Saved {
+    pub source: Source,
+    pub kernel: String,
+    pub step: usize,
+    pub dark: bool,
+    pub zoom: f32,
+}
+
+const SAVE_KEY: &str = "pinlab-state";
+
+pub struct PinlabApp {
+    pub session: Session,
+    pub source: Source,
+    /// A lesson that failed to load, shown above the canvas; the app keeps the previous lesson.
+    pub error: Option<String>,
+    pub zoom: f32,
+    pub dark: bool,
+    /// Presenter-friendly large text.
+    pub large: bool,
+    pub playing: bool,
+    /// Micro-steps per second while playing.
+    pub speed: f32,
+    pub selected: Option<FolioId>,
+    pub revealed: bool,
+    pub show_help: bool,
+    pub show_transcript: bool,
+    pub open_path: String,
+    last_tick: f64,
+    last_step: usize,
+    file_mtime: Option<SystemTime>,
+    last_poll: f64,
+    md: CommonMarkCache,
+}
+
+fn first_lesson() -> Lesson {
+    builtin::all()
+        .into_iter()
+        .flatten()
+        .next()
+        .expect("the curriculum has lessons")
+}
+
+impl Default for PinlabApp {
+    fn default() -> Self {
+        let lesson = first_lesson();
+        let id = lesson.id.clone();
+        let preset = lesson.kernels[0];
+        PinlabApp {
+            session: Session::new(lesson, preset, None),
+            source: Source::Builtin(id),
+            error: None,
+            zoom: 1.0,
+            dark: true,
+            large: false,
+            playing: false,
+            speed: 2.0,
+            selected: None,
+            revealed: false,
+            show_help: false,
+            show_transcript: false,
+            open_path: String::new(),
+            last_tick: 0.0,
+            last_step: 0,
+            file_mtime: None,
+            last_poll: 0.0,
+            md: CommonMarkCache::default(),
+        }
+    }
+}
+
+impl PinlabApp {
+    /// The app restored from storage; a damaged or missing state gives the defaults.
+    pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
+        let mut app = PinlabApp::default();
+        if let Some(saved) = cc.storage.and_then(|s| eframe::get_value::<Saved>(s, SAVE_KEY)) {
+            app.restore(saved);
+        }
+        cc.egui_ctx.set_visuals(if app.dark {
+            egui::Visuals::dark()
+        } else {
+            egui::Visuals::light()
+        });
+        app
+    }
+
+    pub fn saved(&self) -> Saved {
+        Saved {
+            source: self.source.clone(),
+            kernel: self.session.preset.name().to_string(),
+            step: self.session.step(),
+            dark: self.dark,
+            zoom: self.zoom,
+        }
+    }
+
+    pub fn restore(&mut self, s: Saved) {
+        self.dark = s.dark;
+        self.zoom = s.zoom.clamp(0.3, 4.0);
+        let ok = match &s.source {
+            Source::Builtin(id) => self.open_builtin(id),
+            Source::File(p) => self.open_file(p.clone()),
+        };
+        if ok {
+            if let Some(p) = Preset::parse(&s.kernel) {
+                self.set_kernel(p);
+            }
+            self.session.nav(Nav::Step(s.step));
+        }
+        // A saved lesson that no longer loads is not an error worth showing at start.
+        if !ok {
+            self.error = None;
+        }
+    }
+
+    /// Shows a lesson; on failure keeps the current one and shows the error.
+    pub fn open_lesson(&mut self, lesson: Lesson, source: Source) {
+        let preset = lesson.kernels[0];
+        self.session = Session::new(lesson, preset, None);
+        self.source = source;
+        self.error = None;
+        self.selected = None;
+        self.revealed = false;
+    }
+
+    pub fn open_builtin(&mut self, id: &str) -> bool {
+        match builtin::by_id(id) {
+            Some(l) => {
+                self.open_lesson(l, Source::Builtin(id.to_string()));
+                self.file_mtime = None;
+                true
+            }
+            None => {
+                self.error = Some(format!("no built-in lesson '{id}'"));
+                false
+            }
+        }
+    }
+
+    /// Loads lesson text (a dropped or opened file).
+    pub fn load_text(&mut self, name: &str, text: &str, source: Source) -> bool {
+        match load_str(name, text) {
+            Ok(l) => {
+                self.open_lesson(l, source);
+                true
+            }
+            Err(e) => {
+                self.error = Some(e.to_string());
+                false
+            }
+        }
+    }
+
+    pub fn open_file(&mut self, path: PathBuf) -> bool {
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).to_string();
+                let name = path.display().to_string();
+                self.file_mtime = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+                self.load_text(&name, &text, Source::File(path))
+            }
+            Err(e) => {
+                self.error = Some(format!("{}: cannot read: {e}", path.display()));
+                false
+            }
+        }
+    }
+
+    pub fn set_kernel(&mut self, p: Preset) {
+        let w = self.session.whatif;
+        self.session.replay(p, w);
+    }
+
+    pub fn set_whatif(&mut self, w: WhatIf) {
+        let p = self.session.preset;
+        self.session.replay(p, w);
+    }
+
+    pub fn nav(&mut self, n: Nav) {
+        self.session.nav(n);
+        let k = self.session.step();
+        if k != self.last_step {
+            self.revealed = false;
+            self.last_step = k;
+        }
+    }
+
+    fn keys(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let mut navs = Vec::new();
+        ctx.input(|i| {
+            let shift = i.modifiers.shift;
+            if i.key_pressed(Key::ArrowRight) || i.key_pressed(Key::PageDown) {
+                navs.push(if shift { Nav::NextMicro } else { Nav::NextStep });
+            }
+            if i.key_pressed(Key::ArrowLeft) || i.key_pressed(Key::PageUp) {
+                navs.push(if shift { Nav::PrevMicro } else { Nav::PrevStep });
+            }
+            if i.key_pressed(Key::ArrowDown) {
+                navs.push(Nav::NextMicro);
+            }
+            if i.key_pressed(Key::ArrowUp) {
+                navs.push(Nav::PrevMicro);
+            }
+            if i.key_pressed(Key::Home) {
+                navs.push(Nav::Home);
+            }
+            if i.key_pressed(Key::End) {
+                navs.push(Nav::End);
+            }
+        });
+        for n in navs {
+            self.nav(n);
+        }
+        ctx.input(|i| {
+            if i.key_pressed(Key::Space) {
+                self.playing = !self.playing;
+            }
+            if i.key_pressed(Key::F1) || i.key_pressed(Key::Questionmark) {
+                self.show_help = !self.show_help;
+            }
+            if i.key_pressed(Key::R) {
+                self.revealed = true;
+            }
+            if i.key_pressed(Key::T) {
+                self.show_transcript = !self.show_transcript;
+            }
+        });
+    }
+
+    fn tick(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
+        if self.playing {
+            if now - self.last_tick >= 1.0 / self.speed as f64 {
+                self.last_tick = now;
+                if self.session.cursor + 1 >= self.session.entries() {
+                    self.playing = false;
+                } else {
+                    self.nav(Nav::NextMicro);
+                }
+            }
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
+        // Reload a lesson file when it changes on disk.
+        if let Source::File(p) = &self.source
+            && now - self.last_poll > 1.0
+        {
+            self.last_poll = now;
+            let m = std::fs::metadata(p).and_then(|m| m.modified()).ok();
+            if m.is_some() && m != self.file_mtime {
+                let (p, k, step) = (p.clone(), self.session.preset, self.session.step());
+                if self.open_file(p) {
+                    self.set_kernel(k);
+                    self.session.nav(Nav::Step(step));
+                }
+            }
+            ctx.request_repaint_after(std::time::Duration::from_secs(1));
+        }
+        let dropped: Vec<egui::DroppedFileHandle> = ctx.input(|i| i.raw.dropped_files.clone());
+        for f in dropped {
+            let path = f.path().to_path_buf();
+            if !path.as_os_str().is_empty() && path.exists() {
+                self.open_file(path);
+            } else {
+                match f.bytes() {
+                    Ok(bytes) => {
+                        let text = String::from_utf8_lossy(&bytes).to_string();
+                        let name = path.display().to_string();
+                        self.load_text(&name, &text, Source::Builtin(String::new()));
+                    }
+                    Err(e) => self.error = Some(format!("cannot read the dropped file: {e}")),
+                }
+            }
+        }
+    }
+
+    fn marks(&self) -> canvas::Marks {
+        let s = &self.session;
+        let entry = &s.sim.entries()[s.cursor];
+        let mut m = canvas::Marks {
+            selected: self.selected,
+            ..Default::default()
+        };
+        m.changed.extend(entry.step.objects.iter().cloned());
+        for h in &entry.step.hazards {
+            m.hazard.extend(h.objects.iter().cloned());
+        }
+        if let Some(step) = s.session_step() {
+            for a in &step.focus {
+                if let Ok((f, _)) = pinlab_lessons::expect::resolve_folio(s.world(), &Default::default(), a) {
+                    m.focus.insert(f);
+                }
+            }
+        }
+        let _ = ObjRef::Folio(FolioId(0));
+        m
+    }
+
+    /// The whole window's contents (also what tests drive).
+    pub fn ui_root(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.keys(&ctx);
+        self.tick(&ctx);
+        egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
+        egui::Panel::bottom("timeline").show(ui, |ui| self.timeline(ui));
+        egui::Panel::left("narration")
+            .resizable(true)
+            .default_size(if self.large { 520.0 } else { 360.0 })
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().id_salt("narr").show(ui, |ui| {
+                    panels::narration_ui(ui, &self.session, &mut self.md, &mut self.revealed, self.large);
+                });
+            });
+        egui::Panel::right("log")
+            .resizable(true)
+            .default_size(380.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().id_salt("log").show(ui, |ui| {
+                    egui::CollapsingHeader::new("Kernel functions of this step")
+                        .default_open(true)
+                        .show(ui, |ui| panels::log_ui(ui, &self.session));
+                    egui::CollapsingHeader::new("Hazards")
+                        .default_open(true)
+                        .show(ui, |ui| panels::hazards_ui(ui, self.session.world()));
+                    egui::CollapsingHeader::new("vmstat")
+                        .default_open(false)
+                        .show(ui, |ui| panels::vmstat_ui(ui, &self.session));
+                    if let Some(id) = self.selected {
+                        egui::CollapsingHeader::new("Why is this folio still alive?")
+                            .default_open(true)
+                            .show(ui, |ui| panels::why_alive_ui(ui, &self.session, id));
+                    }
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(e) = &self.error {
+                ui.label(
+                    RichText::new(format!("Could not open the lesson: {e}"))
+                        .color(theme::HAZARD)
+                        .strong(),
+                );
+            }
+            let marks = self.marks();
+            egui::ScrollArea::both().id_salt("canvas").show(ui, |ui| {
+                if let Some(f) = canvas::canvas_ui(ui, self.session.world(), &marks, self.zoom) {
+                    self.selected = if self.selected == Some(f) { None } else { Some(f) };
+                }
+            });
+        });
+        if self.show_help {
+            egui::Window::new("Keyboard").collapsible(false).show(&ctx, |ui| {
+                for (k, what) in [
+                    ("Right / Page Down", "next step"),
+                    ("Left / Page Up", "previous step"),
+                    ("Shift+Right, Down", "next kernel function (micro-step)"),
+                    ("Shift+Left, Up", "previous micro-step"),
+                    ("Home / End", "start / end of the lesson"),
+                    ("Space", "play / pause"),
+                    ("R", "reveal the answer"),
+                    ("T", "transcript (plain text)"),
+                    ("F1 or ?", "this help"),
+                ] {
+                    ui.label(format!("{k}: {what}"));
+                }
+                if ui.button("Close").clicked() {
+                    self.show_help = false;
+                }
+            });
+        }
+        if self.show_transcript {
+            let text = pinlab_lessons::run::transcript(&self.session.lesson, &self.session.report);
+            egui::Window::new("Transcript")
+                .default_size([640.0, 480.0])
+                .show(&ctx, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        let mut t = text.as_str();
+                        ui.add(
+                            egui::TextEdit::multiline(&mut t)
+                                .code_editor()
+                                .desired_width(f32::INFINITY),
+                        );
+                    });
+                });
+        }
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.strong("pinlab");
+            let current = self.session.lesson.title.clone();
+            let mut pick: Option<String> = None;
+            egui::ComboBox::from_label("Lesson")
+                .selected_text(current)
+                .width(260.0)
+                .show_ui(ui, |ui| {
+                    for l in builtin::all().into_iter().flatten() {
+                        if ui
+                            .selectable_label(self.source == Source::Builtin(l.id.clone()), &l.title)
+                            .clicked()
+                        {
+                            pick = Some(l.id.clone());
+                        }
+                    }
+                });
+            if let Some(id) = pick {
+                self.open_builtin(&id);
+            }
+            let mut kernel = self.session.preset;
+            egui::ComboBox::from_label("Kernel")
+                .selected_text(kernel.name())
+                .show_ui(ui, |ui| {
+                    for p in Preset::ALL {
+                        let declared = self.session.lesson.kernels.contains(&p);
+                        let text = if declared {
+                            format!("{} *", p.name())
+                        } else {
+                            p.name().to_string()
+                        };
+                        ui.selectable_value(&mut kernel, p, text);
+                    }
+                });
+            if kernel != self.session.preset {
+                self.set_kernel(kernel);
+            }
+            let mut w = self.session.whatif;
+            ui.menu_button("What-if…", |ui| {
+                ui.checkbox(&mut w.vm_nocow, "VM_NOCOW");
+                ui.checkbox(&mut w.unevictable_pins, "pinned page cache on the unevictable list");
+                ui.checkbox(&mut w.bio_v7_modes, "v7 bio cleanup modes");
+                ui.label("writeback of pinned folios:");
+                use pinlab_lessons::model::PinnedWriteback as P;
+                ui.radio_value(&mut w.pinned_writeback, P::Usual, "as usual (mainline)");
+                ui.radio_value(&mut w.pinned_writeback, P::Skip, "skip");
+                ui.radio_value(&mut w.pinned_writeback, P::Bounce, "bounce");
+            });
+            if w != self.session.whatif {
+                self.set_whatif(w);
+            }
+            ui.separator();
+            ui.add(
+                egui::TextEdit::singleline(&mut self.open_path)
+                    .hint_text("lesson file path")
+                    .desired_width(180.0),
+            );
+            if ui.button("Open file").clicked() {
+                let p = PathBuf::from(self.open_path.trim());
+                self.open_file(p);
+            }
+            ui.separator();
+            if ui
+                .button(if self.dark { "Light theme" } else { "Dark theme" })
+                .clicked()
+            {
+                self.dark = !self.dark;
+                ui.ctx().set_visuals(if self.dark {
+                    egui::Visuals::dark()
+                } else {
+                    egui::Visuals::light()
+                });
+            }
+            ui.add(egui::Slider::new(&mut self.zoom, 0.3..=3.0).text("canvas zoom"));
+            ui.checkbox(&mut self.large, "Large text");
+            if ui.button("Help").clicked() {
+                self.show_help = true;
+            }
+            if ui.button("Transcript").clicked() {
+                self.show_transcript = !self.show_transcript;
+            }
+        });
+    }
+
+    fn timeline(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let s = &self.session;
+            let (k, n) = (s.step(), s.report.steps.len());
+            let mut nav = None;
+            if ui.button("|< Start").clicked() {
+                nav = Some(Nav::Home);
+            }
+            if ui.button("< Previous step").clicked() {
+                nav = Some(Nav::PrevStep);
+            }
+            if ui.button("< Previous function").clicked() {
+                nav = Some(Nav::PrevMicro);
+            }
+            if ui.button(if self.playing { "Pause" } else { "Play" }).clicked() {
+                self.playing = !self.playing;
+            }
+            if ui.button("Next function >").clicked() {
+                nav = Some(Nav::NextMicro);
+            }
+            if ui.button("Next step >").clicked() {
+                nav = Some(Nav::NextStep);
+            }
+            if ui.button("End >|").clicked() {
+                nav = Some(Nav::End);
+            }
+            ui.add(egui::Slider::new(&mut self.speed, 0.5..=10.0).text("speed"));
+            ui.label(format!("step {k}/{n} · micro-step {}/{}", s.cursor, s.entries() - 1));
+            if let Some(n) = nav {
+                self.nav(n);
+            }
+        });
+        let mut c = self.session.cursor;
+        let last = self.session.entries() - 1;
+        let r = ui.add(egui::Slider::new(&mut c, 0..=last).show_value(false).text("timeline"));
+        if r.changed() {
+            self.nav(Nav::Seek(c));
+        }
+    }
+}
+
+impl Session {
+    /// The lesson step at the cursor.
+    pub fn session_step(&self) -> Option<&pinlab_lessons::Step> {
+        let k = self.step();
+        if k == 0 { None } else { self.lesson.steps.get(k - 1) }
+    }
+}
+
+impl eframe::App for PinlabApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.ui_root(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SAVE_KEY, &self.saved());
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(&mut *self)
+    }
+}

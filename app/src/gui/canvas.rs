@@ -15,11 +15,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 const CELL: f32 = 30.0;
 const PER_ROW: usize = 8;
 const MAX_PAGES_SHOWN: usize = 64;
-const LEFT_W: f32 = 280.0;
-const MID_X: f32 = 360.0;
-const MID_W: f32 = 300.0;
-const RIGHT_X: f32 = 720.0;
-const RIGHT_W: f32 = 260.0;
+const LEFT_W: f32 = 270.0;
+const MID_X: f32 = 320.0;
+const MID_W: f32 = 270.0;
+const RIGHT_X: f32 = 640.0;
+const RIGHT_W: f32 = 270.0;
+
+/// Width of the whole canvas at zoom 1 (the app fits it to the window).
+pub const CANVAS_WIDTH: f32 = RIGHT_X + RIGHT_W + 10.0;
 
 /// What to emphasise on the canvas.
 #[derive(Default)]
@@ -305,7 +308,7 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
     for (id, _) in order {
         let f = w.folio(id);
         let pages_lines = if f.nr_pages() > 1 { 1.0 } else { 0.0 };
-        let h = 96.0 + pages_lines * 16.0 + if f.is_large() { 12.0 } else { 0.0 };
+        let h = 108.0 + pages_lines * 16.0;
         l.folio.insert(id, Rect::from_min_size(pos2(MID_X, y), vec2(MID_W, h)));
         y += h + 12.0;
     }

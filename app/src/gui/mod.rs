@@ -333,7 +333,7 @@ impl PinlabApp {
         egui::Panel::bottom("timeline").show(ui, |ui| self.timeline(ui));
         egui::Panel::left("narration")
             .resizable(true)
-            .default_size(if self.large { 520.0 } else { 360.0 })
+            .default_size(if self.large { 480.0 } else { 300.0 })
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().id_salt("narr").show(ui, |ui| {
                     panels::narration_ui(ui, &self.session, &mut self.md, &mut self.revealed, self.large);
@@ -369,8 +369,11 @@ impl PinlabApp {
                 );
             }
             let marks = self.marks();
+            // Fit the canvas to the width of the window, then apply the user's zoom.
+            let fit = (ui.available_width() / canvas::CANVAS_WIDTH).clamp(0.5, 2.5);
+            let zoom = fit * self.zoom;
             egui::ScrollArea::both().id_salt("canvas").show(ui, |ui| {
-                if let Some(f) = canvas::canvas_ui(ui, self.session.world(), &marks, self.zoom) {
+                if let Some(f) = canvas::canvas_ui(ui, self.session.world(), &marks, zoom) {
                     self.selected = if self.selected == Some(f) { None } else { Some(f) };
                 }
             });
@@ -486,7 +489,7 @@ impl PinlabApp {
                     egui::Visuals::light()
                 });
             }
-            ui.add(egui::Slider::new(&mut self.zoom, 0.3..=3.0).text("canvas zoom"));
+            ui.add(egui::Slider::new(&mut self.zoom, 0.5..=3.0).text("canvas zoom"));
             ui.checkbox(&mut self.large, "Large text");
             if ui.button("Help").clicked() {
                 self.show_help = true;
@@ -531,6 +534,7 @@ impl PinlabApp {
         });
         let mut c = self.session.cursor;
         let last = self.session.entries() - 1;
+        ui.spacing_mut().slider_width = (ui.available_width() - 90.0).max(100.0);
         let r = ui.add(egui::Slider::new(&mut c, 0..=last).show_value(false).text("timeline"));
         if r.changed() {
             self.nav(Nav::Seek(c));

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Usage: screenshot.sh BINARY OUT.png [ARGS...]: runs the app under the current
+# X display, waits for it to draw, saves a screenshot, and fails on a blank image.
+set -euo pipefail
+bin=$1; out=$2; shift 2
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+export XDG_DATA_HOME=$(mktemp -d)   # fresh persistence: the app opens on the first lesson
+"$bin" "$@" & pid=$!
+sleep "${WAIT:-6}"
+import -window root "$out"
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+colors=$(convert "$out" -format %k info:)
+echo "$out: $colors colours"
+[ "$colors" -gt 10 ]

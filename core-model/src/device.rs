@@ -7,6 +7,7 @@ use crate::folio::FolioKind;
 use crate::hazard::HazardKind;
 use crate::holder::HeldPage;
 use crate::ids::Pid;
+use crate::mm::Pte;
 use crate::step::{Ctx, ObjRef};
 
 /// Does the owner still map, at the address it handed over, the page the
@@ -17,11 +18,17 @@ fn owner_moved(ctx: &Ctx, hp: &HeldPage) -> Option<String> {
         return None;
     }
     let vma = p.mm.vma_at(hp.vpn)?;
-    match vma.pte(hp.vpn).folio() {
-        Some((f, pg)) if f == hp.folio && pg == hp.page as usize => None,
-        Some((f, _)) => Some(format!("{f}")),
-        // Swapped out or zapped: the owner's next access faults in another page.
-        None => Some("no page (it will fault in a different one)".into()),
+    match vma.pte(hp.vpn) {
+        Pte::Present { folio, page, .. } if folio == hp.folio && page == hp.page => None,
+        Pte::Present { folio, .. } => Some(format!("{folio}")),
+        // Swapped out, but the folio is still in the swap cache: swap-in maps it again.
+        Pte::Swap { slot, .. } if ctx.w.swap.get(&slot).is_some_and(|s| s.cache == Some(hp.folio)) => None,
+        Pte::Swap { .. } => Some("a swap entry (swap-in brings a different folio)".into()),
+        // Unmapped by reclaim, but still in the page cache: the next fault maps it again.
+        Pte::None => match vma.file_index(hp.vpn) {
+            Some((file, index)) if ctx.w.file(file).cache.get(&index) == Some(&hp.folio) => None,
+            _ => Some("no page (it will fault in a different one)".into()),
+        },
     }
 }
 

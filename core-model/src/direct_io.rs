@@ -155,7 +155,7 @@ pub fn set_nocow(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, why: &str) {
         "vm_nocow (what-if)",
         "(proposal)",
         format!(
-            "VM_NOCOW is set on the VMA by {why}: fork will give the child copies of its pages instead of sharing them."
+            "VM_NOCOW is set on the VMA by {why}: fork will give the child copies of its private anonymous pages instead of sharing them (shared mappings stay shared)."
         ),
     );
     for s in starts {
@@ -191,7 +191,8 @@ pub fn kernel_bio(
             );
             BioFlags {
                 cloned: true,
-                no_page_ref: preset < Preset::V6_5,
+                // The v7 series inverted BIO_NO_PAGE_REF into BIO_PAGE_REFFED.
+                no_page_ref: preset < Preset::V6_5 && !ctx.w.whatif.bio_v7_modes,
                 ..BioFlags::default()
             }
         }

@@ -192,7 +192,11 @@ fn do_file_fault(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, kind: FaultKind) 
             ctx.step(
                 "do_shared_fault",
                 MEMORY_C,
-                "Write fault on a shared file mapping: ->page_mkwrite lets the filesystem prepare the block (buffers attached), the folio is marked dirty and mapped writable.",
+                if fs.dirty_tracked() {
+                    "Write fault on a shared file mapping: ->page_mkwrite lets the filesystem prepare the block (buffers attached), the folio is marked dirty and mapped writable."
+                } else {
+                    "Write fault on a shared memory-filesystem mapping: the folio is marked dirty and mapped writable (no write notification)."
+                },
             );
             page_mkwrite(ctx, folio);
             map_page(ctx, pid, vpn, folio, 0, true, true);
@@ -437,8 +441,9 @@ fn wp_page_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, kind: FaultKind) {
         "wp_page_copy",
         MEMORY_C,
         format!(
-            "{verb} on {what}: copy it into a new anon-exclusive folio mapped {}; the old page loses this mapping's reference and mapcount.",
-            if kind == FaultKind::Unshare { "read-only" } else { "writable" }
+            "{verb} on {what}: copy it into a new {}folio mapped {}; the old page loses this mapping's reference and mapcount.",
+            if ctx.w.preset.tracks_anon_exclusive() { "anon-exclusive " } else { "anonymous " },
+            if kind == FaultKind::Unshare || !vma.flags.write { "read-only" } else { "writable" }
         ),
     );
     ctx.touch(ObjRef::Folio(old));

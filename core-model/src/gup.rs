@@ -7,6 +7,7 @@ use crate::folio::{FolioKind, GUP_PIN_COUNTING_BIAS, LruList};
 use crate::holder::{Grab, HeldPage, Holder, HolderKind};
 use crate::ids::{FolioId, Pid, ZERO_FOLIO};
 use crate::mm::{Backing, Pte, Vma};
+use crate::preset::Preset;
 use crate::step::{Ctx, ObjRef};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -287,10 +288,15 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     // Grab every page: the GUP-fast ones first, then the slow path's.
     let mut held = Vec::with_capacity(n as usize);
     let mut pretend = 0u64;
-    let func = if flags.fast && fast_done > 0 {
-        "try_grab_folio_fast"
-    } else {
-        "try_grab_folio"
+    // Names by release: try_grab_compound_head / try_grab_page up to 5.18,
+    // try_grab_folio from 5.19, split into try_grab_folio_fast and a folio-based
+    // try_grab_folio around 6.10-6.11 (shown from the 6.12 preset).
+    let func = match (flags.fast && fast_done > 0, preset) {
+        (true, p) if p >= Preset::V6_12 => "try_grab_folio_fast",
+        (true, p) if p >= Preset::V5_19 => "try_grab_folio",
+        (true, _) => "try_grab_compound_head",
+        (false, p) if p >= Preset::V6_12 => "try_grab_folio",
+        (false, _) => "try_grab_page",
     };
     let what = if flags.pin {
         "pin: +1024 on a small folio, +1 reference and +1 pincount on a large one, nr_foll_pin_acquired +1 per page"
@@ -298,7 +304,8 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
         "reference: refcount +1 per page"
     };
     let mut text = format!("{api} ({}): take one {what}.", flags.describe());
-    if flags.pin && ctx.w.whatif.unevictable_pins {
+    let file_backed = ctx.w.proc(pid).mm.vma_at(first).is_some_and(|v| !v.is_anon());
+    if flags.pin && ctx.w.whatif.unevictable_pins && file_backed {
         text.push_str(" What-if: every pinned page-cache folio is also isolated from its LRU list and put on the unevictable list (LRU lock taken per folio).");
     }
     ctx.step(func, GUP_C, text.clone());
@@ -450,9 +457,13 @@ pub fn release_holder(ctx: &mut Ctx, name: &str, dirty: bool) -> KResult<()> {
             "Mark every page dirty, then put_page drops one reference per page.",
         ),
         (Grab::Ref, false) => ("put_page", "Drop one reference per page."),
-        (Grab::List, _) => ("iov_iter_revert", "The pages were only listed: nothing to drop."),
+        (Grab::List, _) => (
+            "iov_iter_extract_will_pin",
+            "false for this iterator: the pages were only listed, so there is nothing to drop.",
+        ),
     };
-    ctx.step(func, GUP_C, format!("{name}: {text}"));
+    let path = if h.grab == Grab::List { "lib/iov_iter.c" } else { GUP_C };
+    ctx.step(func, path, format!("{name}: {text}"));
     ctx.touch(ObjRef::Holder(name.to_string()));
     for hp in &h.pages {
         ctx.touch(ObjRef::Folio(hp.folio));

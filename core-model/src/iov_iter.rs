@@ -87,6 +87,9 @@ fn check_kind(ctx: &Ctx, kind: IterKind, src: &IterSource) -> KResult<()> {
     if kind == IterKind::Pipe && !ctx.w.preset.has_iter_pipe() {
         return invalid("ITER_PIPE was removed in 6.5 (3fc40265ae2b)");
     }
+    if kind == IterKind::Ubuf && ctx.w.preset < crate::preset::Preset::V6_0 {
+        return invalid("ITER_UBUF exists from 6.0 (fcb14cb1bdac); use ITER_IOVEC");
+    }
     if kind == IterKind::Folioq && !ctx.w.preset.has_iter_folioq() {
         return invalid("ITER_FOLIOQ exists from 6.12");
     }
@@ -149,6 +152,13 @@ fn held_kernel(pages: &[(FolioId, u16)]) -> Vec<HeldPage> {
 
 /// iov_iter_get_pages2: references on every page.
 pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, holder: &str) -> KResult<()> {
+    // Before 6.0 the function was iov_iter_get_pages (the "2" variants came
+    // with the 6.0 iov_iter rework).
+    let func = if ctx.w.preset >= crate::preset::Preset::V6_0 {
+        "iov_iter_get_pages2"
+    } else {
+        "iov_iter_get_pages"
+    };
     check_kind(ctx, kind, src)?;
     if ctx.w.holders.contains_key(holder) {
         return invalid(format!("a holder named '{holder}' already exists"));
@@ -156,7 +166,7 @@ pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, h
     let taken_at = ctx.step_index();
     if let IterSource::User { pid, first, pages } = *src {
         ctx.step(
-            "iov_iter_get_pages2",
+            func,
             "lib/iov_iter.c",
             format!(
                 "{}: get_user_pages_fast with FOLL_GET{}: one reference per page.",
@@ -179,7 +189,7 @@ pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, h
     }
     let pages = kernel_pages(ctx, src)?;
     ctx.step(
-        "iov_iter_get_pages2",
+        func,
         "lib/iov_iter.c",
         format!(
             "{}: folio_get on each of {} page(s): one reference each.",

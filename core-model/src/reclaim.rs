@@ -39,11 +39,12 @@ pub fn reclaim(ctx: &mut Ctx, scan: u64) -> KResult<()> {
     Ok(())
 }
 
-fn keep(ctx: &mut Ctx, folio: FolioId, why: &str, in_vain: bool) {
+/// keep_locked (back on its list) or activate_locked (to the active list).
+fn keep(ctx: &mut Ctx, folio: FolioId, why: &str, in_vain: bool, activate: bool) {
     ctx.step("shrink_folio_list", VMSCAN_C, format!("{folio}: {why}"));
     ctx.touch(ObjRef::Folio(folio));
     let f = ctx.w.folio_mut(folio);
-    if f.lru.is_some() {
+    if activate && f.lru.is_some() {
         f.lru = Some(LruList::Active);
     }
     if in_vain {
@@ -65,7 +66,13 @@ fn shrink_folio(ctx: &mut Ctx, folio: FolioId) -> KResult<()> {
         return Ok(());
     }
     if f.flags.writeback {
-        keep(ctx, folio, "under writeback: mark it for reclaim and move on.", false);
+        keep(
+            ctx,
+            folio,
+            "under writeback: mark it for reclaim and move on.",
+            false,
+            false,
+        );
         return Ok(());
     }
     if f.is_large() {
@@ -73,6 +80,7 @@ fn shrink_folio(ctx: &mut Ctx, folio: FolioId) -> KResult<()> {
             ctx,
             folio,
             "a large folio (splitting for reclaim is not modelled).",
+            false,
             false,
         );
         return Ok(());
@@ -120,6 +128,7 @@ fn shrink_anon(ctx: &mut Ctx, folio: FolioId, preset: Preset) -> KResult<()> {
                 folio,
                 "may be DMA-pinned: not added to the swap cache (feb889fb40fa, 5.11); it stays mapped.",
                 true,
+                false,
             );
             return Ok(());
         }
@@ -155,6 +164,7 @@ fn shrink_anon(ctx: &mut Ctx, folio: FolioId, preset: Preset) -> KResult<()> {
                 folio,
                 "try_to_unmap fails: the page is anon-exclusive and may be pinned.",
                 true,
+                true,
             );
             return Ok(());
         }
@@ -165,12 +175,15 @@ fn shrink_anon(ctx: &mut Ctx, folio: FolioId, preset: Preset) -> KResult<()> {
         );
         unmap_anon(ctx, folio, slot);
     }
-    remove_or_keep(ctx, folio, |ctx| {
+    remove_or_keep(ctx, folio, true, |ctx| {
+        // pageout() wrote the folio to its slot: the slot holds its latest data.
+        let data = ctx.w.folio(folio).pages[0].data.clone();
         let f = ctx.w.folio_mut(folio);
         f.flags.swapcache = false;
         f.swap_slot = None;
         if let Some(e) = ctx.w.swap.get_mut(&slot) {
             e.cache = None;
+            e.data = data;
         }
     });
     Ok(())
@@ -178,7 +191,7 @@ fn shrink_anon(ctx: &mut Ctx, folio: FolioId, preset: Preset) -> KResult<()> {
 
 /// __remove_mapping: frees the folio if only the cache (swap or page cache)
 /// still references it.
-fn remove_or_keep(ctx: &mut Ctx, folio: FolioId, detach: impl FnOnce(&mut Ctx)) {
+fn remove_or_keep(ctx: &mut Ctx, folio: FolioId, _anon: bool, detach: impl FnOnce(&mut Ctx)) {
     let f = ctx.w.folio(folio);
     if f.refcount == f.nr_pages() as i64 {
         ctx.step(
@@ -203,7 +216,7 @@ fn remove_or_keep(ctx: &mut Ctx, folio: FolioId, detach: impl FnOnce(&mut Ctx)) 
                 " such as GUP refs"
             }
         );
-        keep(ctx, folio, &why, true);
+        keep(ctx, folio, &why, true, false);
     }
 }
 
@@ -213,6 +226,7 @@ fn shrink_file(ctx: &mut Ctx, folio: FolioId, file: crate::ids::FileId, index: u
             ctx,
             folio,
             "a memory filesystem page (shmem swap-out is not modelled).",
+            false,
             false,
         );
         return Ok(());
@@ -242,6 +256,7 @@ fn shrink_file(ctx: &mut Ctx, folio: FolioId, file: crate::ids::FileId, index: u
             folio,
             "may be DMA-pinned now that it is unmapped: activate it and keep its buffers (d824ec2a1546, 6.4).",
             true,
+            true,
         );
         return Ok(());
     }
@@ -264,7 +279,7 @@ fn shrink_file(ctx: &mut Ctx, folio: FolioId, file: crate::ids::FileId, index: u
         ctx.w.folio_mut(folio).flags.private = false;
         ctx.touch(ObjRef::Folio(folio));
     }
-    remove_or_keep(ctx, folio, |ctx| {
+    remove_or_keep(ctx, folio, false, |ctx| {
         ctx.w.file_mut(file).cache.remove(&index);
     });
     Ok(())

@@ -108,13 +108,17 @@ fn writeback_folio(ctx: &mut Ctx, file: FileId, index: u64, folio: FolioId, wait
         }
         return Ok(());
     }
-    ctx.step(
-        "folio_clear_dirty_for_io",
-        PAGE_WRITEBACK_C,
+    let bounce = pinned && mode == PinnedWriteback::Bounce;
+    let text = if bounce {
+        format!(
+            "Writeback of '{fname}' page {index}: folio_mkclean write-protects and cleans every PTE mapping {folio}; the folio may be pinned, so (what-if) a copy is written and the folio itself stays dirty, not under writeback."
+        )
+    } else {
         format!(
             "Writeback of '{fname}' page {index}: folio_mkclean write-protects and cleans every PTE mapping {folio} (moving their dirty bits to the folio), PG_dirty is cleared and PG_writeback set. Pins are not looked at."
-        ),
-    );
+        )
+    };
+    ctx.step("folio_clear_dirty_for_io", PAGE_WRITEBACK_C, text);
     ctx.touch(ObjRef::Folio(folio));
     folio_mkclean(ctx, folio);
     let buffers = ctx.w.folio(folio).flags.private;
@@ -138,7 +142,6 @@ fn writeback_folio(ctx: &mut Ctx, file: FileId, index: u64, folio: FolioId, wait
         ctx.w.folio_mut(folio).flags.dirty = false;
         return Ok(());
     }
-    let bounce = pinned && mode == PinnedWriteback::Bounce;
     let name = format!("wb-{fname}-{index}");
     let page = if bounce {
         // The RFC's bounce: write a stable copy, keep the original dirty.

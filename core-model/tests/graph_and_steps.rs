@@ -54,7 +54,7 @@ fn every_step_names_a_kernel_function_and_source() {
     for want in [
         ("do_anonymous_page", "mm/memory.c"),
         ("mm_set_has_pinned_flag", "mm/gup.c"),
-        ("try_grab_folio", "mm/gup.c"),
+        ("try_grab_page", "mm/gup.c"),
         ("dup_mm", "kernel/fork.c"),
         ("copy_page_range", "mm/memory.c"),
         ("unpin_user_pages_dirty_lock", "mm/gup.c"),

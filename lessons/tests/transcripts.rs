@@ -19,3 +19,20 @@ fn snap(id: &str, kernel: &str) {
 fn folio_life() {
     snap("folio-life", "6.12");
 }
+
+#[test]
+fn vmsplice_leak_before_and_after_the_fix() {
+    snap("vmsplice-leak", "5.7");
+    snap("vmsplice-leak", "5.8");
+}
+
+#[test]
+fn dio_across_fork_refs_and_pins() {
+    snap("dio-across-fork", "5.19");
+    snap("dio-across-fork", "6.5");
+}
+
+#[test]
+fn pinned_pagecache_6_4() {
+    snap("pinned-pagecache", "6.4");
+}

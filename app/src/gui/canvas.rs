@@ -308,7 +308,8 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
     for (id, _) in order {
         let f = w.folio(id);
         let pages_lines = if f.nr_pages() > 1 { 1.0 } else { 0.0 };
-        let h = 108.0 + pages_lines * 16.0;
+        // Large folios look large: taller with every order.
+        let h = 108.0 + pages_lines * 16.0 + f.order as f32 * 10.0;
         l.folio.insert(id, Rect::from_min_size(pos2(MID_X, y), vec2(MID_W, h)));
         y += h + 12.0;
     }
@@ -330,6 +331,9 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, marks: &Marks, zoom: f32) -> Option<Fol
     let refs = all_references(w);
     let l = layout(w, &refs);
     let (resp, painter) = ui.allocate_painter(l.size * zoom, Sense::hover());
+    // Only what is inside the visible part of the scroll area is drawn.
+    let clip = ui.clip_rect().expand(40.0);
+    let visible = |r: Rect| clip.intersects(r);
     let o = resp.rect.min.to_vec2();
     let t = |p: Pos2| pos2(p.x * zoom, p.y * zoom) + o;
     let tr = |r: Rect| Rect::from_min_max(t(r.min), t(r.max));
@@ -338,9 +342,14 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, marks: &Marks, zoom: f32) -> Option<Fol
     let fg = if dark { Color32::WHITE } else { Color32::BLACK };
     let fg_of = |c: Color32| if dark || c != Color32::WHITE { c } else { Color32::BLACK };
     for (r, _, c) in &l.boxes {
-        painter.rect_stroke(tr(*r), 6.0 * zoom, Stroke::new(1.5 * zoom, *c), StrokeKind::Inside);
+        if visible(tr(*r)) {
+            painter.rect_stroke(tr(*r), 6.0 * zoom, Stroke::new(1.5 * zoom, *c), StrokeKind::Inside);
+        }
     }
     for (p, s, size, c) in &l.texts {
+        if !clip.contains(t(*p)) && !clip.contains(t(*p) + vec2(200.0, 0.0)) {
+            continue;
+        }
         let c = if *c == Color32::WHITE {
             fg
         } else if *c == Color32::LIGHT_GRAY && !dark {
@@ -352,8 +361,11 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, marks: &Marks, zoom: f32) -> Option<Fol
     }
     // PTE cells.
     for ((pid, vpn), r) in &l.pte {
-        let pte = w.pte(*pid, *vpn);
         let r = tr(*r);
+        if !visible(r) {
+            continue;
+        }
+        let pte = w.pte(*pid, *vpn);
         let (fill, text) = match pte {
             Pte::None => (Color32::TRANSPARENT, ".".to_string()),
             Pte::Swap { exclusive, .. } => (
@@ -395,12 +407,18 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, marks: &Marks, zoom: f32) -> Option<Fol
     // Page-cache and other right-hand cells.
     for ((fid, idx), r) in &l.cache {
         let r = tr(*r);
+        if !visible(r) {
+            continue;
+        }
         painter.rect_filled(r, 3.0 * zoom, theme::CACHE.gamma_multiply(0.35));
         painter.text(r.center(), Align2::CENTER_CENTER, format!("[{idx}]"), font(11.0), fg);
         let _ = fid;
     }
     for ((name, i), r) in l.holder_page.iter().chain(l.pipe_buf.iter()).chain(l.kbuf_page.iter()) {
         let r = tr(*r);
+        if !visible(r) {
+            continue;
+        }
         painter.rect_filled(r, 3.0 * zoom, Color32::from_gray(90).gamma_multiply(0.6));
         painter.text(r.center(), Align2::CENTER_CENTER, format!("{i}"), font(10.0), fg);
         let changed = marks.changed.contains(&ObjRef::Holder(name.clone()))
@@ -462,6 +480,11 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, marks: &Marks, zoom: f32) -> Option<Fol
             Referrer::SwapCache(_) | Referrer::Reserved => continue,
         };
         let target = if left_side { to.left_center() } else { to.right_center() };
+        if !visible(Rect::from_two_pos(from, target)) {
+            continue;
+        }
+        let selected = marks.selected == Some(r.folio);
+        let width = if selected { width * 2.5 } else { width };
         let stroke = Stroke::new(width * zoom, color.gamma_multiply(0.85));
         if r.kind == RefKind::List {
             painter.extend(egui::Shape::dashed_line(
@@ -478,8 +501,11 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, marks: &Marks, zoom: f32) -> Option<Fol
     // Folios.
     let mut clicked = None;
     for (id, r) in &l.folio {
-        let f = w.folio(*id);
         let rect = tr(*r);
+        if !visible(rect) {
+            continue;
+        }
+        let f = w.folio(*id);
         painter.rect_filled(
             rect,
             6.0 * zoom,

@@ -420,7 +420,8 @@ impl PinlabApp {
             ui.strong("pinlab");
             let current = self.session.lesson.title.clone();
             let mut pick: Option<String> = None;
-            egui::ComboBox::from_label("Lesson")
+            ui.label("Lesson");
+            let r = egui::ComboBox::from_id_salt("lesson")
                 .selected_text(current)
                 .width(260.0)
                 .show_ui(ui, |ui| {
@@ -433,11 +434,14 @@ impl PinlabApp {
                         }
                     }
                 });
+            r.response
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Lesson"));
             if let Some(id) = pick {
                 self.open_builtin(&id);
             }
             let mut kernel = self.session.preset;
-            egui::ComboBox::from_label("Kernel")
+            ui.label("Kernel");
+            let r = egui::ComboBox::from_id_salt("kernel")
                 .selected_text(kernel.name())
                 .show_ui(ui, |ui| {
                     for p in Preset::ALL {
@@ -450,6 +454,8 @@ impl PinlabApp {
                         ui.selectable_value(&mut kernel, p, text);
                     }
                 });
+            r.response
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Kernel"));
             if kernel != self.session.preset {
                 self.set_kernel(kernel);
             }

@@ -327,7 +327,7 @@ fn folio_color(f: &Folio) -> Color32 {
 }
 
 /// Draws the canvas; returns a folio the user clicked.
-pub fn canvas_ui(ui: &mut Ui, w: &World, marks: &Marks, zoom: f32) -> Option<FolioId> {
+pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, zoom: f32) -> Option<FolioId> {
     let refs = all_references(w);
     let l = layout(w, &refs);
     let (resp, painter) = ui.allocate_painter(l.size * zoom, Sense::hover());
@@ -532,17 +532,37 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, marks: &Marks, zoom: f32) -> Option<Fol
         let title = format!("{id}  {}{}", kind_name(f, w), if f.freed { "  FREED" } else { "" });
         painter.text(pos2(x, y), Align2::LEFT_TOP, title, font(14.0), Color32::WHITE);
         y += 20.0 * zoom;
+        // Counts that moved in this micro-step show where they came from.
+        let before = prev.and_then(|p| p.folios.get(id.0 as usize));
+        let moved = |now: i64, then: Option<i64>| match then {
+            Some(t) if t != now => format!("{now} (was {t})"),
+            _ => now.to_string(),
+        };
+        let rc = moved(f.refcount, before.map(|b| b.refcount));
+        let mc = moved(f.total_mapcount() as i64, before.map(|b| b.total_mapcount() as i64));
         let counts = if f.has_pincount() {
             format!(
-                "refcount {}   pincount {}   mapcount {}",
-                f.refcount,
-                f.pincount,
-                f.total_mapcount()
+                "refcount {rc}   pincount {}   mapcount {mc}",
+                moved(f.pincount, before.map(|b| b.pincount))
             )
         } else {
-            format!("refcount {}   mapcount {}", f.refcount, f.total_mapcount())
+            format!("refcount {rc}   mapcount {mc}")
         };
-        painter.text(pos2(x, y), Align2::LEFT_TOP, counts, font(13.0), Color32::WHITE);
+        let counts_color = if counts.contains("(was") {
+            theme::CHANGED
+        } else {
+            Color32::WHITE
+        };
+        painter.text(pos2(x, y), Align2::LEFT_TOP, counts, font(13.0), counts_color);
+        if prev.is_some() && before.is_none() {
+            painter.text(
+                pos2(rect.right() - 8.0 * zoom, rect.top() + 6.0 * zoom),
+                Align2::RIGHT_TOP,
+                "NEW",
+                font(12.0),
+                theme::CHANGED,
+            );
+        }
         y += 18.0 * zoom;
         refcount_bar(&painter, pos2(x, y), (MID_W - 16.0) * zoom, 14.0 * zoom, *id, f, &refs);
         y += 20.0 * zoom;

@@ -373,7 +373,12 @@ impl PinlabApp {
             let fit = (ui.available_width() / canvas::CANVAS_WIDTH).clamp(0.5, 2.5);
             let zoom = fit * self.zoom;
             egui::ScrollArea::both().id_salt("canvas").show(ui, |ui| {
-                if let Some(f) = canvas::canvas_ui(ui, self.session.world(), &marks, zoom) {
+                let prev = self
+                    .session
+                    .cursor
+                    .checked_sub(1)
+                    .map(|i| &self.session.sim.entries()[i].world);
+                if let Some(f) = canvas::canvas_ui(ui, self.session.world(), prev, &marks, zoom) {
                     self.selected = if self.selected == Some(f) { None } else { Some(f) };
                 }
             });

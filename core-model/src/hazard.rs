@@ -61,19 +61,7 @@ impl HazardKind {
     }
 
     pub fn parse(s: &str) -> Option<HazardKind> {
-        [
-            HazardKind::DmaLost,
-            HazardKind::StaleDeviceRead,
-            HazardKind::DataLeak,
-            HazardKind::UseAfterFree,
-            HazardKind::DirtyBehindFs,
-            HazardKind::WriteUnderWriteback,
-            HazardKind::DirtyWithoutBuffers,
-            HazardKind::FsyncIncomplete,
-            HazardKind::ReclaimInVain,
-        ]
-        .into_iter()
-        .find(|k| k.name() == s)
+        Self::ALL.into_iter().find(|k| k.name() == s)
     }
 }
 

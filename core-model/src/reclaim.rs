@@ -9,7 +9,6 @@ use crate::ids::{FolioId, Pid};
 use crate::mm::Pte;
 use crate::preset::{Preset, ReuseRule};
 use crate::step::{Ctx, ObjRef};
-use crate::world::SwapEntry;
 use crate::writeback::mappings_of;
 use std::sync::Arc;
 
@@ -132,27 +131,7 @@ fn shrink_anon(ctx: &mut Ctx, folio: FolioId, preset: Preset) -> KResult<()> {
             );
             return Ok(());
         }
-        ctx.step(
-            "add_to_swap",
-            "mm/swap_state.c",
-            format!("{folio}: allocate a swap slot and add it to the swap cache (one more reference)."),
-        );
-        let slot = ctx.w.next_swap;
-        ctx.w.next_swap += 1;
-        let data = f.pages[0].data.clone();
-        ctx.w.swap.insert(
-            slot,
-            SwapEntry {
-                data,
-                count: 0,
-                cache: Some(folio),
-            },
-        );
-        let fm = ctx.w.folio_mut(folio);
-        fm.flags.swapcache = true;
-        fm.swap_slot = Some(slot);
-        fm.refcount += 1;
-        ctx.w.vmstat.pswpout += 1;
+        crate::swap::add_to_swap(ctx, folio);
     }
     let slot = ctx.w.folio(folio).swap_slot.expect("in swap cache");
     let f = ctx.w.folio(folio).clone();

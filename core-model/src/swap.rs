@@ -34,6 +34,34 @@ pub fn delete_from_swap_cache(ctx: &mut Ctx, folio: FolioId) {
     ctx.touch(ObjRef::Folio(folio));
 }
 
+/// mm/swap_state.c: add_to_swap: a new slot, the folio in the swap cache
+/// (one more reference); pageout() writes its data to the slot.
+pub fn add_to_swap(ctx: &mut Ctx, folio: FolioId) -> u32 {
+    ctx.step(
+        "add_to_swap",
+        "mm/swap_state.c",
+        format!("{folio}: allocate a swap slot and add the folio to the swap cache (one more reference); pageout() writes its data to the slot."),
+    );
+    ctx.touch(ObjRef::Folio(folio));
+    let slot = ctx.w.next_swap;
+    ctx.w.next_swap += 1;
+    let data = ctx.w.folio(folio).pages[0].data.clone();
+    ctx.w.swap.insert(
+        slot,
+        SwapEntry {
+            data,
+            count: 0,
+            cache: Some(folio),
+        },
+    );
+    let f = ctx.w.folio_mut(folio);
+    f.flags.swapcache = true;
+    f.swap_slot = Some(slot);
+    f.refcount += 1;
+    ctx.w.vmstat.pswpout += 1;
+    slot
+}
+
 /// Drops one swap PTE's claim on a slot (zap of a swap entry).
 pub fn swap_free(ctx: &mut Ctx, slot: u32) {
     let Some(e) = ctx.w.swap.get_mut(&slot) else {
@@ -77,30 +105,7 @@ pub fn pageout_anon(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<()> {
         ctx.touch(ObjRef::Folio(folio));
         return Ok(());
     }
-    ctx.step(
-        "add_to_swap",
-        "mm/swap_state.c",
-        "Allocate a swap slot and add the folio to the swap cache (one more reference); pageout() writes its data to the slot.",
-    );
-    ctx.touch(ObjRef::Folio(folio));
-    let slot = ctx.w.next_swap;
-    ctx.w.next_swap += 1;
-    let data = ctx.w.folio(folio).pages[0].data.clone();
-    ctx.w.swap.insert(
-        slot,
-        SwapEntry {
-            data,
-            count: 0,
-            cache: Some(folio),
-        },
-    );
-    {
-        let f = ctx.w.folio_mut(folio);
-        f.flags.swapcache = true;
-        f.swap_slot = Some(slot);
-        f.refcount += 1;
-    }
-    ctx.w.vmstat.pswpout += 1;
+    let slot = add_to_swap(ctx, folio);
     ctx.step(
         "try_to_unmap",
         "mm/rmap.c",

@@ -10,6 +10,6 @@ sleep "${WAIT:-6}"
 import -window root "$out"
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
-colors=$(convert "$out" -format %k info:)
+colors=$(identify -format %k "$out")
 echo "$out: $colors colours"
 [ "$colors" -gt 10 ]

@@ -3,7 +3,7 @@
 //! right, and an arrow for every reference. Drawn from model state only.
 
 use super::theme;
-use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Ui, Vec2, pos2, vec2};
+use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, StrokeKind, Ui, Vec2, pos2, vec2};
 use pinlab_lessons::model::folio::{FolioKind, LruList};
 use pinlab_lessons::model::holder::Grab;
 use pinlab_lessons::model::mm::Pte;
@@ -330,6 +330,16 @@ fn folio_color(f: &Folio) -> Color32 {
 pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, zoom: f32) -> Option<FolioId> {
     let refs = all_references(w);
     let l = layout(w, &refs);
+    if l.folio.is_empty() && l.pte.is_empty() && l.boxes.is_empty() {
+        ui.add_space(40.0);
+        ui.vertical_centered(|ui| {
+            ui.label(
+                RichText::new("Nothing is mapped yet: only the shared zero page exists.").size(18.0 * zoom.max(1.0)),
+            );
+            ui.label("Step forward to run the lesson.");
+        });
+        return None;
+    }
     let (resp, painter) = ui.allocate_painter(l.size * zoom, Sense::hover());
     // Only what is inside the visible part of the scroll area is drawn.
     let clip = ui.clip_rect().expand(40.0);

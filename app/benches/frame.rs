@@ -33,12 +33,10 @@ fn measure(app: &mut PinlabApp) -> (f64, f64) {
 }
 
 /// The step whose world has the most live folios.
-fn busiest(app: &mut PinlabApp) -> usize {
+fn busiest(app: &PinlabApp) -> usize {
     let s = &app.session;
     (0..=s.report.steps.len())
         .max_by_key(|k| {
-            let mut t = Nav::Step(*k);
-            let _ = &mut t;
             let end = if *k == 0 {
                 0
             } else {
@@ -59,7 +57,7 @@ fn main() {
         let mut app = PinlabApp::default();
         let id = l.id.clone();
         app.open_lesson(l, Source::Builtin(id.clone()));
-        let k = busiest(&mut app);
+        let k = busiest(&app);
         app.nav(Nav::Step(k));
         let folios = app.session.world().live_folios().count();
         let (p50, p99) = measure(&mut app);

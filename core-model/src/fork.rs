@@ -13,7 +13,6 @@ pub fn fork(ctx: &mut Ctx, parent: Pid, child_name: &str) -> KResult<Pid> {
     if child_name.is_empty() || ctx.w.procs.values().any(|p| p.name == child_name) {
         return invalid(format!("process name '{child_name}' is empty or already used"));
     }
-    let preset = ctx.w.preset;
     ctx.step(
         "dup_mm",
         "kernel/fork.c",
@@ -56,7 +55,6 @@ pub fn fork(ctx: &mut Ctx, parent: Pid, child_name: &str) -> KResult<Pid> {
             );
             continue;
         }
-        let _ = preset;
         copy_page_range(ctx, parent, child, start);
     }
     Ok(child)
@@ -137,7 +135,6 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                 folio,
                 page,
                 writable,
-                dirty,
                 soft_dirty,
                 ..
             } => {
@@ -195,7 +192,6 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                             pmd: false,
                         }
                     } else {
-                        let _ = dirty;
                         p
                     };
                     child_ptes.push(cp);

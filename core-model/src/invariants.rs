@@ -6,7 +6,7 @@ use crate::holder::Grab;
 use crate::ids::{FolioId, ZERO_FOLIO};
 use crate::mm::Pte;
 use crate::preset::ReuseRule;
-use crate::refs::{RefKind, Referrer, all_references};
+use crate::refs::{Referrer, all_references};
 use crate::world::World;
 use std::collections::{BTreeSet, HashMap};
 
@@ -212,6 +212,5 @@ pub fn check(w: &World) -> Vec<String> {
             bad.push(format!("bio '{}' has BIO_PAGE_PINNED but does not hold pins", h.name));
         }
     }
-    let _ = RefKind::Map;
     bad
 }

@@ -154,7 +154,7 @@ fn shrink_anon(ctx: &mut Ctx, folio: FolioId, preset: Preset) -> KResult<()> {
         );
         unmap_anon(ctx, folio, slot);
     }
-    remove_or_keep(ctx, folio, true, |ctx| {
+    remove_or_keep(ctx, folio, |ctx| {
         // pageout() wrote the folio to its slot: the slot holds its latest data.
         let data = ctx.w.folio(folio).pages[0].data.clone();
         let f = ctx.w.folio_mut(folio);
@@ -170,7 +170,7 @@ fn shrink_anon(ctx: &mut Ctx, folio: FolioId, preset: Preset) -> KResult<()> {
 
 /// __remove_mapping: frees the folio if only the cache (swap or page cache)
 /// still references it.
-fn remove_or_keep(ctx: &mut Ctx, folio: FolioId, _anon: bool, detach: impl FnOnce(&mut Ctx)) {
+fn remove_or_keep(ctx: &mut Ctx, folio: FolioId, detach: impl FnOnce(&mut Ctx)) {
     let f = ctx.w.folio(folio);
     if f.refcount == f.nr_pages() as i64 {
         ctx.step(
@@ -245,9 +245,7 @@ fn shrink_file(ctx: &mut Ctx, folio: FolioId, file: crate::ids::FileId, index: u
             VMSCAN_C,
             format!("{folio} is dirty: kswapd writes it out (->writepage)."),
         );
-        let name = ctx.w.file(file).name.clone();
         crate::writeback::writeback_range(ctx, file, index, 1, true)?;
-        let _ = name;
     }
     if ctx.w.folio(folio).flags.private {
         ctx.step(
@@ -258,7 +256,7 @@ fn shrink_file(ctx: &mut Ctx, folio: FolioId, file: crate::ids::FileId, index: u
         ctx.w.folio_mut(folio).flags.private = false;
         ctx.touch(ObjRef::Folio(folio));
     }
-    remove_or_keep(ctx, folio, false, |ctx| {
+    remove_or_keep(ctx, folio, |ctx| {
         ctx.w.file_mut(file).cache.remove(&index);
     });
     Ok(())
@@ -268,7 +266,6 @@ fn shrink_file(ctx: &mut Ctx, folio: FolioId, file: crate::ids::FileId, index: u
 /// unevictable list (mm/mlock.c: mlock_folio).
 pub fn mlock(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) -> KResult<()> {
     let starts: Vec<u64> = {
-        let mm = &ctx.w.proc(pid).mm;
         let mut v = Vec::new();
         let mut vpn = first;
         while vpn < first + n {
@@ -276,7 +273,6 @@ pub fn mlock(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) -> KResult<()> {
             v.push(vma.start);
             vpn = vma.end();
         }
-        let _ = mm;
         v
     };
     ctx.step(

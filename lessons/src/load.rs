@@ -828,7 +828,7 @@ fn load_question(c: &Ctx, q: &Tbl) -> R<Question> {
                 if !matches!(what.value_kind(), ValueKind::Int) {
                     return c.err(&a.span(), format!("a number question cannot be answered by '{key}'"));
                 }
-                let (subject, _) = subject_and_value_subject_only(c, &tb, what, key)?;
+                let subject = model_subject(c, &tb, what, key)?;
                 Answer::FromModel { what, subject }
             } else {
                 let mut per = Vec::new();
@@ -865,7 +865,7 @@ fn load_question(c: &Ctx, q: &Tbl) -> R<Question> {
     })
 }
 
-fn subject_and_value_subject_only(c: &Ctx, t: &Tbl, what: What, key: &str) -> R<(Subject, ())> {
+fn model_subject(c: &Ctx, t: &Tbl, what: What, key: &str) -> R<Subject> {
     let v = t.get(key).expect("present");
     let subject = match what {
         What::Vmstat => {
@@ -885,7 +885,7 @@ fn subject_and_value_subject_only(c: &Ctx, t: &Tbl, what: What, key: &str) -> R<
             }
         },
     };
-    Ok((subject, ()))
+    Ok(subject)
 }
 
 /// Loads several lessons and rejects duplicate ids.

@@ -2,8 +2,7 @@
 //! produces the report that transcripts, JSON and handouts are made from.
 
 use crate::expect::{StepOutcome, observe};
-use crate::kernels::any_matches;
-use crate::lesson::{Answer, Lesson, Question, Step};
+use crate::lesson::{Answer, Lesson, Question};
 use pinlab_model::{FolioId, Preset, Sim, WhatIf, World};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -362,11 +361,4 @@ pub fn transcript(lesson: &Lesson, r: &Report) -> String {
     }
     let _ = writeln!(s, "\n{} checks passed, {} failed", r.checks_passed, r.checks_failed);
     s
-}
-
-/// Steps whose question applies (for quizzes): all of them; narration may differ.
-pub fn step_applies(step: &Step, p: Preset) -> bool {
-    step.expect
-        .iter()
-        .all(|e| any_matches(&e.kernels, p) || !e.kernels.is_empty())
 }

@@ -415,14 +415,13 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, zo
         painter.text(r.center(), Align2::CENTER_CENTER, text, font(10.0), fg);
     }
     // Page-cache and other right-hand cells.
-    for ((fid, idx), r) in &l.cache {
+    for ((_, idx), r) in &l.cache {
         let r = tr(*r);
         if !visible(r) {
             continue;
         }
         painter.rect_filled(r, 3.0 * zoom, theme::CACHE.gamma_multiply(0.35));
         painter.text(r.center(), Align2::CENTER_CENTER, format!("[{idx}]"), font(11.0), fg);
-        let _ = fid;
     }
     for ((name, i), r) in l.holder_page.iter().chain(l.pipe_buf.iter()).chain(l.kbuf_page.iter()) {
         let r = tr(*r);
@@ -574,7 +573,7 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, zo
             );
         }
         y += 18.0 * zoom;
-        refcount_bar(&painter, pos2(x, y), (MID_W - 16.0) * zoom, 14.0 * zoom, *id, f, &refs);
+        refcount_bar(&painter, pos2(x, y), (MID_W - 16.0) * zoom, 14.0 * zoom, *id, &refs);
         y += 20.0 * zoom;
         let mut chips: Vec<(&str, Color32)> = Vec::new();
         if f.pages.iter().any(|p| p.anon_exclusive) {
@@ -633,7 +632,7 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, zo
 }
 
 /// Plain references as small cells, each pin's 1024 bias as a wide block.
-fn refcount_bar(p: &egui::Painter, at: Pos2, width: f32, h: f32, id: FolioId, f: &Folio, refs: &[Reference]) {
+fn refcount_bar(p: &egui::Painter, at: Pos2, width: f32, h: f32, id: FolioId, refs: &[Reference]) {
     let mine: Vec<&Reference> = refs.iter().filter(|r| r.folio == id && r.refs > 0).collect();
     let bias_pins: usize = mine.iter().filter(|r| r.kind == RefKind::Pin && r.refs >= 1024).count();
     let plain: i64 = mine
@@ -707,7 +706,6 @@ fn refcount_bar(p: &egui::Painter, at: Pos2, width: f32, h: f32, id: FolioId, f:
         );
         x += block + 2.0;
     }
-    let _ = f;
 }
 
 fn folio_tooltip(ui: &mut Ui, id: FolioId, f: &Folio, w: &World, refs: &[Reference]) {

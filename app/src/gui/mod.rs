@@ -8,7 +8,6 @@ pub mod theme;
 
 use egui::{Key, RichText};
 use egui_commonmark::CommonMarkCache;
-use pinlab_lessons::model::step::ObjRef;
 use pinlab_lessons::model::{FolioId, Preset, WhatIf};
 use pinlab_lessons::{Lesson, builtin, load_str};
 use serde::{Deserialize, Serialize};
@@ -320,7 +319,6 @@ impl PinlabApp {
                 }
             }
         }
-        let _ = ObjRef::Folio(FolioId(0));
         m
     }
 

@@ -1,6 +1,17 @@
 //! The command line: `pinlab lessons | run | check | handout`. Exit status 0
 //! when everything held, 1 when an expectation failed, 2 for invalid input.
 
+/// `println!` that stops quietly when stdout is closed (`pinlab run x | head`)
+/// instead of panicking on the broken pipe.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 use clap::{Parser, Subcommand};
 use pinlab_lessons::load::{LoadError, check_unique, load_str};
 use pinlab_lessons::model::{Preset, WhatIf};
@@ -120,8 +131,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Some(Command::Lessons) => {
             for l in builtin::all() {
                 match l {
-                    Ok(l) => println!("{:<28} {}", l.id, l.title),
-                    Err(e) => println!("(broken) {e}"),
+                    Ok(l) => out!("{:<28} {}", l.id, l.title),
+                    Err(e) => out!("(broken) {e}"),
                 }
             }
             ExitCode::SUCCESS
@@ -153,7 +164,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             } else {
                 transcript(&l, &report)
             };
-            println!("{out}");
+            out!("{out}");
             if report.passed {
                 ExitCode::SUCCESS
             } else {
@@ -224,13 +235,13 @@ fn check(paths: &[PathBuf]) -> ExitCode {
         match r {
             Ok(l) => lessons.push(l),
             Err(e) => {
-                println!("INVALID {e}");
+                out!("INVALID {e}");
                 invalid_files += 1;
             }
         }
     }
     if let Err(e) = check_unique(&lessons) {
-        println!("INVALID {e}");
+        out!("INVALID {e}");
         invalid_files += 1;
     }
     for l in &lessons {
@@ -238,10 +249,10 @@ fn check(paths: &[PathBuf]) -> ExitCode {
             let (_, r) = run_with_sim(l, *p, None);
             if r.passed {
                 passed += 1;
-                println!("pass  {:<28} kernel {:<5} {} checks", l.id, p.name(), r.checks_passed);
+                out!("pass  {:<28} kernel {:<5} {} checks", l.id, p.name(), r.checks_passed);
             } else {
                 failed += 1;
-                println!(
+                out!(
                     "FAIL  {:<28} kernel {:<5} {} of {} checks failed",
                     l.id,
                     p.name(),
@@ -250,16 +261,20 @@ fn check(paths: &[PathBuf]) -> ExitCode {
                 );
                 for st in &r.steps {
                     for c in st.checks.iter().filter(|c| !c.passed) {
-                        println!(
+                        out!(
                             "      step {} ({}:{}): {} (actual: {})",
-                            st.step, l.source, c.line, c.expect, c.actual
+                            st.step,
+                            l.source,
+                            c.line,
+                            c.expect,
+                            c.actual
                         );
                     }
                 }
             }
         }
     }
-    println!("{passed} passed, {} failed", failed + invalid_files);
+    out!("{passed} passed, {} failed", failed + invalid_files);
     if invalid_files > 0 {
         ExitCode::from(EXIT_INVALID)
     } else if failed > 0 {

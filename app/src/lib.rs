@@ -1,4 +1,5 @@
 //! pinlab application library: the command line and the egui app.
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod gui;

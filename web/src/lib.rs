@@ -1,2 +1,7 @@
-//! WebAssembly entry of pinlab. The eframe web runner and the JS API arrive
-//! with the web issue; this crate exists so that the workspace layout is final.
+//! pinlab in the browser: the eframe web runner and the handle that
+//! `web/www/pinlab.js` wraps as `window.pinlab`. The operations themselves
+//! live in `pinlab::gui::api`, shared with the desktop app and its tests;
+//! this file only crosses the JS boundary.
+
+#[cfg(target_arch = "wasm32")]
+pub mod handle;

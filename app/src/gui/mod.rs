@@ -1,6 +1,7 @@
 //! The desktop (and, later, web) application: one `PinlabApp` with a canvas,
 //! narration, the micro-step log, hazards, vmstat and a timeline.
 
+pub mod api;
 pub mod canvas;
 pub mod panels;
 pub mod session;
@@ -54,6 +55,7 @@ pub struct PinlabApp {
     last_tick: f64,
     last_step: usize,
     file_mtime: Option<SystemTime>,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     last_poll: f64,
     md: CommonMarkCache,
 }
@@ -101,12 +103,17 @@ impl PinlabApp {
         if let Some(saved) = cc.storage.and_then(|s| eframe::get_value::<Saved>(s, SAVE_KEY)) {
             app.restore(saved);
         }
-        cc.egui_ctx.set_visuals(if app.dark {
-            egui::Visuals::dark()
-        } else {
-            egui::Visuals::light()
-        });
+        // A theme, not visuals: visuals alone are overridden by the browser's colour scheme.
+        cc.egui_ctx.set_theme(app.theme());
         app
+    }
+
+    fn theme(&self) -> egui::Theme {
+        if self.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        }
     }
 
     pub fn saved(&self) -> Saved {
@@ -268,6 +275,14 @@ impl PinlabApp {
             }
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        self.poll_files(ctx, now);
+    }
+
+    /// Reloads a lesson file that changed on disk and opens dropped files.
+    /// (In the browser the page reads dropped and picked files: web/www.)
+    #[cfg(not(target_arch = "wasm32"))]
+    fn poll_files(&mut self, ctx: &egui::Context, now: f64) {
         // Reload a lesson file when it changes on disk.
         if let Source::File(p) = &self.source
             && now - self.last_poll > 1.0
@@ -476,27 +491,16 @@ impl PinlabApp {
             if w != self.session.whatif {
                 self.set_whatif(w);
             }
-            ui.separator();
-            ui.add(
-                egui::TextEdit::singleline(&mut self.open_path)
-                    .hint_text("lesson file path")
-                    .desired_width(180.0),
-            );
-            if ui.button("Open file").clicked() {
-                let p = PathBuf::from(self.open_path.trim());
-                self.open_file(p);
-            }
+            // The browser page has its own file picker (web/www/index.html).
+            #[cfg(not(target_arch = "wasm32"))]
+            self.open_file_ui(ui);
             ui.separator();
             if ui
                 .button(if self.dark { "Light theme" } else { "Dark theme" })
                 .clicked()
             {
                 self.dark = !self.dark;
-                ui.ctx().set_visuals(if self.dark {
-                    egui::Visuals::dark()
-                } else {
-                    egui::Visuals::light()
-                });
+                ui.ctx().set_theme(self.theme());
             }
             ui.add(egui::Slider::new(&mut self.zoom, 0.5..=3.0).text("canvas zoom"));
             ui.checkbox(&mut self.large, "Large text");
@@ -507,6 +511,20 @@ impl PinlabApp {
                 self.show_transcript = !self.show_transcript;
             }
         });
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn open_file_ui(&mut self, ui: &mut egui::Ui) {
+        ui.separator();
+        ui.add(
+            egui::TextEdit::singleline(&mut self.open_path)
+                .hint_text("lesson file path")
+                .desired_width(180.0),
+        );
+        if ui.button("Open file").clicked() {
+            let p = PathBuf::from(self.open_path.trim());
+            self.open_file(p);
+        }
     }
 
     fn timeline(&mut self, ui: &mut egui::Ui) {

@@ -1,0 +1,118 @@
+//! `WebHandle`: the wasm-bindgen object behind `window.pinlab`.
+
+use pinlab::gui::PinlabApp;
+use pinlab::gui::api;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+pub struct WebHandle {
+    runner: eframe::WebRunner,
+    /// Set once the app exists, so calls from JS can ask for a repaint.
+    ctx: Rc<RefCell<Option<egui::Context>>>,
+}
+
+/// A JS `Error`, so that callers get a message and a stack.
+fn err(msg: impl std::fmt::Display) -> JsValue {
+    js_sys::Error::new(&msg.to_string()).into()
+}
+
+#[wasm_bindgen]
+impl WebHandle {
+    /// Installs eframe's panic handler and the console logger.
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> WebHandle {
+        eframe::WebLogger::init(log::LevelFilter::Info).ok();
+        WebHandle {
+            runner: eframe::WebRunner::new(),
+            ctx: Rc::new(RefCell::new(None)),
+        }
+    }
+
+    /// Starts the app on the canvas. Rejects if WebGL2 cannot be set up.
+    pub async fn start(&self, canvas: web_sys::HtmlCanvasElement) -> Result<(), JsValue> {
+        let ctx = self.ctx.clone();
+        self.runner
+            .start(
+                canvas,
+                eframe::WebOptions::default(),
+                Box::new(move |cc| {
+                    ctx.replace(Some(cc.egui_ctx.clone()));
+                    Ok(Box::new(PinlabApp::new(cc)))
+                }),
+            )
+            .await
+    }
+
+    pub fn destroy(&self) {
+        self.runner.destroy();
+    }
+
+    pub fn has_panicked(&self) -> bool {
+        self.runner.has_panicked()
+    }
+
+    pub fn panic_message(&self) -> Option<String> {
+        self.runner.panic_summary().map(|s| s.message())
+    }
+
+    pub fn panic_callstack(&self) -> Option<String> {
+        self.runner.panic_summary().map(|s| s.callstack())
+    }
+
+    /// The built-in lessons as JSON: `[{id, title, kernels}]`.
+    pub fn lessons_json(&self) -> String {
+        serde_json::to_string(&api::lessons()).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// A built-in lesson id or a lesson's TOML text. Throws the loader's
+    /// error (file, line, column) and keeps the current lesson.
+    pub fn load(&self, id_or_toml: &str) -> Result<(), JsValue> {
+        self.with_app(|app| app.load(id_or_toml))?.map_err(err)
+    }
+
+    /// Opens a deep link's target; throws what could not be applied.
+    pub fn open_at(&self, lesson: Option<String>, step: Option<usize>, kernel: Option<String>) -> Result<(), JsValue> {
+        self.with_app(|app| app.open_at(lesson.as_deref(), step, kernel.as_deref()))?
+            .map_err(err)
+    }
+
+    /// n steps forward; returns the step now shown.
+    pub fn step(&self, n: usize) -> Result<usize, JsValue> {
+        self.with_app(|app| app.step_forward(n))
+    }
+
+    /// n steps back; returns the step now shown.
+    pub fn back(&self, n: usize) -> Result<usize, JsValue> {
+        self.with_app(|app| app.step_back(n))
+    }
+
+    /// The model state and transcript as JSON (see docs/web.md).
+    pub fn state_json(&self) -> Result<String, JsValue> {
+        self.with_app(|app| app.state_json())
+    }
+
+    /// `{lesson, step, kernel, micro_step, micro_steps}` as JSON: cheap
+    /// enough to poll, so the page can follow the user in the address bar.
+    pub fn position_json(&self) -> Result<String, JsValue> {
+        self.with_app(|app| serde_json::to_string(&app.position()).unwrap_or_default())
+    }
+}
+
+impl WebHandle {
+    fn with_app<T>(&self, f: impl FnOnce(&mut PinlabApp) -> T) -> Result<T, JsValue> {
+        let out = {
+            let mut app = self
+                .runner
+                .app_mut::<PinlabApp>()
+                .ok_or_else(|| err("pinlab is not running (not started, or it crashed)"))?;
+            f(&mut app)
+        };
+        if let Some(ctx) = self.ctx.borrow().as_ref() {
+            ctx.request_repaint();
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,257 @@
+// pinlab's page: loads the wasm with progress, starts the app, and offers
+// window.pinlab (the embedding API), deep links, file open/drop and the
+// offline service worker. Documented in docs/web.md.
+// __BUILD__ is replaced by a hash of the build (web/build.sh).
+
+import init, { WebHandle } from "./pkg/pinlab-__BUILD__.js";
+
+const BUILD = "__BUILD__";
+const WASM_URL = "./pkg/pinlab-__BUILD___bg.wasm";
+const $ = (id) => document.getElementById(id);
+
+function fail(title, text, detail) {
+  $("loading").hidden = true;
+  $("failure_title").textContent = title;
+  $("failure_text").textContent = text;
+  $("failure_detail").textContent = detail || "";
+  $("failure_detail").hidden = !detail;
+  $("failure").hidden = false;
+  document.body.dataset.appFailed = "true";
+}
+
+let toastTimer;
+function toast(msg) {
+  const t = $("toast");
+  t.textContent = msg;
+  t.style.display = "block";
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (t.style.display = "none"), 8000);
+}
+
+// The wasm, fetched by hand so the loading screen can show progress.
+async function fetchWasm() {
+  const res = await fetch(WASM_URL);
+  if (!res.ok) throw new Error(`${WASM_URL}: HTTP ${res.status}`);
+  const total = Number(res.headers.get("Content-Length")) || 0;
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const chunks = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    got += value.length;
+    // A compressing server sends the compressed length: clamp.
+    if (total) $("progress").value = Math.min(got / total, 1);
+    $("progress_text").textContent = `Fetching the app: ${(got / 1e6).toFixed(1)} MB`;
+  }
+  const bytes = new Uint8Array(got);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+function hasWebGL2() {
+  try {
+    return !!document.createElement("canvas").getContext("webgl2");
+  } catch {
+    return false;
+  }
+}
+
+// Deep links: #lesson=ID&step=N&kernel=PRESET
+function parseHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const step = p.get("step");
+  return {
+    lesson: p.get("lesson") || undefined,
+    step: step !== null && /^\d+$/.test(step) ? Number(step) : undefined,
+    kernel: p.get("kernel") || undefined,
+  };
+}
+
+function hashOf(pos) {
+  const p = new URLSearchParams();
+  if (pos.lesson) p.set("lesson", pos.lesson);
+  p.set("step", String(pos.step));
+  p.set("kernel", pos.kernel);
+  return "#" + p.toString();
+}
+
+async function main() {
+  if (!hasWebGL2()) {
+    fail(
+      "WebGL 2 is not available",
+      "pinlab draws with WebGL 2, which this browser does not offer or has turned off " +
+        "(hardware acceleration disabled, or a locked-down browser). Try another browser, " +
+        "turn hardware acceleration on, or run the desktop app: cargo run --release.",
+    );
+    return;
+  }
+  registerServiceWorker();
+  let bytes;
+  try {
+    bytes = await fetchWasm();
+  } catch (e) {
+    fail("pinlab could not be downloaded", "Check the connection and reload.", String(e));
+    return;
+  }
+  $("progress_text").textContent = "Starting";
+  await init({ module_or_path: bytes });
+  const handle = new WebHandle();
+  try {
+    await handle.start($("the_canvas"));
+  } catch (e) {
+    fail("pinlab could not start", "The graphics could not be set up (WebGL 2).", String(e?.message || e));
+    return;
+  }
+  $("loading").hidden = true;
+
+  let last = null; // the last position reported (JSON)
+  let fromHistory = false; // a move caused by back/forward: do not push it again
+
+  function position() {
+    return JSON.parse(handle.position_json());
+  }
+
+  // Follows the user in the address bar and tells listeners.
+  function checkPosition() {
+    if (handle.has_panicked()) return;
+    const pos = position();
+    const key = JSON.stringify([pos.lesson, pos.step, pos.kernel]);
+    if (key === last) return;
+    const first = last === null;
+    last = key;
+    const url = hashOf(pos);
+    if (first || fromHistory) history.replaceState(null, "", url);
+    else history.pushState(null, "", url);
+    fromHistory = false;
+    $("status").textContent = `${pos.lesson || "(file)"} - step ${pos.step} - kernel ${pos.kernel}`;
+    window.dispatchEvent(new CustomEvent("pinlab-step", { detail: pos }));
+    if (window.parent !== window) window.parent.postMessage({ pinlab: "step", ...pos }, "*");
+  }
+
+  function openHash() {
+    const h = parseHash();
+    if (h.lesson === undefined && h.step === undefined && h.kernel === undefined) return;
+    try {
+      handle.open_at(h.lesson, h.step, h.kernel);
+    } catch (e) {
+      toast(`This link could not be opened fully: ${e.message}`);
+    }
+  }
+
+  function call(f) {
+    try {
+      return f();
+    } finally {
+      checkPosition();
+    }
+  }
+
+  const api = {
+    build: BUILD,
+    lessons: () => JSON.parse(handle.lessons_json()),
+    load: (idOrToml) => call(() => handle.load(String(idOrToml))),
+    open: (lesson, step, kernel) => call(() => handle.open_at(lesson, step, kernel)),
+    step: (n = 1) => call(() => handle.step(n)),
+    back: (n = 1) => call(() => handle.back(n)),
+    state: () => JSON.parse(handle.state_json()),
+    position,
+    on: (fn) => window.addEventListener("pinlab-step", (e) => fn(e.detail)),
+  };
+  window.pinlab = api;
+
+  openHash();
+  checkPosition();
+  window.addEventListener("popstate", () => {
+    fromHistory = true;
+    openHash();
+    checkPosition();
+  });
+  // Keys, clicks and play move the app without calling the API: poll.
+  setInterval(checkPosition, 150);
+  setInterval(() => {
+    if (handle.has_panicked()) {
+      fail(
+        "pinlab stopped after an internal error",
+        "Please report it with the text below. Reloading restores the last lesson and step.",
+        `${handle.panic_message() || ""}\n\n${handle.panic_callstack() || ""}`,
+      );
+    }
+  }, 500);
+
+  // Embedding across origins: the parent page posts {pinlab: "step", args: [2], id}.
+  window.addEventListener("message", (e) => {
+    const m = e.data;
+    if (!m || typeof m.pinlab !== "string" || m.pinlab === "step-event") return;
+    const f = api[m.pinlab];
+    if (typeof f !== "function" || m.pinlab === "on") return;
+    let reply;
+    try {
+      reply = { pinlab: "reply", id: m.id, result: f(...(m.args || [])) };
+    } catch (err) {
+      reply = { pinlab: "reply", id: m.id, error: String(err?.message || err) };
+    }
+    e.source?.postMessage(reply, e.origin === "null" ? "*" : e.origin);
+  });
+
+  // Lesson files from this computer: picker and drop.
+  async function openFile(file) {
+    try {
+      api.load(await file.text());
+      toast(`Opened ${file.name}`);
+    } catch (e) {
+      toast(`${file.name}: ${e.message}`);
+    }
+  }
+  $("open").onclick = () => $("picker").click();
+  $("picker").onchange = () => {
+    const f = $("picker").files[0];
+    if (f) openFile(f);
+    $("picker").value = "";
+  };
+  $("copy").onclick = async () => {
+    try {
+      await navigator.clipboard.writeText(location.href);
+      toast("Link copied");
+    } catch {
+      toast(location.href);
+    }
+  };
+  window.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    document.body.classList.add("dropping");
+  }, true);
+  window.addEventListener("dragleave", () => document.body.classList.remove("dropping"), true);
+  window.addEventListener("drop", (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    document.body.classList.remove("dropping");
+    const f = e.dataTransfer?.files?.[0];
+    if (f) openFile(f);
+  }, true);
+
+  // Navigation start to the app's first frame, for the size/speed report.
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      document.body.dataset.firstFrameMs = String(Math.round(performance.now()));
+      document.body.dataset.appStarted = "true";
+    }),
+  );
+}
+
+// The service worker caches the app for offline use; it only ever serves
+// this build's files (see sw.js), so a new build is picked up on reload.
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator) || location.protocol === "file:") return;
+  navigator.serviceWorker.register("./sw.js", { updateViaCache: "none" }).catch((e) =>
+    console.warn("offline cache unavailable:", e),
+  );
+}
+
+main().catch((e) => fail("pinlab could not start", "An unexpected error happened while loading.", String(e?.stack || e)));

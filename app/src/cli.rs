@@ -60,6 +60,17 @@ pub enum Command {
     },
     /// Run every built-in lesson (or the given files and folders) under each kernel it declares.
     Check { paths: Vec<PathBuf> },
+    /// The kernel's COW and long-term pin selftests (cow.c, gup_longterm.c) under every
+    /// preset: P pass, F fail, s skipped by the selftest, - not run on that kernel; a
+    /// source confirms the outcome (*) or contradicts it (!); unmarked: no source says.
+    Matrix {
+        /// Print the matrix as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only cases whose group, test or variant contains this text.
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Write a Markdown handout of a lesson.
     Handout {
         lesson: String,
@@ -172,6 +183,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             }
         }
         Some(Command::Check { paths }) => check(&paths),
+        Some(Command::Matrix { json, only }) => matrix(json, only.as_deref()),
         Some(Command::Handout { lesson, output, kernel }) => {
             let l = match find_lesson(&lesson) {
                 Ok(l) => l,
@@ -281,5 +293,83 @@ fn check(paths: &[PathBuf]) -> ExitCode {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn matrix(json: bool, only: Option<&str>) -> ExitCode {
+    use pinlab_lessons::matrix::{self, Outcome};
+    let known = match matrix::known() {
+        Ok(k) => k,
+        Err(e) => return invalid(e),
+    };
+    let mut rows = Vec::new();
+    for c in matrix::cases() {
+        let c = match c {
+            Ok(c) => c,
+            Err(e) => return invalid(e),
+        };
+        let hay = format!("{} {} {}", c.group, c.test, c.variant).to_lowercase();
+        if only.is_some_and(|o| !hay.contains(&o.to_lowercase())) {
+            continue;
+        }
+        rows.push(matrix::run_row(&c, &known));
+    }
+    let disagreements = rows
+        .iter()
+        .flat_map(|r| &r.cells)
+        .filter(|(_, c)| c.agrees() == Some(false))
+        .count();
+    let newest_bad = rows
+        .iter()
+        .filter(|r| r.cells.last().is_some_and(|(_, c)| c.outcome != Outcome::Pass))
+        .count();
+    if json {
+        out!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+    } else {
+        let mut last = String::new();
+        for r in &rows {
+            let title = format!("{}: {}", r.group, r.test);
+            if title != last {
+                out!("\n{title}");
+                let mut head = format!("  {:<46}", "variant");
+                for (p, _) in &r.cells {
+                    head.push_str(&format!("{p:<6}"));
+                }
+                out!("{head}");
+                last = title;
+            }
+            let mut line = format!("  {:<46}", truncate(&r.variant, 45));
+            for (_, c) in &r.cells {
+                let mark = match c.agrees() {
+                    Some(true) => "*",
+                    Some(false) => "!",
+                    None => "",
+                };
+                line.push_str(&format!("{:<6}", format!("{}{mark}", c.outcome.short())));
+            }
+            out!("{line}");
+        }
+        out!(
+            "\n{} cases x {} kernels. P pass, F fail, s skipped by the selftest, - not run on that kernel;",
+            rows.len(),
+            Preset::ALL.len()
+        );
+        out!("* a source confirms the outcome, ! a source contradicts it, unmarked: no source says (assets/selftests/known.toml).");
+        out!("{disagreements} disagreement(s) with a source; {newest_bad} case(s) not passing under {} (mainline passes all).", Preset::NEWEST.name());
+    }
+    if disagreements > 0 || newest_bad > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 3).collect();
+        t.push_str("...");
+        t
     }
 }

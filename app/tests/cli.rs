@@ -159,3 +159,30 @@ fn a_closed_stdout_ends_the_output_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn matrix_shows_the_cve_on_5_7_and_its_fix() {
+    let o = pinlab(&["matrix", "--json", "--only", "vmsplice() + unmap in child"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let base = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["test"] == "vmsplice() + unmap in child" && r["variant"] == "base page")
+        .expect("row");
+    let cell = |k: &str| {
+        base["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c[0] == k)
+            .map(|c| c[1].clone())
+            .unwrap()
+    };
+    assert_eq!(cell("5.7")["outcome"], "fail");
+    assert_eq!(cell("5.7")["known"]["basis"], "stated");
+    assert_eq!(cell("6.12")["outcome"], "pass");
+    let text = stdout(&pinlab(&["matrix", "--only", "collapsing"]));
+    assert!(text.contains("0 disagreement(s)"), "{text}");
+}

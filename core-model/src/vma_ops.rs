@@ -213,6 +213,50 @@ fn split_at(ctx: &mut Ctx, pid: Pid, vpn: u64) {
     mm.vmas.insert(vpn, Arc::new(right));
 }
 
+/// Merges the VMAs around [first, end) with their neighbours where a flag
+/// change made them alike again (mm/vma.c: vma_modify_flags ->
+/// vma_merge_existing_range; mm/mmap.c: vma_merge before 6.8). Alike: same
+/// mapping (the model's stand-in for the same anon_vma), flags and hints, and
+/// for files contiguous offsets. cow.c relies on it: "Revert MADV_DONTFORK
+/// such that we merge the VMAs" before MADV_COLLAPSE.
+fn merge_around(ctx: &mut Ctx, pid: Pid, first: u64, end: u64) {
+    let lo = first.saturating_sub(1);
+    loop {
+        let mm = &ctx.w.proc(pid).mm;
+        let pair = mm
+            .vmas
+            .range(..=end)
+            .filter(|(_, v)| v.end() >= lo)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+            .windows(2)
+            .find(|w| mergeable(&w[0], &w[1]))
+            .map(|w| (w[0].clone(), w[1].clone()));
+        let Some((left, right)) = pair else { return };
+        let mut merged = (*left).clone();
+        for i in 0..right.ptes.len() {
+            merged.ptes.push_back(right.ptes[i]);
+        }
+        let mm = &mut ctx.w.proc_mut(pid).mm;
+        mm.vmas.remove(&right.start);
+        mm.vmas.insert(merged.start, Arc::new(merged));
+    }
+}
+
+fn mergeable(a: &Vma, b: &Vma) -> bool {
+    let backing = match (a.backing, b.backing) {
+        (Backing::Anon, Backing::Anon) => true,
+        (Backing::File { file: f, pgoff: p }, Backing::File { file: g, pgoff: q }) => f == g && p + a.pages() == q,
+        _ => false,
+    };
+    a.end() == b.start
+        && a.name == b.name
+        && a.flags == b.flags
+        && a.anon_order == b.anon_order
+        && a.movable == b.movable
+        && backing
+}
+
 /// Starts of the VMAs covering [first, first+n), after splitting at both ends;
 /// ENOMEM if part of the range is not mapped (as mprotect and madvise report).
 fn vmas_in(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, split: bool) -> KResult<Vec<u64>> {
@@ -373,6 +417,7 @@ pub fn mprotect(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, write: bool) -> KRe
         }
         ctx.w.proc_mut(pid).mm.vmas.insert(s, Arc::new(v));
     }
+    merge_around(ctx, pid, first, first + n);
     ctx.touch(ObjRef::Page(pid, first));
     Ok(())
 }
@@ -418,6 +463,7 @@ pub fn madvise(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, advice: Advice) -> K
                     }
                 }
             }
+            merge_around(ctx, pid, first, first + n);
         }
         Advice::Dontneed => {
             ctx.step(

@@ -421,3 +421,47 @@ fn madv_collapse_refused_by_a_pin() {
     old.anon("p", "buf", 512);
     assert_eq!(old.err(a).errno(), Some(Errno::EINVAL), "MADV_COLLAPSE is 6.1+");
 }
+
+/// cow.c's collapse tests split a THP region with MADV_DONTFORK (or mprotect),
+/// revert it "such that we merge the VMAs", then MADV_COLLAPSE the whole
+/// block: vma_modify_flags merges the pieces back, so the collapse sees one VMA.
+#[test]
+fn flag_changes_that_are_reverted_merge_the_vmas_again() {
+    let mut t = T::new(Preset::V6_12);
+    t.spawn("p");
+    t.anon("p", "buf", 512);
+    for i in 0..4 {
+        t.write("p", "buf", i, &format!("d{i}"));
+    }
+    let advise = |start, pages, advice| Action::Madvise {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start,
+        pages: Some(pages),
+        advice,
+    };
+    let vmas = |t: &T| t.w().proc(t.vpn("p", "buf", 0).0).mm.vmas.len();
+    t.ok(advise(256, 256, Advice::Dontfork));
+    assert_eq!(vmas(&t), 2, "split at page 256");
+    t.ok(advise(256, 256, Advice::Dofork));
+    assert_eq!(vmas(&t), 1, "merged again");
+    t.ok(Action::Mprotect {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: Some(1),
+        write: false,
+    });
+    assert_eq!(vmas(&t), 2);
+    t.ok(Action::Mprotect {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: Some(1),
+        write: true,
+    });
+    assert_eq!(vmas(&t), 1);
+    t.ok(advise(0, 512, Advice::Collapse));
+    assert!(t.pte("p", "buf", 0).is_pmd());
+    assert_eq!(t.read("p", "buf", 3), "d3");
+}

@@ -9,6 +9,7 @@ pub mod handout;
 pub mod kernels;
 pub mod lesson;
 pub mod load;
+pub mod matrix;
 pub mod run;
 
 pub use lesson::{Lesson, Step};

@@ -78,7 +78,22 @@ pub struct QuestionLine {
 /// when given). Returns the timeline too, for the GUI.
 pub fn run_with_sim(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> (Sim, Report) {
     let whatif = whatif.unwrap_or(lesson.whatif);
-    let mut sim = Sim::with_whatif(preset, whatif);
+    run_on(lesson, Sim::with_whatif(preset, whatif))
+}
+
+/// Runs a lesson without checking the model's invariants after every
+/// micro-step: for bulk runs (the selftest matrix, exercise generation,
+/// counterexample search) where that check costs 80% of the time. The
+/// invariants stay checked by the lesson runs and the property tests.
+pub fn run_unchecked(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> Report {
+    let mut sim = Sim::with_whatif(preset, whatif.unwrap_or(lesson.whatif));
+    sim.set_check_invariants(false);
+    run_on(lesson, sim).1
+}
+
+fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
+    let preset = sim.world().preset;
+    let whatif = sim.world().whatif;
     let mut labels: HashMap<String, (FolioId, usize)> = HashMap::new();
     let mut steps = Vec::new();
     let (mut ok, mut bad) = (0, 0);

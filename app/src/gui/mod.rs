@@ -4,6 +4,8 @@
 pub mod api;
 pub mod canvas;
 pub mod panels;
+pub mod presenter;
+pub mod quiz;
 pub mod session;
 pub mod theme;
 
@@ -49,7 +51,13 @@ pub struct PinlabApp {
     pub speed: f32,
     pub selected: Option<FolioId>,
     pub revealed: bool,
+    pub quiz: quiz::Quiz,
+    /// Presenter mode: full screen, large type, answers and checks hidden until revealed.
+    pub presenter: bool,
+    /// Presenter's blank screen (B).
+    pub blank: bool,
     pub show_help: bool,
+    presenter_toggle: bool,
     pub show_transcript: bool,
     pub open_path: String,
     last_tick: f64,
@@ -84,7 +92,11 @@ impl Default for PinlabApp {
             speed: 2.0,
             selected: None,
             revealed: false,
+            quiz: quiz::Quiz::default(),
+            presenter: false,
+            blank: false,
             show_help: false,
+            presenter_toggle: false,
             show_transcript: false,
             open_path: String::new(),
             last_tick: 0.0,
@@ -153,6 +165,7 @@ impl PinlabApp {
         self.error = None;
         self.selected = None;
         self.revealed = false;
+        self.quiz.reset();
     }
 
     pub fn open_builtin(&mut self, id: &str) -> bool {
@@ -201,14 +214,19 @@ impl PinlabApp {
     pub fn set_kernel(&mut self, p: Preset) {
         let w = self.session.whatif;
         self.session.replay(p, w);
+        // The right answers may differ under another kernel.
+        self.quiz.reset();
     }
 
     pub fn set_whatif(&mut self, w: WhatIf) {
         let p = self.session.preset;
         self.session.replay(p, w);
+        self.quiz.reset();
     }
 
+    /// Moves through time; in quiz mode forward moves stop before an unanswered question.
     pub fn nav(&mut self, n: Nav) {
+        let n = self.quiz.gate(&self.session, n);
         self.session.nav(n);
         let k = self.session.step();
         if k != self.last_step {
@@ -259,7 +277,20 @@ impl PinlabApp {
             if i.key_pressed(Key::T) {
                 self.show_transcript = !self.show_transcript;
             }
+            if i.key_pressed(Key::F5) {
+                self.presenter_toggle = true;
+            }
+            if self.presenter && (i.key_pressed(Key::B) || i.key_pressed(Key::Period)) {
+                self.blank = !self.blank;
+            }
+            if self.presenter && i.key_pressed(Key::Escape) {
+                self.presenter_toggle = true;
+            }
         });
+        if std::mem::take(&mut self.presenter_toggle) {
+            self.set_presenter(ctx, !self.presenter);
+        }
+        self.quiz_keys(ctx);
     }
 
     fn tick(&mut self, ctx: &egui::Context) {
@@ -349,7 +380,15 @@ impl PinlabApp {
             .default_size(if self.large { 480.0 } else { 300.0 })
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().id_salt("narr").show(ui, |ui| {
-                    panels::narration_ui(ui, &self.session, &mut self.md, &mut self.revealed, self.large);
+                    if self.quiz.enabled {
+                        self.quiz_ui(ui);
+                    }
+                    let view = panels::NarrationView {
+                        revealed: &mut self.revealed,
+                        large: self.large,
+                        presenter: self.presenter,
+                    };
+                    panels::narration_ui(ui, &self.session, &mut self.md, view);
                 });
             });
         egui::Panel::right("log")
@@ -406,6 +445,9 @@ impl PinlabApp {
                     ("Home / End", "start / end of the lesson"),
                     ("Space", "play / pause"),
                     ("R", "reveal the answer"),
+                    ("1-9", "answer a quiz question"),
+                    ("F5 / Esc", "presenter mode on / off"),
+                    ("B or .", "blank screen (presenter mode)"),
                     ("T", "transcript (plain text)"),
                     ("F1 or ?", "this help"),
                 ] {
@@ -415,6 +457,9 @@ impl PinlabApp {
                     self.show_help = false;
                 }
             });
+        }
+        if self.presenter && self.blank {
+            self.blank_ui(&ctx);
         }
         if self.show_transcript {
             let text = pinlab_lessons::run::transcript(&self.session.lesson, &self.session.report);
@@ -504,6 +549,15 @@ impl PinlabApp {
             }
             ui.add(egui::Slider::new(&mut self.zoom, 0.5..=3.0).text("canvas zoom"));
             ui.checkbox(&mut self.large, "Large text");
+            if ui.checkbox(&mut self.quiz.enabled, "Quiz").changed() {
+                self.quiz.reset();
+            }
+            if ui
+                .button(if self.presenter { "Leave presenter (Esc)" } else { "Present (F5)" })
+                .clicked()
+            {
+                self.presenter_toggle = true;
+            }
             if ui.button("Help").clicked() {
                 self.show_help = true;
             }

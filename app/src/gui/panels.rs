@@ -17,7 +17,20 @@ pub fn source_url(release: &str, path: &str) -> Option<String> {
     Some(format!("https://elixir.bootlin.com/linux/{release}/source/{path}"))
 }
 
-pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, revealed: &mut bool, large: bool) {
+/// How the narration panel is shown.
+pub struct NarrationView<'a> {
+    pub revealed: &'a mut bool,
+    pub large: bool,
+    /// Presenter mode: the checks (which give answers away) wait for the reveal too.
+    pub presenter: bool,
+}
+
+pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, view: NarrationView<'_>) {
+    let NarrationView {
+        revealed,
+        large,
+        presenter,
+    } = view;
     let k = s.step();
     ui.heading(&s.lesson.title);
     if k == 0 {
@@ -55,7 +68,10 @@ pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, revealed
             *revealed = true;
         }
     }
-    if !st.checks.is_empty() {
+    if !st.checks.is_empty() && presenter && !*revealed {
+        ui.separator();
+        ui.label(RichText::new("(the checks are hidden until the answer is revealed: R)").weak());
+    } else if !st.checks.is_empty() {
         ui.separator();
         for c in &st.checks {
             let (mark, col) = if c.passed {

@@ -56,10 +56,15 @@ impl Session {
 
     /// Lesson step (1-based) the cursor is in; 0 before the first.
     pub fn step(&self) -> usize {
+        self.step_at(self.cursor)
+    }
+
+    /// Lesson step that history entry `cursor` belongs to.
+    pub fn step_at(&self, cursor: usize) -> usize {
         self.report
             .steps
             .iter()
-            .find(|s| self.cursor >= s.first_entry && self.cursor < s.end_entry)
+            .find(|s| cursor >= s.first_entry && cursor < s.end_entry)
             .map(|s| s.step)
             .unwrap_or(0)
     }
@@ -82,30 +87,28 @@ impl Session {
         }
     }
 
-    /// Is the cursor at the end of its step (a step boundary)?
-    fn at_step_end(&self) -> bool {
-        self.cursor == self.end_of(self.step())
+    pub fn nav(&mut self, n: Nav) {
+        self.cursor = self.cursor_after(self.cursor, n);
     }
 
-    pub fn nav(&mut self, n: Nav) {
+    /// Where `n` moves a cursor standing at `cursor` (no side effects).
+    pub fn cursor_after(&self, cursor: usize, n: Nav) -> usize {
         let last = self.entries() - 1;
-        self.cursor = match n {
-            Nav::NextMicro => (self.cursor + 1).min(last),
-            Nav::PrevMicro => self.cursor.saturating_sub(1),
+        match n {
+            Nav::NextMicro => (cursor + 1).min(last),
+            Nav::PrevMicro => cursor.saturating_sub(1),
             Nav::Home => 0,
             Nav::End => last,
             Nav::Seek(i) => i.min(last),
             Nav::Step(k) => self.end_of(k.min(self.report.steps.len())),
             Nav::NextStep => {
-                let k = self.step();
-                let target = if self.at_step_end() { k + 1 } else { k };
+                let k = self.step_at(cursor);
+                // At a step boundary go to the next step's end, else to this one's.
+                let target = if cursor == self.end_of(k) { k + 1 } else { k };
                 self.end_of(target.min(self.report.steps.len()))
             }
-            Nav::PrevStep => {
-                let k = self.step();
-                self.end_of(k.saturating_sub(1))
-            }
-        };
+            Nav::PrevStep => self.end_of(self.step_at(cursor).saturating_sub(1)),
+        }
     }
 
     /// Replays under another preset or toggles, keeping the lesson step.

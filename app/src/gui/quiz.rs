@@ -1,0 +1,225 @@
+//! Predict, then reveal: in quiz mode, moving forward into a step that asks a
+//! question stops just before that step's action runs. The student answers,
+//! the answer is marked against what the model says under the current kernel,
+//! and only then does the step run.
+
+use super::session::{Nav, Session};
+use std::collections::BTreeMap;
+
+/// One answered question.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Given {
+    /// The 1-based choice, or the number typed.
+    pub value: i64,
+    pub right: bool,
+}
+
+#[derive(Default)]
+pub struct Quiz {
+    pub enabled: bool,
+    /// The step (1-based) whose question is waiting to be answered: the
+    /// cursor stands at the end of the step before it.
+    pub asking: Option<usize>,
+    /// Answers by step, for this lesson and kernel.
+    pub given: BTreeMap<usize, Given>,
+    /// What the student is typing for a number question.
+    pub typed: String,
+}
+
+impl Quiz {
+    /// Starts over (new lesson or kernel: the right answers may differ).
+    pub fn reset(&mut self) {
+        self.asking = None;
+        self.given.clear();
+        self.typed.clear();
+    }
+
+    /// The navigation to perform instead of `n`: forward moves stop before
+    /// the first unanswered question they would run.
+    pub fn gate(&mut self, s: &Session, n: Nav) -> Nav {
+        if !self.enabled {
+            return n;
+        }
+        let here = s.step();
+        if matches!(n, Nav::PrevStep | Nav::PrevMicro | Nav::Home) {
+            self.asking = None;
+            return n;
+        }
+        let target = s.step_at(s.cursor_after(s.cursor, n));
+        if target <= here {
+            return n;
+        }
+        let first = (here + 1..=target).find(|k| {
+            s.report.steps.get(k - 1).is_some_and(|st| st.question.is_some()) && !self.given.contains_key(k)
+        });
+        match first {
+            Some(k) => {
+                self.asking = Some(k);
+                self.typed.clear();
+                Nav::Step(k - 1)
+            }
+            None => n,
+        }
+    }
+
+    /// Marks an answer to the waiting question; returns the step to run.
+    pub fn answer(&mut self, s: &Session, value: i64) -> Option<usize> {
+        let k = self.asking.take()?;
+        let q = s.report.steps.get(k - 1)?.question.as_ref()?;
+        let right = q.answer_value == Some(value);
+        self.given.insert(k, Given { value, right });
+        Some(k)
+    }
+
+    /// (right, answered, questions in the lesson).
+    pub fn score(&self, s: &Session) -> (usize, usize, usize) {
+        let total = s.report.steps.iter().filter(|st| st.question.is_some()).count();
+        let right = self.given.values().filter(|g| g.right).count();
+        (right, self.given.len(), total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pinlab_lessons::builtin;
+    use pinlab_lessons::model::Preset;
+
+    fn session(id: &str, p: Preset) -> Session {
+        Session::new(builtin::by_id(id).unwrap(), p, None)
+    }
+
+    #[test]
+    fn forward_stops_before_a_question_and_the_answer_is_marked_per_kernel() {
+        // ref-extraction asks a per-kernel question: 1 up to 5.8, 2 from 5.9.
+        for (p, right) in [(Preset::V5_8, 1), (Preset::V6_12, 2)] {
+            let mut s = session("ref-extraction", p);
+            let mut q = Quiz {
+                enabled: true,
+                ..Default::default()
+            };
+            let k = s
+                .report
+                .steps
+                .iter()
+                .position(|st| st.question.as_ref().is_some_and(|q| q.prompt.starts_with("Does the parent keep")))
+                .unwrap()
+                + 1;
+            // Jump to the end: the first question stops it.
+            let n = q.gate(&s, Nav::End);
+            s.nav(n);
+            let first = q.asking.unwrap();
+            assert_eq!(s.step(), first - 1, "stopped before the question's action");
+            // Answer every question on the way, wrongly at step k.
+            while let Some(a) = q.asking {
+                let v = if a == k { 3 - right } else { s.report.steps[a - 1].question.as_ref().unwrap().answer_value.unwrap() };
+                let run = q.answer(&s, v).unwrap();
+                s.nav(Nav::Step(run));
+                assert_eq!(s.step(), run);
+                let n = q.gate(&s, Nav::End);
+                s.nav(n);
+            }
+            assert_eq!(s.cursor, s.entries() - 1);
+            assert!(!q.given[&k].right);
+            let (r, answered, total) = q.score(&s);
+            assert_eq!((answered, total), (total, 5));
+            assert_eq!(r, total - 1);
+        }
+    }
+
+    #[test]
+    fn backwards_and_answered_questions_are_not_gated() {
+        let mut s = session("folio-life", Preset::V6_12);
+        let mut q = Quiz {
+            enabled: true,
+            ..Default::default()
+        };
+        let n = q.gate(&s, Nav::End);
+        s.nav(n);
+        let k = q.asking.unwrap();
+        q.answer(&s, 0).unwrap();
+        s.nav(Nav::Step(k));
+        s.nav(Nav::Home);
+        // The question at k is answered: going forward passes it.
+        let n = q.gate(&s, Nav::Step(k));
+        assert_eq!(n, Nav::Step(k));
+        assert_eq!(q.gate(&s, Nav::PrevStep), Nav::PrevStep);
+    }
+}
+
+/// The quiz's part of the narration panel and its keys.
+mod view {
+    use super::super::session::Nav;
+    use super::super::{PinlabApp, theme};
+    use egui::{Key, RichText, Ui};
+
+    impl PinlabApp {
+        pub(in crate::gui) fn quiz_ui(&mut self, ui: &mut Ui) {
+            let (right, answered, total) = self.quiz.score(&self.session);
+            ui.label(RichText::new(format!("Quiz score: {right} right of {answered} answered ({total} questions)")).strong());
+            if let Some(k) = self.quiz.asking {
+                let Some(q) = self.session.report.steps.get(k - 1).and_then(|s| s.question.clone()) else {
+                    return;
+                };
+                let action = self.session.report.steps[k - 1].action.clone();
+                ui.group(|ui| {
+                    ui.label(RichText::new(format!("Predict before step {k} runs: {action}")).monospace());
+                    ui.strong(&q.prompt);
+                    let mut pick = None;
+                    if q.choices.is_empty() {
+                        ui.horizontal(|ui| {
+                            ui.label("Your answer");
+                            let r = ui.add(egui::TextEdit::singleline(&mut self.quiz.typed).desired_width(80.0));
+                            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                            if (ui.button("Answer").clicked() || enter)
+                                && let Ok(v) = self.quiz.typed.trim().parse::<i64>()
+                            {
+                                pick = Some(v);
+                            }
+                        });
+                    } else {
+                        for (i, c) in q.choices.iter().enumerate() {
+                            if ui.button(format!("{}. {c}", i + 1)).clicked() {
+                                pick = Some(i as i64 + 1);
+                            }
+                        }
+                    }
+                    if let Some(v) = pick {
+                        self.answer_quiz(v);
+                    }
+                });
+                ui.separator();
+            } else if let Some(g) = self.quiz.given.get(&self.session.step()) {
+                let (text, color) = if g.right {
+                    (format!("Your answer {} is right.", g.value), theme::GREEN)
+                } else {
+                    (format!("Your answer {} is wrong.", g.value), theme::HAZARD)
+                };
+                ui.label(RichText::new(text).strong().color(color));
+            }
+        }
+
+        /// Marks the answer, runs the step and shows the explanation.
+        pub fn answer_quiz(&mut self, value: i64) {
+            if let Some(k) = self.quiz.answer(&self.session, value) {
+                self.session.nav(Nav::Step(k));
+                self.last_step = k;
+                self.revealed = true;
+            }
+        }
+
+        /// Digits answer a multiple-choice question that is waiting.
+        pub(in crate::gui) fn quiz_keys(&mut self, ctx: &egui::Context) {
+            let Some(k) = self.quiz.asking else { return };
+            let n = self.session.report.steps.get(k - 1).and_then(|s| s.question.as_ref()).map_or(0, |q| q.choices.len());
+            if n == 0 || ctx.egui_wants_keyboard_input() {
+                return;
+            }
+            const DIGITS: [Key; 9] = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::Num5, Key::Num6, Key::Num7, Key::Num8, Key::Num9];
+            let pressed = ctx.input(|i| DIGITS.iter().take(n).position(|d| i.key_pressed(*d)));
+            if let Some(i) = pressed {
+                self.answer_quiz(i as i64 + 1);
+            }
+        }
+    }
+}

@@ -71,6 +71,19 @@ pub enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Generate exercises with an answer key (OSTEP style): a seed always gives the same ones.
+    Exercise {
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value_t = 3)]
+        count: usize,
+        /// Print them as JSON (each with its lesson TOML).
+        #[arg(long)]
+        json: bool,
+        /// Also write each exercise as a lesson file into this folder (open it in the app).
+        #[arg(long)]
+        lessons: Option<PathBuf>,
+    },
     /// Write a Markdown handout of a lesson.
     Handout {
         lesson: String,
@@ -184,6 +197,12 @@ pub fn main_with(cli: Cli) -> ExitCode {
         }
         Some(Command::Check { paths }) => check(&paths),
         Some(Command::Matrix { json, only }) => matrix(json, only.as_deref()),
+        Some(Command::Exercise {
+            seed,
+            count,
+            json,
+            lessons,
+        }) => exercise(seed, count, json, lessons.as_deref()),
         Some(Command::Handout { lesson, output, kernel }) => {
             let l = match find_lesson(&lesson) {
                 Ok(l) => l,
@@ -354,8 +373,13 @@ fn matrix(json: bool, only: Option<&str>) -> ExitCode {
             rows.len(),
             Preset::ALL.len()
         );
-        out!("* a source confirms the outcome, ! a source contradicts it, unmarked: no source says (assets/selftests/known.toml).");
-        out!("{disagreements} disagreement(s) with a source; {newest_bad} case(s) not passing under {} (mainline passes all).", Preset::NEWEST.name());
+        out!(
+            "* a source confirms the outcome, ! a source contradicts it, unmarked: no source says (assets/selftests/known.toml)."
+        );
+        out!(
+            "{disagreements} disagreement(s) with a source; {newest_bad} case(s) not passing under {} (mainline passes all).",
+            Preset::NEWEST.name()
+        );
     }
     if disagreements > 0 || newest_bad > 0 {
         ExitCode::from(EXIT_FAILED)
@@ -372,4 +396,32 @@ fn truncate(s: &str, n: usize) -> String {
         t.push_str("...");
         t
     }
+}
+
+/// At most this many exercises at once: each is run several times in the model.
+const MAX_EXERCISES: usize = 1000;
+
+fn exercise(seed: u64, count: usize, json: bool, lessons: Option<&Path>) -> ExitCode {
+    use pinlab_lessons::exercise;
+    if count == 0 || count > MAX_EXERCISES {
+        return invalid(format!("--count must be between 1 and {MAX_EXERCISES}"));
+    }
+    let all = exercise::generate(seed, count);
+    if let Some(dir) = lessons {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return invalid(format!("{}: {e}", dir.display()));
+        }
+        for e in &all {
+            let path = dir.join(format!("exercise-{}-{}.toml", e.seed, e.number));
+            if let Err(err) = std::fs::write(&path, &e.toml) {
+                return invalid(format!("{}: {err}", path.display()));
+            }
+        }
+    }
+    if json {
+        out!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+    } else {
+        out!("{}", exercise::text(&all).trim_end());
+    }
+    ExitCode::SUCCESS
 }

@@ -186,3 +186,27 @@ fn matrix_shows_the_cve_on_5_7_and_its_fix() {
     let text = stdout(&pinlab(&["matrix", "--only", "collapsing"]));
     assert!(text.contains("0 disagreement(s)"), "{text}");
 }
+
+#[test]
+fn exercises_are_reproducible_and_their_lessons_run() {
+    let a = pinlab(&["exercise", "--seed", "11", "--count", "2"]);
+    let b = pinlab(&["exercise", "--seed", "11", "--count", "2"]);
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert_eq!(stdout(&a), stdout(&b));
+    assert!(stdout(&a).contains("Answer key"));
+    let dir = std::env::temp_dir().join(format!("pinlab-ex-{}", std::process::id()));
+    let o = pinlab(&[
+        "exercise",
+        "--seed",
+        "11",
+        "--count",
+        "2",
+        "--lessons",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let file = dir.join("exercise-11-1.toml");
+    let r = pinlab(&["run", file.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(0), "{}", stdout(&r));
+    assert_eq!(pinlab(&["exercise", "--count", "0"]).status.code(), Some(2));
+}

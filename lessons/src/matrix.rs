@@ -220,7 +220,11 @@ mod tests {
         assert!(all.len() >= 180, "{} cases", all.len());
         for c in &all {
             let c = c.as_ref().expect("loads");
-            assert!(!c.group.is_empty() && !c.test.is_empty() && !c.variant.is_empty(), "{}", c.id);
+            assert!(
+                !c.group.is_empty() && !c.test.is_empty() && !c.variant.is_empty(),
+                "{}",
+                c.id
+            );
         }
         let k = known().unwrap();
         assert!(k.len() > 20);

@@ -48,7 +48,12 @@ fn every_selftest_name_is_covered() {
         assert!(all.iter().any(|c| c.test == *name), "no case for '{name}'");
     }
     for c in &all {
-        assert!(SELFTEST_NAMES.contains(&c.test.as_str()), "{}: unknown test name '{}'", c.id, c.test);
+        assert!(
+            SELFTEST_NAMES.contains(&c.test.as_str()),
+            "{}: unknown test name '{}'",
+            c.id,
+            c.test
+        );
     }
 }
 
@@ -80,7 +85,11 @@ fn mainline_passes_and_the_model_agrees_with_every_known_outcome() {
             }
         }
     }
-    assert!(newest_bad.is_empty(), "under the newest preset:\n{}", newest_bad.join("\n"));
+    assert!(
+        newest_bad.is_empty(),
+        "under the newest preset:\n{}",
+        newest_bad.join("\n")
+    );
     assert!(disagree.is_empty(), "{}", disagree.join("\n"));
     assert!(compared > 500, "only {compared} cells have a known outcome");
 }

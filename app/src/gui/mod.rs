@@ -553,7 +553,11 @@ impl PinlabApp {
                 self.quiz.reset();
             }
             if ui
-                .button(if self.presenter { "Leave presenter (Esc)" } else { "Present (F5)" })
+                .button(if self.presenter {
+                    "Leave presenter (Esc)"
+                } else {
+                    "Present (F5)"
+                })
                 .clicked()
             {
                 self.presenter_toggle = true;

@@ -49,9 +49,8 @@ impl Quiz {
         if target <= here {
             return n;
         }
-        let first = (here + 1..=target).find(|k| {
-            s.report.steps.get(k - 1).is_some_and(|st| st.question.is_some()) && !self.given.contains_key(k)
-        });
+        let first = (here + 1..=target)
+            .find(|k| s.report.steps.get(k - 1).is_some_and(|st| st.question.is_some()) && !self.given.contains_key(k));
         match first {
             Some(k) => {
                 self.asking = Some(k);
@@ -102,7 +101,11 @@ mod tests {
                 .report
                 .steps
                 .iter()
-                .position(|st| st.question.as_ref().is_some_and(|q| q.prompt.starts_with("Does the parent keep")))
+                .position(|st| {
+                    st.question
+                        .as_ref()
+                        .is_some_and(|q| q.prompt.starts_with("Does the parent keep"))
+                })
                 .unwrap()
                 + 1;
             // Jump to the end: the first question stops it.
@@ -112,7 +115,11 @@ mod tests {
             assert_eq!(s.step(), first - 1, "stopped before the question's action");
             // Answer every question on the way, wrongly at step k.
             while let Some(a) = q.asking {
-                let v = if a == k { 3 - right } else { s.report.steps[a - 1].question.as_ref().unwrap().answer_value.unwrap() };
+                let v = if a == k {
+                    3 - right
+                } else {
+                    s.report.steps[a - 1].question.as_ref().unwrap().answer_value.unwrap()
+                };
                 let run = q.answer(&s, v).unwrap();
                 s.nav(Nav::Step(run));
                 assert_eq!(s.step(), run);
@@ -156,7 +163,12 @@ mod view {
     impl PinlabApp {
         pub(in crate::gui) fn quiz_ui(&mut self, ui: &mut Ui) {
             let (right, answered, total) = self.quiz.score(&self.session);
-            ui.label(RichText::new(format!("Quiz score: {right} right of {answered} answered ({total} questions)")).strong());
+            ui.label(
+                RichText::new(format!(
+                    "Quiz score: {right} right of {answered} answered ({total} questions)"
+                ))
+                .strong(),
+            );
             if let Some(k) = self.quiz.asking {
                 let Some(q) = self.session.report.steps.get(k - 1).and_then(|s| s.question.clone()) else {
                     return;
@@ -211,11 +223,27 @@ mod view {
         /// Digits answer a multiple-choice question that is waiting.
         pub(in crate::gui) fn quiz_keys(&mut self, ctx: &egui::Context) {
             let Some(k) = self.quiz.asking else { return };
-            let n = self.session.report.steps.get(k - 1).and_then(|s| s.question.as_ref()).map_or(0, |q| q.choices.len());
+            let n = self
+                .session
+                .report
+                .steps
+                .get(k - 1)
+                .and_then(|s| s.question.as_ref())
+                .map_or(0, |q| q.choices.len());
             if n == 0 || ctx.egui_wants_keyboard_input() {
                 return;
             }
-            const DIGITS: [Key; 9] = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::Num5, Key::Num6, Key::Num7, Key::Num8, Key::Num9];
+            const DIGITS: [Key; 9] = [
+                Key::Num1,
+                Key::Num2,
+                Key::Num3,
+                Key::Num4,
+                Key::Num5,
+                Key::Num6,
+                Key::Num7,
+                Key::Num8,
+                Key::Num9,
+            ];
             let pressed = ctx.input(|i| DIGITS.iter().take(n).position(|d| i.key_pressed(*d)));
             if let Some(i) = pressed {
                 self.answer_quiz(i as i64 + 1);

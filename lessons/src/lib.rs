@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod builtin;
+pub mod compare;
 pub mod exercise;
 pub mod expect;
 pub mod handout;

@@ -31,6 +31,8 @@ pub struct Marks {
     pub focus: HashSet<FolioId>,
     pub hazard: HashSet<ObjRef>,
     pub selected: Option<FolioId>,
+    /// Folios that differ from the other pane (side by side).
+    pub diff: HashSet<FolioId>,
 }
 
 /// Where everything was placed.
@@ -530,6 +532,8 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, zo
             Stroke::new(3.0 * zoom, theme::CHANGED)
         } else if marks.selected == Some(*id) {
             Stroke::new(3.0 * zoom, Color32::WHITE)
+        } else if marks.diff.contains(id) {
+            Stroke::new(4.0 * zoom, super::side_by_side::DIFF)
         } else if marks.focus.contains(id) {
             Stroke::new(3.0 * zoom, theme::PURPLE)
         } else {

@@ -7,6 +7,7 @@ pub mod panels;
 pub mod presenter;
 pub mod quiz;
 pub mod session;
+pub mod side_by_side;
 pub mod theme;
 
 use egui::{Key, RichText};
@@ -52,6 +53,8 @@ pub struct PinlabApp {
     pub selected: Option<FolioId>,
     pub revealed: bool,
     pub quiz: quiz::Quiz,
+    /// The second pane of side by side, following the first.
+    pub compare: Option<Session>,
     /// Presenter mode: full screen, large type, answers and checks hidden until revealed.
     pub presenter: bool,
     /// Presenter's blank screen (B).
@@ -93,6 +96,7 @@ impl Default for PinlabApp {
             selected: None,
             revealed: false,
             quiz: quiz::Quiz::default(),
+            compare: None,
             presenter: false,
             blank: false,
             show_help: false,
@@ -166,6 +170,9 @@ impl PinlabApp {
         self.selected = None;
         self.revealed = false;
         self.quiz.reset();
+        if let Some(p) = self.compare.as_ref().map(|c| c.preset) {
+            self.set_compare(Some(p));
+        }
     }
 
     pub fn open_builtin(&mut self, id: &str) -> bool {
@@ -228,6 +235,7 @@ impl PinlabApp {
     pub fn nav(&mut self, n: Nav) {
         let n = self.quiz.gate(&self.session, n);
         self.session.nav(n);
+        self.sync_compare();
         let k = self.session.step();
         if k != self.last_step {
             self.revealed = false;
@@ -424,6 +432,10 @@ impl PinlabApp {
             // Fit the canvas to the width of the window, then apply the user's zoom.
             let fit = (ui.available_width() / canvas::CANVAS_WIDTH).clamp(0.5, 2.5);
             let zoom = fit * self.zoom;
+            if self.compare.is_some() {
+                self.side_by_side_ui(ui, marks, zoom);
+                return;
+            }
             egui::ScrollArea::both().id_salt("canvas").show(ui, |ui| {
                 let prev = self
                     .session
@@ -549,6 +561,10 @@ impl PinlabApp {
             }
             ui.add(egui::Slider::new(&mut self.zoom, 0.5..=3.0).text("canvas zoom"));
             ui.checkbox(&mut self.large, "Large text");
+            let mut side = self.compare.is_some();
+            if ui.checkbox(&mut side, "Side by side").changed() {
+                self.set_compare(side.then(|| self.default_compare_preset()));
+            }
             if ui.checkbox(&mut self.quiz.enabled, "Quiz").changed() {
                 self.quiz.reset();
             }

@@ -180,8 +180,10 @@ mod view {
                     let mut pick = None;
                     if q.choices.is_empty() {
                         ui.horizontal(|ui| {
-                            ui.label("Your answer");
-                            let r = ui.add(egui::TextEdit::singleline(&mut self.quiz.typed).desired_width(80.0));
+                            let l = ui.label("Your answer");
+                            let r = ui
+                                .add(egui::TextEdit::singleline(&mut self.quiz.typed).desired_width(80.0))
+                                .labelled_by(l.id);
                             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
                             if (ui.button("Answer").clicked() || enter)
                                 && let Ok(v) = self.quiz.typed.trim().parse::<i64>()

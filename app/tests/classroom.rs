@@ -1,0 +1,146 @@
+//! Classroom features driven through AccessKit (egui_kittest): quiz scoring,
+//! presenter mode's hidden answers, side by side.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use pinlab::gui::PinlabApp;
+use pinlab::gui::session::Nav;
+use pinlab_lessons::model::Preset;
+
+fn harness() -> Harness<'static, PinlabApp> {
+    harness_sized(1280.0, 720.0)
+}
+
+fn harness_sized(w: f32, h: f32) -> Harness<'static, PinlabApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(w, h))
+        .build_ui_state(|ui, app: &mut PinlabApp| app.ui_root(ui), PinlabApp::default());
+    h.run();
+    h
+}
+
+fn has_label_starting(h: &Harness<'_, PinlabApp>, prefix: &str) -> bool {
+    // A Role::Label keeps its text in the value, other widgets in the label.
+    h.query_all_by(|n| n.value().or_else(|| n.label()).is_some_and(|l| l.starts_with(prefix)))
+        .next()
+        .is_some()
+}
+
+#[test]
+fn quiz_stops_before_each_question_and_keeps_score() {
+    let mut h = harness();
+    h.state_mut().open_builtin("ref-extraction");
+    h.state_mut().set_kernel(Preset::V6_12);
+    h.run();
+    h.get_by_label("Quiz").click();
+    h.run();
+    h.key_press(egui::Key::End);
+    h.run();
+    // Stopped before the first question's step: its action has not run yet.
+    let k = h.state().quiz.asking.expect("a question is waiting");
+    assert_eq!(h.state().session.step(), k - 1);
+    let right = h.state().session.report.steps[k - 1]
+        .question
+        .as_ref()
+        .unwrap()
+        .answer_value
+        .unwrap();
+    h.get_by_label("Your answer").focus();
+    h.run();
+    h.get_by_label("Your answer").type_text(&right.to_string());
+    h.run();
+    h.get_by_label("Answer").click();
+    h.run();
+    assert_eq!(h.state().session.step(), k, "the step ran after the answer");
+    h.get_by_label(&format!("Your answer {right} is right."));
+    // The next question: answered wrongly.
+    h.key_press(egui::Key::End);
+    h.run();
+    let k2 = h.state().quiz.asking.expect("the next question");
+    assert!(k2 > k);
+    let right2 = h.state().session.report.steps[k2 - 1]
+        .question
+        .as_ref()
+        .unwrap()
+        .answer_value
+        .unwrap();
+    h.get_by_label("Your answer").focus();
+    h.run();
+    h.get_by_label("Your answer").type_text(&(right2 + 1000).to_string());
+    h.run();
+    h.get_by_label("Answer").click();
+    h.run();
+    h.get_by_label(&format!("Your answer {} is wrong.", right2 + 1000));
+    h.get_by_label("Quiz score: 1 right of 2 answered (5 questions)");
+}
+
+#[test]
+fn presenter_mode_hides_answers_and_checks_until_revealed() {
+    // Tall enough that the large narration fits without scrolling.
+    let mut h = harness_sized(1600.0, 1600.0);
+    h.state_mut().open_builtin("ref-extraction");
+    h.run();
+    h.key_press(egui::Key::F5);
+    h.run();
+    assert!(h.state().presenter && h.state().large);
+    // The step of the first question, after its action ran.
+    let k = h
+        .state()
+        .session
+        .report
+        .steps
+        .iter()
+        .position(|s| s.question.is_some())
+        .unwrap()
+        + 1;
+    h.state_mut().nav(Nav::Step(k));
+    h.run();
+    assert!(
+        !has_label_starting(&h, "Answer: "),
+        "the answer shows before the reveal"
+    );
+    assert!(!has_label_starting(&h, "[pass]"), "the checks give the answer away");
+    h.get_by_label("(the checks are hidden until the answer is revealed: R)");
+    h.key_press(egui::Key::R);
+    h.run();
+    assert!(h.state().revealed, "R reveals");
+    assert!(has_label_starting(&h, "Answer: "));
+    assert!(has_label_starting(&h, "[pass]"));
+    // Page Down moves on (a clicker), and hides the next answer again.
+    h.key_press(egui::Key::PageDown);
+    h.run();
+    assert_eq!(h.state().session.step(), k + 1);
+    // B blanks the screen and brings it back.
+    h.key_press(egui::Key::B);
+    h.run();
+    h.get_by_label("Blank screen: press B to come back");
+    h.key_press(egui::Key::B);
+    h.run();
+    assert!(h.query_by_label("Blank screen: press B to come back").is_none());
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(!h.state().presenter);
+}
+
+#[test]
+fn side_by_side_marks_what_differs_at_the_step() {
+    let mut h = harness();
+    h.state_mut().open_builtin("vmsplice-leak");
+    h.state_mut().set_kernel(Preset::V5_7);
+    h.run();
+    h.get_by_label("Side by side").click();
+    h.run();
+    h.state_mut().set_compare(Some(Preset::V5_8));
+    h.state_mut().nav(Nav::Step(8));
+    h.run();
+    // The right pane follows the left one.
+    assert_eq!(h.state().compare.as_ref().unwrap().step(), 8);
+    h.get_by_label("data read: secret  |  public");
+    h.get_by_label("hazards: data_leak  |  none");
+    let n = h.state().differences().len();
+    h.get_by_label(&format!("Step 8: {n} difference(s)"));
+    // Step 3 is the same under both kernels.
+    h.state_mut().nav(Nav::Step(3));
+    h.run();
+    h.get_by_label("Step 3: no difference between 5.7 and the right pane");
+}

@@ -84,6 +84,19 @@ pub enum Command {
         #[arg(long)]
         lessons: Option<PathBuf>,
     },
+    /// Search random action sequences for a hazard and print the shortest found as a lesson.
+    Counterexample {
+        /// The hazard: dma_lost, data_leak, stale_device_read, use_after_free, ...
+        hazard: String,
+        #[arg(long, default_value = "5.7")]
+        kernel: String,
+        #[arg(long = "what-if")]
+        what_if: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 20_000)]
+        tries: u32,
+    },
     /// Write a Markdown handout of a lesson.
     Handout {
         lesson: String,
@@ -197,6 +210,13 @@ pub fn main_with(cli: Cli) -> ExitCode {
         }
         Some(Command::Check { paths }) => check(&paths),
         Some(Command::Matrix { json, only }) => matrix(json, only.as_deref()),
+        Some(Command::Counterexample {
+            hazard,
+            kernel,
+            what_if,
+            seed,
+            tries,
+        }) => counterexample(&hazard, &kernel, &what_if, seed, tries),
         Some(Command::Exercise {
             seed,
             count,
@@ -424,4 +444,42 @@ fn exercise(seed: u64, count: usize, json: bool, lessons: Option<&Path>) -> Exit
         out!("{}", exercise::text(&all).trim_end());
     }
     ExitCode::SUCCESS
+}
+
+fn counterexample(hazard: &str, kernel: &str, what_if: &[String], seed: u64, tries: u32) -> ExitCode {
+    use pinlab_lessons::counterexample::{lesson_text, search};
+    use pinlab_lessons::model::HazardKind;
+    let Some(h) = HazardKind::parse(hazard) else {
+        let all: Vec<&str> = HazardKind::ALL.iter().map(|h| h.name()).collect();
+        return invalid(format!("unknown hazard '{hazard}' (known: {})", all.join(", ")));
+    };
+    let Some(p) = Preset::parse(kernel) else {
+        return invalid(format!("unknown kernel '{kernel}'"));
+    };
+    let mut w = WhatIf::default();
+    for t in what_if {
+        if let Err(e) = w.set(t) {
+            return invalid(e);
+        }
+    }
+    match search(p, w, h, seed, tries, 8) {
+        Some(f) => {
+            eprintln!(
+                "pinlab: {} found after {} sequence(s), shrunk from {} to {} steps",
+                h.name(),
+                f.tries,
+                f.original_len,
+                f.steps.len()
+            );
+            out!(
+                "{}",
+                lesson_text(&format!("Counterexample: {}", h.name()), p, w, &f.steps).trim_end()
+            );
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("pinlab: no {} in {tries} sequences under {}", h.name(), p.name());
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
 }

@@ -144,3 +144,94 @@ fn side_by_side_marks_what_differs_at_the_step() {
     h.run();
     h.get_by_label("Step 3: no difference between 5.7 and the right pane");
 }
+
+#[test]
+fn a_sandbox_session_saved_runs_unchanged_with_pinlab_run() {
+    let mut h = harness();
+    h.state_mut().set_kernel(Preset::V5_7);
+    h.get_by_label("Sandbox").click();
+    h.run();
+    // The palette: spawn a process by typing its name.
+    h.get_by_label("name").focus();
+    h.run();
+    h.get_by_label("name").type_text("parent");
+    h.run();
+    h.get_by_label("Do spawn").click();
+    h.run();
+    assert_eq!(h.state().sandbox.as_ref().unwrap().steps.len(), 1);
+    // The rest through the same entry point the palette uses.
+    let app = h.state_mut();
+    app.sandbox_do(
+        "mmap",
+        &[("proc", "parent"), ("vma", "buf"), ("pages", "1"), ("write", "true")],
+    )
+    .unwrap();
+    app.sandbox_do(
+        "write",
+        &[("proc", "parent"), ("vma", "buf"), ("page", "0"), ("data", "public")],
+    )
+    .unwrap();
+    app.sandbox_do("fork", &[("parent", "parent"), ("child", "child")])
+        .unwrap();
+    app.sandbox_do("vmsplice", &[("proc", "child"), ("vma", "buf"), ("pipe", "p")])
+        .unwrap();
+    app.sandbox_do("munmap", &[("proc", "child"), ("vma", "buf")]).unwrap();
+    app.sandbox_do(
+        "write",
+        &[("proc", "parent"), ("vma", "buf"), ("page", "0"), ("data", "secret")],
+    )
+    .unwrap();
+    app.sandbox_do("pipe_read", &[("proc", "child"), ("pipe", "p")])
+        .unwrap();
+    // An impossible action shows the kernel's errno and changes nothing.
+    let before = app.session.entries();
+    let e = app
+        .sandbox_do("read", &[("proc", "child"), ("vma", "buf"), ("page", "0")])
+        .unwrap_err();
+    assert!(e.contains("EFAULT"), "{e}");
+    assert_eq!(app.session.entries(), before);
+    assert_eq!(app.sandbox.as_ref().unwrap().steps.len(), 8);
+    h.run();
+    h.get_by_label(&format!("read: {e}"));
+    // The CVE shows in the sandbox under 5.7.
+    assert!(
+        h.state().session.report.steps[7]
+            .hazards
+            .iter()
+            .any(|z| z.kind == "data_leak")
+    );
+
+    let path = std::env::temp_dir().join(format!("pinlab-sandbox-{}.toml", std::process::id()));
+    h.state_mut().sandbox.as_mut().unwrap().save_path = path.display().to_string();
+    h.get_by_label("Save").click();
+    h.run();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pinlab"))
+        .args(["run", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = &h.state().session;
+    let app_transcript = pinlab_lessons::run::transcript(&s.lesson, &s.report);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        app_transcript.trim_end()
+    );
+}
+
+#[test]
+fn the_sandbox_finds_and_shrinks_the_vmsplice_leak_under_5_7() {
+    let mut app = PinlabApp::default();
+    app.set_kernel(Preset::V5_7);
+    app.set_sandbox(true);
+    app.find_counterexample();
+    let sb = app.sandbox.as_ref().unwrap();
+    assert!(sb.message.as_ref().unwrap().0, "{:?}", sb.message);
+    assert!(sb.steps.iter().any(|s| s.contains("\"vmsplice\"")));
+    assert!(
+        app.session
+            .report
+            .steps
+            .iter()
+            .any(|s| s.hazards.iter().any(|h| h.kind == "data_leak"))
+    );
+}

@@ -106,6 +106,7 @@ fn saved_state_round_trips_and_damaged_state_falls_back() {
         step: 999,
         dark: false,
         zoom: f32::NAN,
+        sandbox: None,
     };
     let mut third = PinlabApp::default();
     third.restore(damaged);

@@ -62,6 +62,8 @@ pub struct Holder {
 pub struct PipeBuf {
     pub folio: FolioId,
     pub page: u16,
+    /// The process whose memory was spliced in: what it wrote there, it sent.
+    pub sender: crate::ids::Pid,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]

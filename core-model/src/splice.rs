@@ -32,6 +32,7 @@ pub fn vmsplice(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, pipe: &str) -> KRes
     p.bufs.extend(pages.iter().map(|h| PipeBuf {
         folio: h.folio,
         page: h.page,
+        sender: pid,
     }));
     ctx.w.pipes.insert(pipe.to_string(), Arc::new(p));
     ctx.touch(ObjRef::Pipe(pipe.to_string()));
@@ -58,13 +59,21 @@ pub fn pipe_read(ctx: &mut Ctx, reader: Pid, pipe: &str) -> KResult<Vec<String>>
     for b in &p.bufs {
         let data = ctx.w.folio(b.folio).pages[b.page as usize].data.clone();
         out.push(data.tag().to_string());
-        check_leak(
-            ctx,
-            reader,
-            &data,
-            ObjRef::Pipe(pipe.to_string()),
-            &format!("pipe '{pipe}'"),
-        );
+        // What the sender itself wrote into the spliced page is what it sent
+        // (vmsplice's own semantics), whenever it wrote it; the CVE is the
+        // other process's later write showing through.
+        if data
+            .stamp()
+            .is_none_or(|s| s.writer != crate::data::Writer::Process(b.sender))
+        {
+            check_leak(
+                ctx,
+                reader,
+                &data,
+                ObjRef::Pipe(pipe.to_string()),
+                &format!("pipe '{pipe}'"),
+            );
+        }
         ctx.touch(ObjRef::Folio(b.folio));
         ctx.w.folio_put(b.folio, 1);
     }

@@ -5,6 +5,7 @@
 pub mod address;
 pub mod builtin;
 pub mod compare;
+pub mod counterexample;
 pub mod exercise;
 pub mod expect;
 pub mod handout;

@@ -6,6 +6,7 @@ pub mod canvas;
 pub mod panels;
 pub mod presenter;
 pub mod quiz;
+pub mod sandbox;
 pub mod session;
 pub mod side_by_side;
 pub mod theme;
@@ -34,6 +35,9 @@ pub struct Saved {
     pub step: usize,
     pub dark: bool,
     pub zoom: f32,
+    /// The sandbox's actions, when it was open: never lose the user's work.
+    #[serde(default)]
+    pub sandbox: Option<Vec<String>>,
 }
 
 const SAVE_KEY: &str = "pinlab-state";
@@ -55,6 +59,8 @@ pub struct PinlabApp {
     pub quiz: quiz::Quiz,
     /// The second pane of side by side, following the first.
     pub compare: Option<Session>,
+    /// Free play: the palette, the actions so far, the counterexample search.
+    pub sandbox: Option<sandbox::Sandbox>,
     /// Presenter mode: full screen, large type, answers and checks hidden until revealed.
     pub presenter: bool,
     /// Presenter's blank screen (B).
@@ -97,6 +103,7 @@ impl Default for PinlabApp {
             revealed: false,
             quiz: quiz::Quiz::default(),
             compare: None,
+            sandbox: None,
             presenter: false,
             blank: false,
             show_help: false,
@@ -139,6 +146,7 @@ impl PinlabApp {
             step: self.session.step(),
             dark: self.dark,
             zoom: self.zoom,
+            sandbox: self.sandbox.as_ref().map(|s| s.steps.clone()),
         }
     }
 
@@ -154,6 +162,13 @@ impl PinlabApp {
                 self.set_kernel(p);
             }
             self.session.nav(Nav::Step(s.step));
+        }
+        if let Some(steps) = s.sandbox {
+            self.set_sandbox(true);
+            if let Some(sb) = &mut self.sandbox {
+                sb.steps = steps;
+            }
+            self.rebuild_sandbox();
         }
         // A saved lesson that no longer loads is not an error worth showing at start.
         if !ok {
@@ -388,6 +403,10 @@ impl PinlabApp {
             .default_size(if self.large { 480.0 } else { 300.0 })
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().id_salt("narr").show(ui, |ui| {
+                    if self.sandbox.is_some() {
+                        self.sandbox_ui(ui);
+                        ui.separator();
+                    }
                     if self.quiz.enabled {
                         self.quiz_ui(ui);
                     }
@@ -561,6 +580,10 @@ impl PinlabApp {
             }
             ui.add(egui::Slider::new(&mut self.zoom, 0.5..=3.0).text("canvas zoom"));
             ui.checkbox(&mut self.large, "Large text");
+            let mut sand = self.sandbox.is_some();
+            if ui.checkbox(&mut sand, "Sandbox").changed() {
+                self.set_sandbox(sand);
+            }
             let mut side = self.compare.is_some();
             if ui.checkbox(&mut side, "Side by side").changed() {
                 self.set_compare(side.then(|| self.default_compare_preset()));

@@ -1,0 +1,370 @@
+//! The sandbox: free play under a chosen preset and toggles. Every model
+//! action is on a palette with a form; an action the kernel refuses shows
+//! its errno and changes nothing. The session is an ordinary lesson, so the
+//! timeline is the undo, and "Save" writes a file `pinlab run` accepts as is.
+//! "Find a counterexample" searches random sequences for a hazard.
+
+use super::session::Nav;
+use super::{PinlabApp, Source, theme};
+use egui::{RichText, Ui};
+use pinlab_lessons::counterexample::{self, lesson_text};
+use pinlab_lessons::load::{action_args, known_actions};
+use pinlab_lessons::load_str;
+use pinlab_lessons::model::{FolioId, HazardKind, World};
+use std::collections::BTreeMap;
+
+pub struct Sandbox {
+    /// The steps so far: the TOML lines after each `[[step]]`.
+    pub steps: Vec<String>,
+    pub action: String,
+    /// The form: argument name -> text typed.
+    pub args: BTreeMap<String, String>,
+    /// The last outcome: (it worked, message).
+    pub message: Option<(bool, String)>,
+    pub save_path: String,
+    pub hazard: HazardKind,
+    pub seed: u64,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox {
+            steps: Vec::new(),
+            action: "spawn".into(),
+            args: BTreeMap::new(),
+            message: None,
+            save_path: "sandbox.toml".into(),
+            hazard: HazardKind::DataLeak,
+            seed: 1,
+        }
+    }
+}
+
+/// A value as TOML: numbers and booleans bare, arrays as typed, text quoted.
+fn toml_value(v: &str) -> String {
+    let v = v.trim();
+    if v.parse::<i64>().is_ok() || v == "true" || v == "false" || (v.starts_with('[') && v.ends_with(']')) {
+        v.to_string()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+/// What an argument can be set to, from the world (names of processes,
+/// mappings, holders, files, pipes, kernel buffers) or the format.
+fn suggestions(arg: &str, w: &World, proc: Option<&str>) -> Vec<String> {
+    match arg {
+        "proc" | "parent" => w.procs.values().filter(|p| p.alive).map(|p| p.name.clone()).collect(),
+        "vma" => {
+            let mut v: Vec<String> = w
+                .procs
+                .values()
+                .filter(|p| p.alive && proc.is_none_or(|n| p.name == n))
+                .flat_map(|p| p.mm.vmas.values().map(|v| v.name.clone()))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        }
+        "holder" | "bio" | "ring" | "mr" => w.holders.keys().cloned().collect(),
+        "file" => w.files.values().map(|f| f.name.clone()).collect(),
+        "pipe" => w.pipes.keys().cloned().collect(),
+        "kbuf" => w.kbufs.keys().cloned().collect(),
+        "fs" => ["ext4", "xfs", "btrfs", "tmpfs", "hugetlbfs"]
+            .map(String::from)
+            .to_vec(),
+        "advice" => [
+            "DONTFORK",
+            "DOFORK",
+            "HUGEPAGE",
+            "NOHUGEPAGE",
+            "DONTNEED",
+            "PAGEOUT",
+            "COLLAPSE",
+        ]
+        .map(String::from)
+        .to_vec(),
+        "iter" => ["ubuf", "iovec", "kvec", "bvec", "xarray", "folioq", "pipe"]
+            .map(String::from)
+            .to_vec(),
+        "pin" | "write" | "longterm" | "fast" | "dirty" | "shared" | "thp" | "wait" | "dest" | "populate"
+        | "movable" => {
+            vec!["true".into(), "false".into()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The first mapping of a folio, as (process, mapping, page): what "use the
+/// selected folio" fills in.
+fn mapping_of(w: &World, f: FolioId) -> Option<(String, String, u64)> {
+    for p in w.procs.values().filter(|p| p.alive) {
+        for v in p.mm.vmas.values() {
+            let first = p.mm.vmas.values().filter(|x| x.name == v.name).map(|x| x.start).min()?;
+            for i in 0..v.pages() {
+                if v.pte(v.start + i).folio().is_some_and(|(g, _)| g == f) {
+                    return Some((p.name.clone(), v.name.clone(), v.start + i - first));
+                }
+            }
+        }
+    }
+    None
+}
+
+impl PinlabApp {
+    /// Enters the sandbox (empty, under the current preset and toggles), or leaves it.
+    pub fn set_sandbox(&mut self, on: bool) {
+        if on {
+            self.sandbox = Some(Sandbox::default());
+            self.rebuild_sandbox();
+        } else {
+            self.sandbox = None;
+        }
+    }
+
+    /// The sandbox as lesson text.
+    pub fn sandbox_text(&self) -> Option<String> {
+        let sb = self.sandbox.as_ref()?;
+        Some(lesson_text(
+            "Sandbox",
+            self.session.preset,
+            self.session.whatif,
+            &sb.steps,
+        ))
+    }
+
+    /// Rebuilds the session from the sandbox's steps.
+    pub(super) fn rebuild_sandbox(&mut self) {
+        let Some(text) = self.sandbox_text() else { return };
+        let (preset, whatif) = (self.session.preset, self.session.whatif);
+        match load_str("sandbox.toml", &text) {
+            Ok(l) => {
+                self.open_lesson(l, Source::Builtin(String::new()));
+                self.session.replay(preset, whatif);
+                self.nav(Nav::End);
+            }
+            Err(e) => {
+                if let Some(sb) = &mut self.sandbox {
+                    sb.message = Some((false, e.to_string()));
+                }
+            }
+        }
+    }
+
+    /// Performs the palette's action: kept only if the kernel accepts it.
+    pub fn sandbox_do(&mut self, action: &str, args: &[(&str, &str)]) -> Result<(), String> {
+        let mut body = format!("do = {action:?}");
+        for (k, v) in args.iter().filter(|(_, v)| !v.trim().is_empty()) {
+            body.push_str(&format!("\n{k} = {}", toml_value(v)));
+        }
+        let Some(sb) = &self.sandbox else {
+            return Err("the sandbox is not open".into());
+        };
+        let mut steps = sb.steps.clone();
+        steps.push(body);
+        let text = lesson_text("Sandbox", self.session.preset, self.session.whatif, &steps);
+        let result = match load_str("sandbox.toml", &text) {
+            Err(e) => Err(e.message),
+            Ok(l) => {
+                let r = pinlab_lessons::run::run_lesson(&l, self.session.preset);
+                match r.steps.last().map(|s| s.result.clone()) {
+                    Some(res) if res == "ok" => Ok(()),
+                    Some(res) => Err(format!("{res}. Nothing changed.")),
+                    None => Err("no step".into()),
+                }
+            }
+        };
+        let sb = self.sandbox.as_mut().expect("checked");
+        match &result {
+            Ok(()) => {
+                sb.steps = steps;
+                sb.message = Some((true, format!("{action}: done")));
+                self.rebuild_sandbox();
+            }
+            Err(e) => sb.message = Some((false, format!("{action}: {e}"))),
+        }
+        result
+    }
+
+    /// Drops the last action.
+    pub fn sandbox_undo(&mut self) {
+        if let Some(sb) = &mut self.sandbox
+            && sb.steps.pop().is_some()
+        {
+            sb.message = None;
+            self.rebuild_sandbox();
+        }
+    }
+
+    pub(super) fn sandbox_ui(&mut self, ui: &mut Ui) {
+        let world = self.session.world().clone();
+        let selected = self.selected.and_then(|f| mapping_of(&world, f));
+        let Some(sb) = &mut self.sandbox else { return };
+        ui.heading("Sandbox");
+        ui.label(format!(
+            "{} action(s) under {}. Undo is the timeline, or:",
+            sb.steps.len(),
+            self.session.preset.name()
+        ));
+        let mut act = None;
+        let mut undo = false;
+        ui.horizontal(|ui| {
+            undo = ui.button("Undo last action").clicked();
+        });
+        let mut action = sb.action.clone();
+        let r = egui::ComboBox::from_id_salt("sandbox-action")
+            .selected_text(&action)
+            .show_ui(ui, |ui| {
+                for a in known_actions() {
+                    ui.selectable_value(&mut action, a.to_string(), a);
+                }
+            });
+        r.response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Action"));
+        if action != sb.action {
+            sb.action = action;
+            sb.args.clear();
+        }
+        let names = action_args(&sb.action).unwrap_or(&[]);
+        let proc = sb.args.get("proc").cloned();
+        egui::Grid::new("sandbox-args").num_columns(3).show(ui, |ui| {
+            for &name in names {
+                let l = ui.label(name);
+                let text = sb.args.entry(name.to_string()).or_default();
+                ui.add(egui::TextEdit::singleline(text).desired_width(120.0))
+                    .labelled_by(l.id);
+                let options = suggestions(name, &world, proc.as_deref());
+                if options.is_empty() {
+                    ui.label("");
+                } else {
+                    egui::ComboBox::from_id_salt(("pick", name))
+                        .selected_text("pick")
+                        .width(60.0)
+                        .show_ui(ui, |ui| {
+                            for o in options {
+                                if ui.selectable_label(*text == o, &o).clicked() {
+                                    *text = o;
+                                }
+                            }
+                        });
+                }
+                ui.end_row();
+            }
+        });
+        if let Some((p, v, page)) = &selected {
+            let at = format!("{p}:{v}[{page}]");
+            if ui.button(format!("Use the selected folio ({at})")).clicked() {
+                sb.args.insert("proc".into(), p.clone());
+                sb.args.insert("vma".into(), v.clone());
+                for k in ["page", "start"] {
+                    if names.contains(&k) {
+                        sb.args.insert(k.into(), page.to_string());
+                    }
+                }
+            }
+        }
+        if ui.button(RichText::new(format!("Do {}", sb.action)).strong()).clicked() {
+            let args: Vec<(String, String)> = names
+                .iter()
+                .map(|n| (n.to_string(), sb.args.get(*n).cloned().unwrap_or_default()))
+                .collect();
+            act = Some((sb.action.clone(), args));
+        }
+        if let Some((ok, m)) = &sb.message {
+            ui.label(RichText::new(m).color(if *ok { theme::GREEN } else { theme::HAZARD }));
+        }
+        ui.separator();
+        ui.strong("Save as a lesson");
+        #[cfg(not(target_arch = "wasm32"))]
+        let mut save = false;
+        #[cfg(not(target_arch = "wasm32"))]
+        ui.horizontal(|ui| {
+            let l = ui.label("file");
+            ui.add(egui::TextEdit::singleline(&mut sb.save_path).desired_width(160.0))
+                .labelled_by(l.id);
+            save = ui.button("Save").clicked();
+        });
+        let copy = ui.button("Copy the lesson text").clicked();
+        ui.separator();
+        ui.strong("Find a counterexample");
+        let mut hazard = sb.hazard;
+        let r = egui::ComboBox::from_id_salt("sandbox-hazard")
+            .selected_text(hazard.name())
+            .show_ui(ui, |ui| {
+                for h in HazardKind::ALL {
+                    ui.selectable_value(&mut hazard, h, h.name());
+                }
+            });
+        r.response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Hazard to find"));
+        sb.hazard = hazard;
+        let find = ui
+            .button("Search random sequences")
+            .on_hover_text("Up to 20,000 sequences under this kernel and toggles; the first hit is shrunk.")
+            .clicked();
+
+        if undo {
+            self.sandbox_undo();
+        }
+        if let Some((a, args)) = act {
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let _ = self.sandbox_do(&a, &args);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        if save {
+            let r = self.save_sandbox();
+            if let Some(sb) = &mut self.sandbox {
+                sb.message = Some(match r {
+                    Ok(p) => (true, format!("saved {p}: `pinlab run {p}` replays it")),
+                    Err(e) => (false, e),
+                });
+            }
+        }
+        if copy && let Some(t) = self.sandbox_text() {
+            ui.ctx().copy_text(t);
+        }
+        if find {
+            self.find_counterexample();
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn save_sandbox(&self) -> Result<String, String> {
+        let sb = self.sandbox.as_ref().ok_or("the sandbox is not open")?;
+        let text = self.sandbox_text().ok_or("the sandbox is not open")?;
+        std::fs::write(&sb.save_path, text).map_err(|e| format!("{}: {e}", sb.save_path))?;
+        Ok(sb.save_path.clone())
+    }
+
+    /// Replaces the sandbox with the shortest sequence found that raises the chosen hazard.
+    pub fn find_counterexample(&mut self) {
+        let Some(sb) = &self.sandbox else { return };
+        let (hazard, seed) = (sb.hazard, sb.seed);
+        let (preset, whatif) = (self.session.preset, self.session.whatif);
+        let found = counterexample::search(preset, whatif, hazard, seed, 20_000, 8);
+        let sb = self.sandbox.as_mut().expect("checked");
+        sb.seed += 1;
+        match found {
+            Some(f) => {
+                sb.message = Some((
+                    true,
+                    format!(
+                        "{} after {} sequence(s); shrunk from {} to {} steps.",
+                        hazard.name(),
+                        f.tries,
+                        f.original_len,
+                        f.steps.len()
+                    ),
+                ));
+                sb.steps = f.steps;
+                self.rebuild_sandbox();
+            }
+            None => {
+                sb.message = Some((
+                    false,
+                    format!("No {} in 20,000 sequences under {}.", hazard.name(), preset.name()),
+                ))
+            }
+        }
+    }
+}

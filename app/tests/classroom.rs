@@ -235,3 +235,37 @@ fn the_sandbox_finds_and_shrinks_the_vmsplice_leak_under_5_7() {
             .any(|s| s.hazards.iter().any(|h| h.kind == "data_leak"))
     );
 }
+
+#[test]
+fn the_selftests_window_fills_in_and_a_cell_opens_its_case() {
+    let mut h = harness();
+    h.get_by_label("Selftests").click();
+    // A few rows per frame: the window fills in while the app stays live.
+    h.run_steps(60);
+    let view = h.state().selftests.as_ref().unwrap();
+    assert!(view.rows.len() > 180, "{} rows", view.rows.len());
+    let i = view
+        .rows
+        .iter()
+        .position(|r| r.test == "vmsplice() + unmap in child" && r.variant == "base page")
+        .unwrap();
+    h.state_mut().open_selftest(i, Preset::V5_7);
+    h.run();
+    let s = &h.state().session;
+    assert_eq!(s.lesson.id, "cow-anon--vmsplice-unmap-in-child--base-page");
+    assert_eq!(s.preset, Preset::V5_7);
+    // Opened at the step that failed under 5.7: the parent's data shows through.
+    let k = s.step();
+    assert!(s.report.steps[k - 1].checks.iter().any(|c| !c.passed));
+}
+
+#[test]
+fn an_exercise_opens_in_quiz_mode() {
+    let mut h = harness();
+    h.get_by_label("Exercises").click();
+    h.run();
+    h.get_by_label("Step through exercise 1 in quiz mode").click();
+    h.run();
+    assert_eq!(h.state().session.lesson.id, "ex-1-1");
+    assert!(h.state().quiz.enabled);
+}

@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod canvas;
+pub mod exercises_view;
 pub mod panels;
 pub mod presenter;
 pub mod quiz;
 pub mod sandbox;
+pub mod selftests_view;
 pub mod session;
 pub mod side_by_side;
 pub mod theme;
@@ -61,6 +63,8 @@ pub struct PinlabApp {
     pub compare: Option<Session>,
     /// Free play: the palette, the actions so far, the counterexample search.
     pub sandbox: Option<sandbox::Sandbox>,
+    pub selftests: Option<selftests_view::SelftestsView>,
+    pub exercises: Option<exercises_view::ExercisesView>,
     /// Presenter mode: full screen, large type, answers and checks hidden until revealed.
     pub presenter: bool,
     /// Presenter's blank screen (B).
@@ -104,6 +108,8 @@ impl Default for PinlabApp {
             quiz: quiz::Quiz::default(),
             compare: None,
             sandbox: None,
+            selftests: None,
+            exercises: None,
             presenter: false,
             blank: false,
             show_help: false,
@@ -489,6 +495,8 @@ impl PinlabApp {
                 }
             });
         }
+        self.selftests_window(&ctx);
+        self.exercises_window(&ctx);
         if self.presenter && self.blank {
             self.blank_ui(&ctx);
         }
@@ -590,6 +598,12 @@ impl PinlabApp {
             }
             if ui.checkbox(&mut self.quiz.enabled, "Quiz").changed() {
                 self.quiz.reset();
+            }
+            if ui.button("Selftests").clicked() {
+                self.selftests = Some(Default::default());
+            }
+            if ui.button("Exercises").clicked() {
+                self.exercises = Some(Default::default());
             }
             if ui
                 .button(if self.presenter {

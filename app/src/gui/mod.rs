@@ -4,6 +4,7 @@
 pub mod api;
 pub mod canvas;
 pub mod exercises_view;
+pub mod export;
 pub mod panels;
 pub mod presenter;
 pub mod quiz;
@@ -65,6 +66,10 @@ pub struct PinlabApp {
     pub sandbox: Option<sandbox::Sandbox>,
     pub selftests: Option<selftests_view::SelftestsView>,
     pub exercises: Option<exercises_view::ExercisesView>,
+    /// Where the canvas was last drawn (for its PNG).
+    canvas_rect: egui::Rect,
+    /// What an export did (a PNG arrives from a screenshot callback).
+    pub notice: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// Presenter mode: full screen, large type, answers and checks hidden until revealed.
     pub presenter: bool,
     /// Presenter's blank screen (B).
@@ -110,6 +115,8 @@ impl Default for PinlabApp {
             sandbox: None,
             selftests: None,
             exercises: None,
+            canvas_rect: egui::Rect::NOTHING,
+            notice: Default::default(),
             presenter: false,
             blank: false,
             show_help: false,
@@ -446,6 +453,18 @@ impl PinlabApp {
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            self.canvas_rect = ui.max_rect();
+            let notice = self.notice.lock().ok().and_then(|n| n.clone());
+            if let Some(n) = notice {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(n).color(theme::GREEN));
+                    if ui.small_button("OK").clicked()
+                        && let Ok(mut n) = self.notice.lock()
+                    {
+                        *n = None;
+                    }
+                });
+            }
             if let Some(e) = &self.error {
                 ui.label(
                     RichText::new(format!("Could not open the lesson: {e}"))
@@ -599,6 +618,17 @@ impl PinlabApp {
             if ui.checkbox(&mut self.quiz.enabled, "Quiz").changed() {
                 self.quiz.reset();
             }
+            if ui
+                .button("Handout")
+                .on_hover_text("Markdown and HTML with a picture per step")
+                .clicked()
+            {
+                self.export_handout(ui.ctx());
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            if ui.button("Canvas PNG").clicked() {
+                self.export_png(ui.ctx());
+            }
             if ui.button("Selftests").clicked() {
                 self.selftests = Some(Default::default());
             }
@@ -636,6 +666,59 @@ impl PinlabApp {
             let p = PathBuf::from(self.open_path.trim());
             self.open_file(p);
         }
+    }
+
+    fn set_notice(&self, text: String) {
+        if let Ok(mut n) = self.notice.lock() {
+            *n = Some(text);
+        }
+    }
+
+    /// The current lesson's handout: files next to the app (native), or the
+    /// Markdown on the clipboard (browser).
+    pub fn export_handout(&mut self, ctx: &egui::Context) {
+        let s = &self.session;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let stem = format!("{}-{}", s.lesson.id, s.preset.name());
+            match export::write_handouts(&s.lesson, s.preset, s.whatif, &stem) {
+                Ok(paths) => self.set_notice(format!("Wrote {}", paths.join(" and "))),
+                Err(e) => self.error = Some(format!("the handout could not be written: {e}")),
+            }
+            let _ = ctx;
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            ctx.copy_text(pinlab_lessons::handout::handout(&s.lesson, s.preset));
+            self.set_notice("The Markdown handout is on the clipboard".into());
+        }
+    }
+
+    /// A PNG of the canvas as shown, written when the frame's pixels arrive.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn export_png(&mut self, ctx: &egui::Context) {
+        let path = format!(
+            "{}-{}-step{}.png",
+            self.session.lesson.id,
+            self.session.preset.name(),
+            self.session.step()
+        );
+        let (rect, ppp, notice, repaint) = (
+            self.canvas_rect,
+            ctx.pixels_per_point(),
+            self.notice.clone(),
+            ctx.clone(),
+        );
+        ctx.request_screenshot(move |img| {
+            let text = match export::save_png(&img, rect, ppp, &path) {
+                Ok(()) => format!("Wrote {path}"),
+                Err(e) => format!("No PNG: {e}"),
+            };
+            if let Ok(mut n) = notice.lock() {
+                *n = Some(text);
+            }
+            repaint.request_repaint();
+        });
     }
 
     fn timeline(&mut self, ui: &mut egui::Ui) {

@@ -1,0 +1,233 @@
+//! Handouts from the app: the lesson as Markdown, and as one HTML file with
+//! a picture of the canvas after every step (SVG, embedded), plus a PNG of
+//! the canvas on screen. The SVG is not a second drawing of the canvas: the
+//! canvas is painted headless by `canvas_ui` and its shapes written out, so
+//! the handout shows exactly what the app does.
+
+use super::canvas::{self, Marks};
+use egui::epaint::{ColorMode, Shape};
+use egui::{Color32, Pos2};
+use pinlab_lessons::Lesson;
+use pinlab_lessons::handout::handout;
+use pinlab_lessons::model::{Preset, WhatIf, World};
+use pinlab_lessons::run::run_with_sim;
+use std::fmt::Write;
+
+fn rgba(c: Color32) -> String {
+    let [r, g, b, a] = c.to_srgba_unmultiplied();
+    format!("rgba({r},{g},{b},{:.3})", a as f32 / 255.0)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn shape_svg(out: &mut String, s: &Shape, fg: Color32) {
+    match s {
+        Shape::Vec(v) => v.iter().for_each(|s| shape_svg(out, s, fg)),
+        Shape::Rect(r) => {
+            let (x, y, w, h) = (r.rect.min.x, r.rect.min.y, r.rect.width(), r.rect.height());
+            let rad = r.corner_radius.nw as f32;
+            let stroke = if r.stroke.width > 0.0 {
+                format!(
+                    " stroke=\"{}\" stroke-width=\"{}\"",
+                    rgba(r.stroke.color),
+                    r.stroke.width
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" rx=\"{rad:.1}\" fill=\"{}\"{stroke}/>",
+                rgba(r.fill)
+            );
+        }
+        Shape::Text(t) => {
+            let g = &t.galley;
+            let (size, color) = g
+                .job
+                .sections
+                .first()
+                .map(|s| (s.format.font_id.size, s.format.color))
+                .unwrap_or((12.0, fg));
+            let color = t.override_text_color.unwrap_or(if color == Color32::PLACEHOLDER {
+                t.fallback_color
+            } else {
+                color
+            });
+            for row in &g.rows {
+                let text: String = row.row.glyphs.iter().map(|gl| gl.chr).collect();
+                if text.trim().is_empty() {
+                    continue;
+                }
+                let p = t.pos + row.pos.to_vec2();
+                let _ = writeln!(
+                    out,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"{size:.1}\" fill=\"{}\" dominant-baseline=\"hanging\">{}</text>",
+                    p.x,
+                    p.y,
+                    rgba(color),
+                    esc(&text)
+                );
+            }
+        }
+        Shape::LineSegment { points, stroke } => line(out, points, stroke.width, stroke.color),
+        Shape::Path(p) => {
+            let color = match &p.stroke.color {
+                ColorMode::Solid(c) => *c,
+                _ => fg,
+            };
+            let pts: Vec<String> = p.points.iter().map(|q| format!("{:.1},{:.1}", q.x, q.y)).collect();
+            let tag = if p.closed { "polygon" } else { "polyline" };
+            let _ = writeln!(
+                out,
+                "<{tag} points=\"{}\" fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"/>",
+                pts.join(" "),
+                if p.closed { rgba(p.fill) } else { "none".into() },
+                rgba(color),
+                p.stroke.width
+            );
+        }
+        Shape::Circle(c) => {
+            let _ = writeln!(
+                out,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{:.1}\" fill=\"{}\"/>",
+                c.center.x,
+                c.center.y,
+                c.radius,
+                rgba(c.fill)
+            );
+        }
+        _ => {}
+    }
+}
+
+fn line(out: &mut String, p: &[Pos2; 2], width: f32, color: Color32) {
+    let _ = writeln!(
+        out,
+        "<line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"{width}\"/>",
+        p[0].x,
+        p[0].y,
+        p[1].x,
+        p[1].y,
+        rgba(color)
+    );
+}
+
+/// The canvas of a world as SVG, painted headless (light theme, for paper).
+pub fn canvas_svg(w: &World) -> String {
+    let size = egui::vec2(canvas::CANVAS_WIDTH, 2000.0);
+    let ctx = egui::Context::default();
+    ctx.set_theme(egui::Theme::Light);
+    let input = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(Pos2::ZERO, size)),
+        ..Default::default()
+    };
+    let mut used = egui::Rect::NOTHING;
+    let out = ctx.run_ui(input, |ui| {
+        egui::CentralPanel::default().show(ui, |ui| {
+            let before = ui.cursor().min;
+            canvas::canvas_ui(ui, w, None, &Marks::default(), 1.0);
+            used = egui::Rect::from_min_max(before, ui.min_rect().max);
+        });
+    });
+    // Headless: nobody uploads the font atlas.
+    let mut out = out;
+    out.textures_delta.clear();
+    let mut body = String::new();
+    for cs in &out.shapes {
+        shape_svg(&mut body, &cs.shape, Color32::BLACK);
+    }
+    let (x, y, wd, ht) = (used.min.x, used.min.y, used.width().max(1.0), used.height().max(1.0));
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"{x:.0} {y:.0} {wd:.0} {ht:.0}\" width=\"{wd:.0}\" height=\"{ht:.0}\" font-family=\"sans-serif\">\n<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{wd:.0}\" height=\"{ht:.0}\" fill=\"white\"/>\n{body}</svg>\n"
+    )
+}
+
+/// The handout as one self-contained HTML file: the Markdown handout's text,
+/// and after every step the canvas as it stands then.
+pub fn handout_html(lesson: &Lesson, preset: Preset, whatif: WhatIf) -> String {
+    let (sim, report) = run_with_sim(lesson, preset, Some(whatif));
+    let md = handout(lesson, preset);
+    // Split the Markdown at each step's heading and put the step's picture after it.
+    let mut html = String::new();
+    let mut parts = md.split("\n## Step ");
+    let head = parts.next().unwrap_or_default();
+    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(head));
+    for (i, part) in parts.enumerate() {
+        let (body, tail) = match part.find("\n## ") {
+            Some(j) => part.split_at(j),
+            None => (part, ""),
+        };
+        let section = format!("## Step {body}");
+        pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(&section));
+        if let Some(st) = report.steps.get(i)
+            && st.end_entry > st.first_entry
+        {
+            html.push_str("<figure>");
+            html.push_str(&canvas_svg(&sim.entries()[st.end_entry - 1].world));
+            let _ = write!(
+                html,
+                "<figcaption>After step {} under {}</figcaption></figure>",
+                st.step, report.kernel
+            );
+        }
+        pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(tail));
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>body{{font:15px/1.45 sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}figure{{margin:1rem 0;overflow-x:auto}}svg{{max-width:100%;height:auto;border:1px solid #ccc}}code{{background:#f3f3f3}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}</style></head><body>\n{html}</body></html>\n",
+        esc(&lesson.title)
+    )
+}
+
+/// Writes `<stem>.md` and `<stem>.html`; returns the paths written.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn write_handouts(lesson: &Lesson, preset: Preset, whatif: WhatIf, stem: &str) -> std::io::Result<Vec<String>> {
+    let md = format!("{stem}.md");
+    let html = format!("{stem}.html");
+    std::fs::write(&md, handout(lesson, preset))?;
+    std::fs::write(&html, handout_html(lesson, preset, whatif))?;
+    Ok(vec![md, html])
+}
+
+/// Crops a screenshot to the canvas and writes it as PNG.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn save_png(img: &egui::ColorImage, rect: egui::Rect, pixels_per_point: f32, path: &str) -> Result<(), String> {
+    let [iw, ih] = img.size;
+    let px = |v: f32, max: usize| ((v * pixels_per_point).round().max(0.0) as usize).min(max);
+    let (x0, y0) = (px(rect.min.x, iw), px(rect.min.y, ih));
+    let (x1, y1) = (px(rect.max.x, iw), px(rect.max.y, ih));
+    if x1 <= x0 || y1 <= y0 {
+        return Err("the canvas is not on screen".into());
+    }
+    let out = image::RgbaImage::from_fn((x1 - x0) as u32, (y1 - y0) as u32, |x, y| {
+        let c = img.pixels[(y0 + y as usize) * iw + x0 + x as usize];
+        image::Rgba(c.to_srgba_unmultiplied())
+    });
+    out.save(path).map_err(|e| format!("{path}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pinlab_lessons::builtin;
+
+    #[test]
+    fn the_html_handout_has_a_picture_per_step_with_the_model_counts() {
+        let l = builtin::by_id("fork-cow").unwrap();
+        let html = handout_html(&l, Preset::V6_12, WhatIf::default());
+        assert_eq!(html.matches("<svg").count(), l.steps.len());
+        // After step 3 the written folio has refcount 1; the picture says so.
+        let (sim, r) = run_with_sim(&l, Preset::V6_12, None);
+        let w = &sim.entries()[r.steps[2].end_entry - 1].world;
+        let f = w.folio(pinlab_lessons::model::FolioId(1));
+        assert_eq!(f.refcount, 1);
+        let svg = canvas_svg(w);
+        assert!(svg.contains("refcount 1"), "{svg}");
+        assert!(html.contains("<h2>Step 7"));
+    }
+}

@@ -41,6 +41,15 @@ pub enum Command {
         step: usize,
         #[arg(long)]
         kernel: Option<String>,
+        /// Side by side with this kernel in the second pane.
+        #[arg(long)]
+        compare: Option<String>,
+        /// Start in presenter mode (full screen, large type, answers hidden).
+        #[arg(long)]
+        present: bool,
+        /// Start in quiz mode (stop before each question).
+        #[arg(long)]
+        quiz: bool,
     },
     /// List the built-in lessons (id and title).
     Lessons,

@@ -11,7 +11,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => run_gui(None),
-        Some(Command::Open { lesson, step, kernel }) => {
+        Some(Command::Open {
+            lesson,
+            step,
+            kernel,
+            compare,
+            present,
+            quiz,
+        }) => {
             let l = match find_lesson(&lesson) {
                 Ok(l) => l,
                 Err(e) => {
@@ -19,11 +26,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_INVALID);
                 }
             };
-            let preset = match kernel.as_deref().map(Preset::parse) {
-                None => None,
-                Some(Some(p)) => Some(p),
-                Some(None) => {
-                    eprintln!("pinlab: unknown kernel '{}'", kernel.unwrap_or_default());
+            let parse = |k: &Option<String>| match k.as_deref().map(Preset::parse) {
+                None => Ok(None),
+                Some(Some(p)) => Ok(Some(p)),
+                Some(None) => Err(format!("unknown kernel '{}'", k.clone().unwrap_or_default())),
+            };
+            let (preset, compare) = match (parse(&kernel), parse(&compare)) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("pinlab: {e}");
                     return ExitCode::from(EXIT_INVALID);
                 }
             };
@@ -32,13 +43,30 @@ fn main() -> ExitCode {
             } else {
                 Source::Builtin(lesson)
             };
-            run_gui(Some((l, source, step, preset)))
+            run_gui(Some(Start {
+                lesson: l,
+                source,
+                step,
+                preset,
+                compare,
+                present,
+                quiz,
+            }))
         }
         Some(other) => main_with(Cli { command: Some(other) }),
     }
 }
 
-type Start = (pinlab_lessons::Lesson, Source, usize, Option<Preset>);
+/// How `pinlab open` starts the app.
+struct Start {
+    lesson: pinlab_lessons::Lesson,
+    source: Source,
+    step: usize,
+    preset: Option<Preset>,
+    compare: Option<Preset>,
+    present: bool,
+    quiz: bool,
+}
 
 fn run_gui(start: Option<Start>) -> ExitCode {
     env_logger::init();
@@ -53,12 +81,17 @@ fn run_gui(start: Option<Start>) -> ExitCode {
         options,
         Box::new(move |cc| {
             let mut app = PinlabApp::new(cc);
-            if let Some((lesson, source, step, preset)) = start {
-                app.open_lesson(lesson, source);
-                if let Some(p) = preset {
+            if let Some(s) = start {
+                app.open_lesson(s.lesson, s.source);
+                if let Some(p) = s.preset {
                     app.set_kernel(p);
                 }
-                app.nav(Nav::Step(step));
+                app.quiz.enabled = s.quiz;
+                app.set_compare(s.compare);
+                app.nav(Nav::Step(s.step));
+                if s.present {
+                    app.set_presenter(&cc.egui_ctx, true);
+                }
             }
             Ok(Box::new(app))
         }),

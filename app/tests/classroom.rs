@@ -142,7 +142,7 @@ fn side_by_side_marks_what_differs_at_the_step() {
     // Step 3 is the same under both kernels.
     h.state_mut().nav(Nav::Step(3));
     h.run();
-    h.get_by_label("Step 3: no difference between 5.7 and the right pane");
+    h.get_by_label("Step 3: no difference between 5.7 and the second pane");
 }
 
 #[test]

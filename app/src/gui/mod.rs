@@ -76,6 +76,8 @@ pub struct PinlabApp {
     pub blank: bool,
     pub show_help: bool,
     presenter_toggle: bool,
+    /// Presenter mode: show the kernel-function log too.
+    pub show_log: bool,
     pub show_transcript: bool,
     pub open_path: String,
     last_tick: f64,
@@ -121,6 +123,7 @@ impl Default for PinlabApp {
             blank: false,
             show_help: false,
             presenter_toggle: false,
+            show_log: false,
             show_transcript: false,
             open_path: String::new(),
             last_tick: 0.0,
@@ -319,6 +322,15 @@ impl PinlabApp {
             if self.presenter && (i.key_pressed(Key::B) || i.key_pressed(Key::Period)) {
                 self.blank = !self.blank;
             }
+            if i.key_pressed(Key::Plus) || i.key_pressed(Key::Equals) {
+                self.zoom = (self.zoom * 1.15).min(3.0);
+            }
+            if i.key_pressed(Key::Minus) {
+                self.zoom = (self.zoom / 1.15).max(0.5);
+            }
+            if self.presenter && i.key_pressed(Key::L) {
+                self.show_log = !self.show_log;
+            }
             if self.presenter && i.key_pressed(Key::Escape) {
                 self.presenter_toggle = true;
             }
@@ -411,47 +423,67 @@ impl PinlabApp {
         self.tick(&ctx);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("timeline").show(ui, |ui| self.timeline(ui));
-        egui::Panel::left("narration")
-            .resizable(true)
-            .default_size(if self.large { 480.0 } else { 300.0 })
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().id_salt("narr").show(ui, |ui| {
-                    if self.sandbox.is_some() {
-                        self.sandbox_ui(ui);
-                        ui.separator();
-                    }
-                    if self.quiz.enabled {
-                        self.quiz_ui(ui);
-                    }
-                    let view = panels::NarrationView {
-                        revealed: &mut self.revealed,
-                        large: self.large,
-                        presenter: self.presenter,
-                    };
-                    panels::narration_ui(ui, &self.session, &mut self.md, view);
-                });
+        // Presenter mode has its own panel sizes: the canvas gets the room.
+        let width = ctx.content_rect().width();
+        egui::Panel::left(if self.presenter {
+            "narration-present"
+        } else {
+            "narration"
+        })
+        .resizable(true)
+        .default_size(if self.presenter {
+            // The first frame may not know the window's size yet.
+            if width.is_finite() {
+                (width * 0.3).clamp(240.0, 400.0)
+            } else {
+                300.0
+            }
+        } else if self.large {
+            480.0
+        } else {
+            300.0
+        })
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().id_salt("narr").show(ui, |ui| {
+                if self.sandbox.is_some() {
+                    self.sandbox_ui(ui);
+                    ui.separator();
+                }
+                if self.quiz.enabled {
+                    self.quiz_ui(ui);
+                }
+                let view = panels::NarrationView {
+                    revealed: &mut self.revealed,
+                    large: self.large,
+                    presenter: self.presenter,
+                };
+                panels::narration_ui(ui, &self.session, &mut self.md, view);
             });
-        egui::Panel::right("log")
-            .resizable(true)
-            .default_size(380.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().id_salt("log").show(ui, |ui| {
-                    egui::CollapsingHeader::new("Kernel functions of this step")
-                        .default_open(true)
-                        .show(ui, |ui| panels::log_ui(ui, &self.session));
-                    egui::CollapsingHeader::new("Hazards")
-                        .default_open(true)
-                        .show(ui, |ui| panels::hazards_ui(ui, self.session.world()));
-                    egui::CollapsingHeader::new("vmstat")
-                        .default_open(false)
-                        .show(ui, |ui| panels::vmstat_ui(ui, &self.session));
-                    if let Some(id) = self.selected {
-                        egui::CollapsingHeader::new("Why is this folio still alive?")
+        });
+        // On a projector the kernel-function log gives way to the canvas (L brings it back).
+        if !self.presenter || self.show_log {
+            egui::Panel::right("log")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().id_salt("log").show(ui, |ui| {
+                        egui::CollapsingHeader::new("Kernel functions of this step")
                             .default_open(true)
-                            .show(ui, |ui| panels::why_alive_ui(ui, &self.session, id));
-                    }
+                            .show(ui, |ui| panels::log_ui(ui, &self.session));
+                        egui::CollapsingHeader::new("Hazards")
+                            .default_open(true)
+                            .show(ui, |ui| panels::hazards_ui(ui, self.session.world()));
+                        egui::CollapsingHeader::new("vmstat")
+                            .default_open(false)
+                            .show(ui, |ui| panels::vmstat_ui(ui, &self.session));
+                        if let Some(id) = self.selected {
+                            egui::CollapsingHeader::new("Why is this folio still alive?")
+                                .default_open(true)
+                                .show(ui, |ui| panels::why_alive_ui(ui, &self.session, id));
+                        }
+                    });
                 });
-            });
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             self.canvas_rect = ui.max_rect();
             let notice = self.notice.lock().ok().and_then(|n| n.clone());
@@ -475,7 +507,8 @@ impl PinlabApp {
             let marks = self.marks();
             // Fit the canvas to the width of the window, then apply the user's zoom.
             let fit = (ui.available_width() / canvas::CANVAS_WIDTH).clamp(0.5, 2.5);
-            let zoom = fit * self.zoom;
+            // On a projector the canvas is what the room looks at.
+            let zoom = fit * self.zoom * if self.presenter { 1.3 } else { 1.0 };
             if self.compare.is_some() {
                 self.side_by_side_ui(ui, marks, zoom);
                 return;
@@ -504,6 +537,8 @@ impl PinlabApp {
                     ("1-9", "answer a quiz question"),
                     ("F5 / Esc", "presenter mode on / off"),
                     ("B or .", "blank screen (presenter mode)"),
+                    ("L", "kernel functions (presenter mode)"),
+                    ("+ / -", "canvas zoom"),
                     ("T", "transcript (plain text)"),
                     ("F1 or ?", "this help"),
                 ] {
@@ -537,6 +572,18 @@ impl PinlabApp {
     }
 
     fn top_bar(&mut self, ui: &mut egui::Ui) {
+        if self.presenter {
+            // Only what the presenter needs; the rest is one Esc away.
+            ui.horizontal(|ui| {
+                ui.strong(&self.session.lesson.title);
+                ui.label(format!("kernel {}", self.session.preset.name()));
+                if ui.button("Leave presenter (Esc)").clicked() {
+                    self.presenter_toggle = true;
+                }
+                ui.checkbox(&mut self.show_log, "Kernel functions (L)");
+            });
+            return;
+        }
         ui.horizontal_wrapped(|ui| {
             ui.strong("pinlab");
             let current = self.session.lesson.title.clone();
@@ -747,7 +794,9 @@ impl PinlabApp {
             if ui.button("End >|").clicked() {
                 nav = Some(Nav::End);
             }
-            ui.add(egui::Slider::new(&mut self.speed, 0.5..=10.0).text("speed"));
+            if !self.presenter {
+                ui.add(egui::Slider::new(&mut self.speed, 0.5..=10.0).text("speed"));
+            }
             ui.label(format!("step {k}/{n} · micro-step {}/{}", s.cursor, s.entries() - 1));
             if let Some(n) = nav {
                 self.nav(n);

@@ -1,5 +1,5 @@
 //! Side by side: the same lesson under a second preset (or other toggles) in
-//! a second pane that follows the first step by step, with what differs at
+//! a second pane (below the first) that follows the first step by step, with what differs at
 //! the current step listed and the folios involved ringed on both canvases.
 
 use super::session::{Nav, Session};
@@ -58,7 +58,7 @@ impl PinlabApp {
         let k = self.session.step();
         let header = if diffs.is_empty() {
             format!(
-                "Step {k}: no difference between {} and the right pane",
+                "Step {k}: no difference between {} and the second pane",
                 self.session.preset.name()
             )
         } else {
@@ -76,37 +76,45 @@ impl PinlabApp {
         let (mut left_marks, mut right_marks) = (marks, canvas::Marks::default());
         left_marks.diff.extend(diffs.iter().filter_map(|d| d.left_folio));
         right_marks.diff.extend(diffs.iter().filter_map(|d| d.right_folio));
+        // One pane above the other: each gets the full width, so the canvases
+        // stay as readable as in the single view (processes stack downwards).
         let mut pick = None;
-        ui.columns(2, |cols| {
-            cols[0].label(RichText::new(format!("kernel {}", self.session.preset.name())).strong());
-            egui::ScrollArea::both().id_salt("left").show(&mut cols[0], |ui| {
+        let pane_h = ((ui.available_height() - 40.0) / 2.0).max(120.0);
+        ui.label(RichText::new(format!("kernel {}", self.session.preset.name())).strong());
+        egui::ScrollArea::both()
+            .id_salt("left")
+            .max_height(pane_h)
+            .show(ui, |ui| {
                 ui.push_id("left-pane", |ui| {
-                    canvas::canvas_ui(ui, self.session.world(), None, &left_marks, zoom / 2.0);
+                    canvas::canvas_ui(ui, self.session.world(), None, &left_marks, zoom);
                 });
             });
-            let Some(c) = &self.compare else { return };
-            let mut other = c.preset;
-            cols[1].horizontal(|ui| {
-                ui.label("kernel");
-                let r = egui::ComboBox::from_id_salt("compare-kernel")
-                    .selected_text(other.name())
-                    .show_ui(ui, |ui| {
-                        for p in Preset::ALL {
-                            ui.selectable_value(&mut other, p, p.name());
-                        }
-                    });
-                r.response
-                    .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Right pane kernel"));
-            });
-            if other != c.preset {
-                pick = Some(other);
-            }
-            egui::ScrollArea::both().id_salt("right").show(&mut cols[1], |ui| {
-                ui.push_id("right-pane", |ui| {
-                    canvas::canvas_ui(ui, c.world(), None, &right_marks, zoom / 2.0);
+        ui.separator();
+        let Some(c) = &self.compare else { return };
+        let mut other = c.preset;
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("kernel").strong());
+            let r = egui::ComboBox::from_id_salt("compare-kernel")
+                .selected_text(other.name())
+                .show_ui(ui, |ui| {
+                    for p in Preset::ALL {
+                        ui.selectable_value(&mut other, p, p.name());
+                    }
                 });
-            });
+            r.response
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Second pane kernel"));
         });
+        if other != c.preset {
+            pick = Some(other);
+        }
+        egui::ScrollArea::both()
+            .id_salt("right")
+            .max_height(pane_h)
+            .show(ui, |ui| {
+                ui.push_id("right-pane", |ui| {
+                    canvas::canvas_ui(ui, c.world(), None, &right_marks, zoom);
+                });
+            });
         if let Some(p) = pick {
             self.set_compare(Some(p));
         }

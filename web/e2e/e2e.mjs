@@ -197,6 +197,26 @@ try {
     await p2.close();
   });
 
+  await test("exercises: the same seed gives the same exercises in wasm32 as natively", async () => {
+    const native = process.env.PINLAB_BIN || `${root}/target/debug/pinlab`;
+    const { execFileSync } = await import("node:child_process");
+    const want = JSON.parse(execFileSync(native, ["exercise", "--seed", "7", "--count", "3", "--json"], { encoding: "utf8" }));
+    const got = await page.evaluate(() => window.pinlab.exercises(7, 3));
+    assert.equal(got.length, 3);
+    assert.deepEqual(got, want);
+  });
+
+  await test("presenter mode (F5) and a clicker's Page Down work in the browser", async () => {
+    await page.evaluate(() => window.pinlab.open("ref-extraction", 0, "6.12"));
+    await page.mouse.click(640, 500);
+    await page.keyboard.press("F5");
+    await page.waitForFunction(() => window.pinlab.position().presenter === true);
+    await page.keyboard.press("PageDown");
+    await page.waitForFunction(() => window.pinlab.position().step === 1);
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => window.pinlab.position().presenter === false);
+  });
+
   await test("after one visit the app starts offline from its cache", async () => {
     await page.evaluate(() => navigator.serviceWorker.ready);
     await page.waitForFunction(() => !!navigator.serviceWorker.controller || true);

@@ -94,6 +94,13 @@ impl WebHandle {
         self.with_app(|app| app.state_json())
     }
 
+    /// Generated exercises as JSON, the same as `pinlab exercise --seed N
+    /// --count K --json` (the browser test compares the two).
+    pub fn exercises_json(&self, seed: u64, count: usize) -> String {
+        let list = pinlab_lessons::exercise::generate(seed, count.clamp(1, 100));
+        serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+    }
+
     /// `{lesson, step, kernel, micro_step, micro_steps}` as JSON: cheap
     /// enough to poll, so the page can follow the user in the address bar.
     pub fn position_json(&self) -> Result<String, JsValue> {

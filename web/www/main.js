@@ -162,6 +162,7 @@ async function main() {
     back: (n = 1) => call(() => handle.back(n)),
     state: () => JSON.parse(handle.state_json()),
     position,
+    exercises: (seed = 0, count = 3) => JSON.parse(handle.exercises_json(BigInt(seed), count)),
     on: (fn) => window.addEventListener("pinlab-step", (e) => fn(e.detail)),
   };
   window.pinlab = api;
@@ -223,6 +224,15 @@ async function main() {
       toast(location.href);
     }
   };
+  // F5 starts presenter mode in the app; in a browser it would also reload
+  // the page, and full screen needs this user gesture.
+  window.addEventListener("keydown", (e) => {
+    if (e.key === "F5") {
+      e.preventDefault();
+      if (!document.fullscreenElement) document.documentElement.requestFullscreen?.().catch(() => {});
+      else document.exitFullscreen?.().catch(() => {});
+    }
+  }, true);
   window.addEventListener("dragover", (e) => {
     e.preventDefault();
     document.body.classList.add("dropping");

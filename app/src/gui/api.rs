@@ -29,6 +29,8 @@ pub struct Position {
     /// History entry (micro-step) shown.
     pub micro_step: usize,
     pub micro_steps: usize,
+    /// Presenter mode is on.
+    pub presenter: bool,
 }
 
 #[derive(Serialize)]
@@ -73,6 +75,7 @@ impl PinlabApp {
             kernel: s.preset.name().to_string(),
             micro_step: s.cursor,
             micro_steps: s.entries(),
+            presenter: self.presenter,
         }
     }
 

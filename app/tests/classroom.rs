@@ -269,3 +269,25 @@ fn an_exercise_opens_in_quiz_mode() {
     assert_eq!(h.state().session.lesson.id, "ex-1-1");
     assert!(h.state().quiz.enabled);
 }
+
+#[test]
+fn sandbox_fields_are_typed_and_cannot_inject_steps() {
+    let mut app = PinlabApp::default();
+    app.set_sandbox(true);
+    // A name that looks like a number is still a name.
+    app.sandbox_do("spawn", &[("name", "1")]).unwrap();
+    assert!(app.session.world().procs.values().any(|p| p.name == "1"));
+    let e = app
+        .sandbox_do("spawn", &[("name", "x\"\n[[step]]\ndo = \"exit\"\nproc = \"1")])
+        .unwrap_err();
+    assert!(e.contains("one line"), "{e}");
+    let e = app
+        .sandbox_do("mmap", &[("proc", "1"), ("vma", "b"), ("pages", "lots")])
+        .unwrap_err();
+    assert!(e.contains("whole number"), "{e}");
+    assert_eq!(app.sandbox.as_ref().unwrap().steps.len(), 1);
+    // Closing the sandbox keeps the work; reopening brings it back.
+    app.set_sandbox(false);
+    app.set_sandbox(true);
+    assert_eq!(app.sandbox.as_ref().unwrap().steps.len(), 1);
+}

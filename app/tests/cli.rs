@@ -143,12 +143,13 @@ fn a_closed_stdout_ends_the_output_quietly() {
     use std::io::Read;
     use std::process::Stdio;
     let mut child = Command::new(env!("CARGO_BIN_EXE_pinlab"))
-        .args(["run", "thp-pins"])
+        // Far more than a pipe buffer (64 KiB), so the writer meets the closed pipe.
+        .args(["matrix", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("runs");
-    // Read one byte, then hang up, as `pinlab run thp-pins | head -c1` does.
+    // Read one byte, then hang up, as `pinlab matrix --json | head -c1` does.
     let mut out = child.stdout.take().unwrap();
     let mut first = [0u8; 1];
     out.read_exact(&mut first).unwrap();

@@ -107,6 +107,7 @@ fn saved_state_round_trips_and_damaged_state_falls_back() {
         dark: false,
         zoom: f32::NAN,
         sandbox: None,
+        sandbox_closed: None,
     };
     let mut third = PinlabApp::default();
     third.restore(damaged);

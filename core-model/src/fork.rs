@@ -235,6 +235,17 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
     text.push('.');
     ctx.set_text(text);
     let mut cv = pv.clone();
+    // anon_vma_fork: a VMA that has anonymous pages (so an anon_vma) gives
+    // the child's copy an anon_vma of its own; pieces of the child's mapping
+    // then never merge (LTP vma01, 965f55dea0e3).
+    let has_anon = pv.ptes.iter().any(|p| match p {
+        Pte::Present { folio, .. } => ctx.w.folio(*folio).is_anon(),
+        Pte::Swap { .. } => true,
+        Pte::None => false,
+    });
+    if has_anon {
+        cv.anon_vma = ((child.0 as u64) << 40) | (start + 1);
+    }
     cv.ptes = child_ptes.into_iter().collect();
     ctx.w.proc_mut(parent).mm.vmas.insert(start, Arc::new(pv));
     ctx.w.proc_mut(child).mm.vmas.insert(start, Arc::new(cv));

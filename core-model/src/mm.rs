@@ -117,6 +117,11 @@ pub struct Vma {
     pub anon_order: u8,
     /// Faults allocate from ZONE_MOVABLE (model hint: movable memory policy).
     pub movable: bool,
+    /// Which anon_vma the VMA has, for merging: 0 for the one of the mapping
+    /// as made (its pieces share it), or a VMA of its own that fork gave a
+    /// child (anon_vma_fork), so a child's pieces never merge again.
+    #[serde(default)]
+    pub anon_vma: u64,
     #[serde(skip)]
     pub ptes: PVec<Pte>,
 }

@@ -148,6 +148,7 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
         backing,
         anon_order,
         movable: a.movable,
+        anon_vma: 0,
         ptes: std::iter::repeat_n(Pte::None, a.pages as usize).collect(),
     };
     let p = ctx.w.proc_mut(pid);
@@ -251,6 +252,7 @@ fn mergeable(a: &Vma, b: &Vma) -> bool {
     };
     a.end() == b.start
         && a.name == b.name
+        && a.anon_vma == b.anon_vma
         && a.flags == b.flags
         && a.anon_order == b.anon_order
         && a.movable == b.movable

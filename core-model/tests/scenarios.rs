@@ -465,3 +465,59 @@ fn flag_changes_that_are_reverted_merge_the_vmas_again() {
     assert!(t.pte("p", "buf", 0).is_pmd());
     assert_eq!(t.read("p", "buf", 3), "d3");
 }
+
+/// A forked child's VMAs each get an anon_vma of their own (anon_vma_fork),
+/// so undoing a split in the child does not merge them (LTP vma01).
+#[test]
+fn a_forked_childs_vmas_do_not_merge_again() {
+    let mut t = T::new(Preset::V6_12);
+    t.spawn("p");
+    t.anon("p", "buf", 4);
+    for i in 0..4 {
+        t.write("p", "buf", i, "x");
+    }
+    let protect = |proc: &str, write| Action::Mprotect {
+        proc: proc.into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: Some(1),
+        write,
+    };
+    t.ok(protect("p", false));
+    t.fork("p", "c");
+    let vmas = |t: &T, who: &str| t.w().proc(t.vpn(who, "buf", 0).0).mm.vmas.len();
+    assert_eq!(vmas(&t, "c"), 2);
+    t.ok(protect("c", true));
+    assert_eq!(vmas(&t, "c"), 2, "the child's pieces have different anon_vmas");
+    t.ok(protect("p", true));
+    assert_eq!(vmas(&t, "p"), 1, "the parent's pieces share theirs and merge");
+}
+
+/// What the process that vmspliced a page writes into it afterwards is what
+/// it sends; only another process's private write seen through the pipe is
+/// a leak (CVE-2020-29374).
+#[test]
+fn a_senders_own_later_write_through_vmsplice_is_not_a_leak() {
+    let mut t = T::new(Preset::V5_7);
+    t.spawn("p");
+    t.anon("p", "buf", 1);
+    t.write("p", "buf", 0, "a");
+    t.fork("p", "c");
+    t.ok(Action::Vmsplice {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: 1,
+        pipe: "q".into(),
+    });
+    t.write("p", "buf", 0, "later");
+    t.ok(Action::PipeRead {
+        proc: "c".into(),
+        pipe: "q".into(),
+    });
+    assert!(
+        !t.w().hazards.iter().any(|h| h.kind == HazardKind::DataLeak),
+        "{:?}",
+        t.w().hazards
+    );
+}

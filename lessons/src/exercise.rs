@@ -113,6 +113,8 @@ fn scenario(g: &mut Gen) -> Vec<Step> {
     ];
     let (mut forked, mut child) = (false, false);
     let mut holders: Vec<(String, bool)> = Vec::new();
+    // Names only go up: a released holder's name is never reused.
+    let mut next_holder = 1;
     let mut letter = b'B';
     let n = 4 + g.below(4);
     for _ in 0..n {
@@ -146,7 +148,8 @@ fn scenario(g: &mut Gen) -> Vec<Step> {
             50..=69 => {
                 let pin = g.chance(50);
                 let write = g.chance(60);
-                let name = format!("{}{}", if pin { "pin" } else { "ref" }, holders.len() + 1);
+                let name = format!("{}{next_holder}", if pin { "pin" } else { "ref" });
+                next_holder += 1;
                 holders.push((name.clone(), write));
                 step(
                     format!(
@@ -283,7 +286,9 @@ fn one(g: &mut Gen, seed: u64, number: usize) -> Exercise {
     let last = steps.len();
     let mut questions = Vec::new();
     let mut extra: HashMap<usize, String> = HashMap::new();
-    let mut add = |q: Question, expect: String, extra: &mut HashMap<usize, String>| {
+    // `model`: for a number, where the lesson reads the answer from the model
+    // (so running the lesson recomputes it); choices are fixed indexes.
+    let mut add = |q: Question, model: Option<String>, expect: String, extra: &mut HashMap<usize, String>| {
         let choices = if q.choices.is_empty() {
             String::new()
         } else {
@@ -301,7 +306,7 @@ fn one(g: &mut Gen, seed: u64, number: usize) -> Exercise {
             e.push_str(&format!(
                 "question = {{ prompt = {:?}{choices}, answer = {}, explain = {:?} }}\n",
                 q.text,
-                q.answer,
+                model.unwrap_or_else(|| q.answer.to_string()),
                 format!("The model's answer under {}: {}.", kernel.name(), q.answer_text)
             ));
         }
@@ -329,6 +334,7 @@ fn one(g: &mut Gen, seed: u64, number: usize) -> Exercise {
                 answer: v,
                 answer_text: v.to_string(),
             },
+            Some(format!("{{ {what} = \"p:buf[{page}]\" }}")),
             format!("[[step.expect]]\n{what} = \"p:buf[{page}]\"\nis = {v}\n"),
             &mut extra,
         );
@@ -350,6 +356,7 @@ fn one(g: &mut Gen, seed: u64, number: usize) -> Exercise {
                     answer: rc,
                     answer_text: rc.to_string(),
                 },
+                Some(format!("{{ refcount = \"p:buf[{page}]\" }}")),
                 format!("[[step.expect]]\nrefcount = \"p:buf[{page}]\"\nis = {rc}\n"),
                 &mut extra,
             );
@@ -380,6 +387,7 @@ fn one(g: &mut Gen, seed: u64, number: usize) -> Exercise {
                 answer: i as i64 + 1,
                 answer_text: format!("'{read}'"),
             },
+            None,
             format!("[[step.expect]]\ndata = \"p:buf[{read_page}]\"\nis = {read:?}\n"),
             &mut extra,
         );
@@ -409,6 +417,7 @@ fn one(g: &mut Gen, seed: u64, number: usize) -> Exercise {
                     answer: i as i64 + 1,
                     answer_text: got.to_string(),
                 },
+                None,
                 expect,
                 &mut extra,
             );
@@ -421,6 +430,7 @@ fn one(g: &mut Gen, seed: u64, number: usize) -> Exercise {
         let (rc, mc, _) = observe_at(&sim, &report, q.0.step, q.1).expect("observed");
         add(
             q.0,
+            None,
             format!(
                 "[[step.expect]]\nrefcount = \"p:buf[{}]\"\nis = {rc}\n[[step.expect]]\nmapcount = \"p:buf[{}]\"\nis = {mc}\n",
                 q.1, q.1
@@ -434,7 +444,18 @@ fn one(g: &mut Gen, seed: u64, number: usize) -> Exercise {
         seed,
         number,
         kernel: kernel.name().to_string(),
-        steps: steps.iter().map(|s| s.text.clone()).collect(),
+        steps: steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                // A reverse question asks which action this step was: not given away.
+                if questions.iter().any(|q| q.kind == Kind::Reverse && q.step == i + 1) {
+                    "? (which action? see the question)".to_string()
+                } else {
+                    s.text.clone()
+                }
+            })
+            .collect(),
         questions,
         toml,
     }

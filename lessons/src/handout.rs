@@ -10,7 +10,12 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 pub fn handout(lesson: &Lesson, preset: Preset) -> String {
-    let (sim, report) = run_with_sim(lesson, preset, None);
+    handout_with(lesson, preset, None)
+}
+
+/// The handout under given what-if toggles (None: the lesson's own).
+pub fn handout_with(lesson: &Lesson, preset: Preset, whatif: Option<pinlab_model::WhatIf>) -> String {
+    let (sim, report) = run_with_sim(lesson, preset, whatif);
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", lesson.title);
     let _ = writeln!(

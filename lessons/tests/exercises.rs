@@ -30,6 +30,19 @@ fn every_answer_is_checked_by_running_the_exercise_in_the_model() {
             // Every question's answer is restated as at least one check.
             let checks: usize = r.steps.iter().map(|s| s.checks.len()).sum();
             assert!(checks >= e.questions.len(), "{}", e.toml);
+            for q in &e.questions {
+                if q.choices.is_empty() {
+                    // Numbers: the rerun lesson reads its answer from the model.
+                    let asked = r.steps[q.step - 1].question.as_ref().expect("asked at its step");
+                    if asked.prompt == q.text {
+                        assert_eq!(asked.answer_value, Some(q.answer), "{}", e.toml);
+                    }
+                } else {
+                    // Choices: the index points at the answer the key gives.
+                    let c = &q.choices[(q.answer - 1) as usize];
+                    assert!(q.answer_text == *c || q.answer_text == format!("'{c}'"), "{q:?}");
+                }
+            }
             questions += e.questions.len();
             kinds.extend(e.questions.iter().map(|q| format!("{:?}", q.kind)));
         }

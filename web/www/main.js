@@ -173,6 +173,8 @@ async function main() {
     fromHistory = true;
     openHash();
     checkPosition();
+    // A back/forward that moved nothing must not turn the next move into a replace.
+    fromHistory = false;
   });
   // Keys, clicks and play move the app without calling the API: poll.
   setInterval(checkPosition, 150);

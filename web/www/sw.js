@@ -2,7 +2,9 @@
 // list. The page (index.html) is fetched from the network first, so a new
 // build is seen on the next load when online; every other file has the build
 // hash in its name and is served from the cache. Old builds' caches are
-// deleted when this worker activates: no stale-cache trap.
+// deleted when this worker activates: no stale-cache trap. While a new
+// build's worker is still installing, the old one serves its own whole
+// build offline (it never caches a newer page that needs files it lacks).
 
 const BUILD = "__BUILD__";
 const CACHE = `pinlab-${BUILD}`;
@@ -28,20 +30,23 @@ self.addEventListener("activate", (e) => {
   );
 });
 
+// Only the app's own page; other pages of the site (embed.html) are files.
 function isPage(req) {
   const u = new URL(req.url);
-  return req.mode === "navigate" || u.pathname.endsWith("/") || u.pathname.endsWith("/index.html");
+  const scope = new URL(self.registration.scope).pathname;
+  return u.pathname === scope || u.pathname === scope + "index.html";
 }
 
+// The page comes from the network when it answers in time. It is never
+// written into this build's cache: that holds exactly the files of this
+// build (install's addAll), so an offline start is always a whole build.
 async function networkFirst(req) {
   const cache = await caches.open(CACHE);
   try {
-    const res = await Promise.race([
+    return await Promise.race([
       fetch(req, { cache: "no-cache" }),
       new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), NETWORK_TIMEOUT_MS)),
     ]);
-    if (res.ok) cache.put("./index.html", res.clone());
-    return res;
   } catch (err) {
     const hit = await cache.match("./index.html");
     if (hit) return hit;

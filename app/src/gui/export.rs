@@ -8,7 +8,7 @@ use super::canvas::{self, Marks};
 use egui::epaint::{ColorMode, Shape};
 use egui::{Color32, Pos2};
 use pinlab_lessons::Lesson;
-use pinlab_lessons::handout::handout;
+use pinlab_lessons::handout::handout_with;
 use pinlab_lessons::model::{Preset, WhatIf, World};
 use pinlab_lessons::run::run_with_sim;
 use std::fmt::Write;
@@ -152,7 +152,8 @@ pub fn canvas_svg(w: &World) -> String {
 /// and after every step the canvas as it stands then.
 pub fn handout_html(lesson: &Lesson, preset: Preset, whatif: WhatIf) -> String {
     let (sim, report) = run_with_sim(lesson, preset, Some(whatif));
-    let md = handout(lesson, preset);
+    // The text and the pictures come from the same toggles.
+    let md = handout_with(lesson, preset, Some(whatif));
     // Split the Markdown at each step's heading and put the step's picture after it.
     let mut html = String::new();
     let mut parts = md.split("\n## Step ");
@@ -184,12 +185,29 @@ pub fn handout_html(lesson: &Lesson, preset: Preset, whatif: WhatIf) -> String {
     )
 }
 
+/// A file name from a lesson id: ids come from files anyone can write, so
+/// nothing but letters, digits, '-', '_' and '.' (no '/', no leading '.').
+pub fn file_stem(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let s = s.trim_start_matches('.').to_string();
+    if s.is_empty() { "lesson".into() } else { s }
+}
+
 /// Writes `<stem>.md` and `<stem>.html`; returns the paths written.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn write_handouts(lesson: &Lesson, preset: Preset, whatif: WhatIf, stem: &str) -> std::io::Result<Vec<String>> {
     let md = format!("{stem}.md");
     let html = format!("{stem}.html");
-    std::fs::write(&md, handout(lesson, preset))?;
+    std::fs::write(&md, handout_with(lesson, preset, Some(whatif)))?;
     std::fs::write(&html, handout_html(lesson, preset, whatif))?;
     Ok(vec![md, html])
 }
@@ -229,5 +247,13 @@ mod tests {
         let svg = canvas_svg(w);
         assert!(svg.contains("refcount 1"), "{svg}");
         assert!(html.contains("<h2>Step 7"));
+    }
+
+    #[test]
+    fn file_names_from_lesson_ids_stay_in_the_folder() {
+        assert_eq!(file_stem("fork-cow-5.8"), "fork-cow-5.8");
+        assert_eq!(file_stem("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(file_stem("/tmp/x"), "_tmp_x");
+        assert_eq!(file_stem(""), "lesson");
     }
 }

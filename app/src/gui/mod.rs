@@ -41,6 +41,9 @@ pub struct Saved {
     /// The sandbox's actions, when it was open: never lose the user's work.
     #[serde(default)]
     pub sandbox: Option<Vec<String>>,
+    /// ... and when it was closed.
+    #[serde(default)]
+    pub sandbox_closed: Option<Vec<String>>,
 }
 
 const SAVE_KEY: &str = "pinlab-state";
@@ -64,6 +67,8 @@ pub struct PinlabApp {
     pub compare: Option<Session>,
     /// Free play: the palette, the actions so far, the counterexample search.
     pub sandbox: Option<sandbox::Sandbox>,
+    /// The sandbox's actions while it is closed.
+    pub sandbox_stash: Option<Vec<String>>,
     pub selftests: Option<selftests_view::SelftestsView>,
     pub exercises: Option<exercises_view::ExercisesView>,
     /// Where the canvas was last drawn (for its PNG).
@@ -115,6 +120,7 @@ impl Default for PinlabApp {
             quiz: quiz::Quiz::default(),
             compare: None,
             sandbox: None,
+            sandbox_stash: None,
             selftests: None,
             exercises: None,
             canvas_rect: egui::Rect::NOTHING,
@@ -163,6 +169,7 @@ impl PinlabApp {
             dark: self.dark,
             zoom: self.zoom,
             sandbox: self.sandbox.as_ref().map(|s| s.steps.clone()),
+            sandbox_closed: self.sandbox_stash.clone(),
         }
     }
 
@@ -179,6 +186,7 @@ impl PinlabApp {
             }
             self.session.nav(Nav::Step(s.step));
         }
+        self.sandbox_stash = s.sandbox_closed;
         if let Some(steps) = s.sandbox {
             self.set_sandbox(true);
             if let Some(sb) = &mut self.sandbox {
@@ -260,6 +268,12 @@ impl PinlabApp {
         let p = self.session.preset;
         self.session.replay(p, w);
         self.quiz.reset();
+        // Both panes of side by side run under the same toggles.
+        if let Some(c) = &mut self.compare {
+            let cp = c.preset;
+            c.replay(cp, w);
+        }
+        self.sync_compare();
     }
 
     /// Moves through time; in quiz mode forward moves stop before an unanswered question.
@@ -373,6 +387,7 @@ impl PinlabApp {
                 if self.open_file(p) {
                     self.set_kernel(k);
                     self.session.nav(Nav::Step(step));
+                    self.sync_compare();
                 }
             }
             ctx.request_repaint_after(std::time::Duration::from_secs(1));
@@ -727,7 +742,7 @@ impl PinlabApp {
         let s = &self.session;
         #[cfg(not(target_arch = "wasm32"))]
         {
-            let stem = format!("{}-{}", s.lesson.id, s.preset.name());
+            let stem = export::file_stem(&format!("{}-{}", s.lesson.id, s.preset.name()));
             match export::write_handouts(&s.lesson, s.preset, s.whatif, &stem) {
                 Ok(paths) => self.set_notice(format!("Wrote {}", paths.join(" and "))),
                 Err(e) => self.error = Some(format!("the handout could not be written: {e}")),
@@ -736,7 +751,11 @@ impl PinlabApp {
         }
         #[cfg(target_arch = "wasm32")]
         {
-            ctx.copy_text(pinlab_lessons::handout::handout(&s.lesson, s.preset));
+            ctx.copy_text(pinlab_lessons::handout::handout_with(
+                &s.lesson,
+                s.preset,
+                Some(s.whatif),
+            ));
             self.set_notice("The Markdown handout is on the clipboard".into());
         }
     }
@@ -744,12 +763,12 @@ impl PinlabApp {
     /// A PNG of the canvas as shown, written when the frame's pixels arrive.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn export_png(&mut self, ctx: &egui::Context) {
-        let path = format!(
-            "{}-{}-step{}.png",
+        let path = export::file_stem(&format!(
+            "{}-{}-step{}",
             self.session.lesson.id,
             self.session.preset.name(),
             self.session.step()
-        );
+        )) + ".png";
         let (rect, ppp, notice, repaint) = (
             self.canvas_rect,
             ctx.pixels_per_point(),

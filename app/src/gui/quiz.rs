@@ -45,7 +45,7 @@ impl Quiz {
             self.asking = None;
             return n;
         }
-        let target = s.step_at(s.cursor_after(s.cursor, n));
+        let target = s.step_after(n);
         if target <= here {
             return n;
         }
@@ -135,6 +135,39 @@ mod tests {
     }
 
     #[test]
+    fn a_question_on_a_step_whose_action_fails_is_asked_and_then_shown() {
+        // just-list asks what iov_iter_get_pages2 does on an ITER_KVEC: EFAULT,
+        // a step that records no history entry.
+        let mut s = session("just-list", Preset::V6_12);
+        let k = s
+            .report
+            .steps
+            .iter()
+            .find(|st| st.result != "ok" && st.question.is_some())
+            .expect("a failing step with a question")
+            .step;
+        let mut q = Quiz {
+            enabled: true,
+            ..Default::default()
+        };
+        s.nav(Nav::Step(k - 1));
+        q.given.extend((1..k).map(|i| (i, Given { value: 0, right: false })));
+        let n = q.gate(&s, Nav::NextStep);
+        assert_eq!(q.asking, Some(k));
+        s.nav(n);
+        assert_eq!(s.step(), k - 1);
+        let right = s.report.steps[k - 1].question.as_ref().unwrap().answer_value.unwrap();
+        let run = q.answer(&s, right).unwrap();
+        s.nav(Nav::Step(run));
+        assert_eq!(s.step(), k, "the failed step is shown with its answer");
+        assert!(q.given[&k].right);
+        // And the next step is reachable.
+        let n = q.gate(&s, Nav::NextStep);
+        s.nav(n);
+        assert!(s.step() > k || q.asking == Some(k + 1));
+    }
+
+    #[test]
     fn backwards_and_answered_questions_are_not_gated() {
         let mut s = session("folio-life", Preset::V6_12);
         let mut q = Quiz {
@@ -173,9 +206,9 @@ mod view {
                 let Some(q) = self.session.report.steps.get(k - 1).and_then(|s| s.question.clone()) else {
                     return;
                 };
-                let action = self.session.report.steps[k - 1].action.clone();
                 ui.group(|ui| {
-                    ui.label(RichText::new(format!("Predict before step {k} runs: {action}")).monospace());
+                    // The action is not shown: a question may ask which one it is.
+                    ui.label(RichText::new(format!("Predict, before step {k} runs:")).monospace());
                     ui.strong(&q.prompt);
                     let mut pick = None;
                     if q.choices.is_empty() {
@@ -217,6 +250,7 @@ mod view {
         pub fn answer_quiz(&mut self, value: i64) {
             if let Some(k) = self.quiz.answer(&self.session, value) {
                 self.session.nav(Nav::Step(k));
+                self.sync_compare();
                 self.last_step = k;
                 self.revealed = true;
             }

@@ -7,7 +7,7 @@
 use super::session::Nav;
 use super::{PinlabApp, Source, theme};
 use egui::{RichText, Ui};
-use pinlab_lessons::counterexample::{self, lesson_text};
+use pinlab_lessons::counterexample::{self, Progress, lesson_text};
 use pinlab_lessons::load::{action_args, known_actions};
 use pinlab_lessons::load_str;
 use pinlab_lessons::model::{FolioId, HazardKind, World};
@@ -24,6 +24,10 @@ pub struct Sandbox {
     pub save_path: String,
     pub hazard: HazardKind,
     pub seed: u64,
+    /// A counterexample search under way (a slice of tries per frame).
+    pub search: Option<counterexample::Search>,
+    /// The user's own actions, kept when a counterexample replaced them.
+    pub before_search: Option<Vec<String>>,
 }
 
 impl Default for Sandbox {
@@ -36,18 +40,50 @@ impl Default for Sandbox {
             save_path: "sandbox.toml".into(),
             hazard: HazardKind::DataLeak,
             seed: 1,
+            search: None,
+            before_search: None,
         }
     }
 }
 
-/// A value as TOML: numbers and booleans bare, arrays as typed, text quoted.
-fn toml_value(v: &str) -> String {
+/// Arguments that are numbers or booleans (docs/lesson-format.md); the rest are text.
+const NUMBER_ARGS: &[&str] = &["pages", "start", "page", "offset", "order", "index", "scan"];
+const BOOL_ARGS: &[&str] = &[
+    "shared", "write", "thp", "movable", "populate", "pin", "longterm", "fast", "dirty", "wait", "dest",
+];
+
+/// A form field as a TOML value of the argument's type. What was typed is
+/// never pasted into the lesson as is: text is quoted by the toml crate, and
+/// a line break is refused, so a field cannot add steps or keys.
+fn toml_value(action: &str, arg: &str, v: &str) -> Result<String, String> {
     let v = v.trim();
-    if v.parse::<i64>().is_ok() || v == "true" || v == "false" || (v.starts_with('[') && v.ends_with(']')) {
-        v.to_string()
-    } else {
-        format!("{v:?}")
+    if v.contains(['\n', '\r']) {
+        return Err(format!("{arg}: one line only"));
     }
+    if NUMBER_ARGS.contains(&arg) {
+        return v
+            .parse::<u64>()
+            .map(|n| n.to_string())
+            .map_err(|_| format!("{arg}: a whole number, not '{v}'"));
+    }
+    if BOOL_ARGS.contains(&arg) {
+        return match v {
+            "true" | "false" => Ok(v.to_string()),
+            _ => Err(format!("{arg}: true or false, not '{v}'")),
+        };
+    }
+    if arg == "data" && matches!(action, "create_file" | "write_file") {
+        // A list of page tags, typed as "a, b, c" (brackets and quotes optional).
+        let inner = v.trim_start_matches('[').trim_end_matches(']');
+        let tags: Vec<toml::Value> = inner
+            .split(',')
+            .map(|t| t.trim().trim_matches('"').to_string())
+            .filter(|t| !t.is_empty())
+            .map(toml::Value::String)
+            .collect();
+        return Ok(toml::Value::Array(tags).to_string());
+    }
+    Ok(toml::Value::String(v.to_string()).to_string())
 }
 
 /// What an argument can be set to, from the world (names of processes,
@@ -100,7 +136,8 @@ fn suggestions(arg: &str, w: &World, proc: Option<&str>) -> Vec<String> {
 fn mapping_of(w: &World, f: FolioId) -> Option<(String, String, u64)> {
     for p in w.procs.values().filter(|p| p.alive) {
         for v in p.mm.vmas.values() {
-            let first = p.mm.vmas.values().filter(|x| x.name == v.name).map(|x| x.start).min()?;
+            // Lessons count pages from where the mapping was made, even after part of it went.
+            let first = p.mm.regions.get(&v.name).map_or(v.start, |r| r.base);
             for i in 0..v.pages() {
                 if v.pte(v.start + i).folio().is_some_and(|(g, _)| g == f) {
                     return Some((p.name.clone(), v.name.clone(), v.start + i - first));
@@ -112,13 +149,19 @@ fn mapping_of(w: &World, f: FolioId) -> Option<(String, String, u64)> {
 }
 
 impl PinlabApp {
-    /// Enters the sandbox (empty, under the current preset and toggles), or leaves it.
+    /// Enters the sandbox (under the current preset and toggles, with the
+    /// actions of the last time it was closed), or leaves it.
     pub fn set_sandbox(&mut self, on: bool) {
         if on {
-            self.sandbox = Some(Sandbox::default());
+            let steps = self.sandbox_stash.take().unwrap_or_default();
+            self.sandbox = Some(Sandbox {
+                steps,
+                ..Default::default()
+            });
             self.rebuild_sandbox();
-        } else {
-            self.sandbox = None;
+        } else if let Some(sb) = self.sandbox.take() {
+            // Leaving does not lose the work: reopening brings it back.
+            self.sandbox_stash = Some(sb.steps);
         }
     }
 
@@ -153,9 +196,21 @@ impl PinlabApp {
 
     /// Performs the palette's action: kept only if the kernel accepts it.
     pub fn sandbox_do(&mut self, action: &str, args: &[(&str, &str)]) -> Result<(), String> {
+        if !known_actions().contains(&action) {
+            return Err(format!("no action '{action}'"));
+        }
+        let names = action_args(action).unwrap_or(&[]);
         let mut body = format!("do = {action:?}");
         for (k, v) in args.iter().filter(|(_, v)| !v.trim().is_empty()) {
-            body.push_str(&format!("\n{k} = {}", toml_value(v)));
+            if !names.contains(k) {
+                return Err(format!("{action} takes no argument '{k}'"));
+            }
+            let v = toml_value(action, k, v).inspect_err(|e| {
+                if let Some(sb) = &mut self.sandbox {
+                    sb.message = Some((false, format!("{action}: {e}")));
+                }
+            })?;
+            body.push_str(&format!("\n{k} = {v}"));
         }
         let Some(sb) = &self.sandbox else {
             return Err("the sandbox is not open".into());
@@ -298,10 +353,17 @@ impl PinlabApp {
         r.response
             .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Hazard to find"));
         sb.hazard = hazard;
-        let find = ui
-            .button("Search random sequences")
-            .on_hover_text("Up to 20,000 sequences under this kernel and toggles; the first hit is shrunk.")
-            .clicked();
+        let searching = sb.search.is_some();
+        let mut stop = false;
+        let find = if searching {
+            stop = ui.button("Stop the search").clicked();
+            false
+        } else {
+            ui.button("Search random sequences")
+                .on_hover_text("Up to 20,000 sequences under this kernel and toggles; the first hit is shrunk.")
+                .clicked()
+        };
+        let back = sb.before_search.is_some() && ui.button("Back to my actions").clicked();
 
         if undo {
             self.sandbox_undo();
@@ -324,7 +386,21 @@ impl PinlabApp {
             ui.ctx().copy_text(t);
         }
         if find {
-            self.find_counterexample();
+            self.start_counterexample();
+        }
+        if stop && let Some(sb) = &mut self.sandbox {
+            sb.search = None;
+            sb.message = Some((false, "Search stopped.".into()));
+        }
+        if back && let Some(sb) = &mut self.sandbox {
+            sb.steps = sb.before_search.take().unwrap_or_default();
+            sb.message = None;
+            self.rebuild_sandbox();
+        }
+        if self.sandbox.as_ref().is_some_and(|s| s.search.is_some()) {
+            // A slice per frame: the window stays responsive, on wasm too.
+            self.poll_counterexample(150);
+            ui.ctx().request_repaint();
         }
     }
 
@@ -336,34 +412,58 @@ impl PinlabApp {
         Ok(sb.save_path.clone())
     }
 
-    /// Replaces the sandbox with the shortest sequence found that raises the chosen hazard.
-    pub fn find_counterexample(&mut self) {
-        let Some(sb) = &self.sandbox else { return };
-        let (hazard, seed) = (sb.hazard, sb.seed);
+    /// Starts a counterexample search under the current kernel and toggles.
+    pub fn start_counterexample(&mut self) {
         let (preset, whatif) = (self.session.preset, self.session.whatif);
-        let found = counterexample::search(preset, whatif, hazard, seed, 20_000, 8);
-        let sb = self.sandbox.as_mut().expect("checked");
-        sb.seed += 1;
-        match found {
-            Some(f) => {
+        if let Some(sb) = &mut self.sandbox {
+            sb.search = Some(counterexample::Search::new(
+                preset, whatif, sb.hazard, sb.seed, 20_000, 8,
+            ));
+            sb.seed += 1;
+        }
+    }
+
+    /// Runs the search to its end (tests, scripts).
+    pub fn find_counterexample(&mut self) {
+        self.start_counterexample();
+        while self.sandbox.as_ref().is_some_and(|s| s.search.is_some()) {
+            self.poll_counterexample(u32::MAX);
+        }
+    }
+
+    /// Runs up to `tries` more tries of a search under way; a hit replaces the
+    /// sandbox's actions, which "Back to my actions" restores.
+    pub(super) fn poll_counterexample(&mut self, tries: u32) {
+        let Some(sb) = &mut self.sandbox else { return };
+        let Some(search) = &mut sb.search else { return };
+        let total = search.tries();
+        let preset = self.session.preset;
+        match search.advance(tries) {
+            Progress::Searching { tried } => {
+                sb.message = Some((true, format!("Searching: {tried} of {total} sequences...")));
+            }
+            Progress::Exhausted { tried } => {
+                sb.search = None;
+                sb.message = Some((
+                    false,
+                    format!("No {} in {tried} sequences under {}.", sb.hazard.name(), preset.name()),
+                ));
+            }
+            Progress::Found(f) => {
+                sb.search = None;
                 sb.message = Some((
                     true,
                     format!(
                         "{} after {} sequence(s); shrunk from {} to {} steps.",
-                        hazard.name(),
+                        sb.hazard.name(),
                         f.tries,
                         f.original_len,
                         f.steps.len()
                     ),
                 ));
-                sb.steps = f.steps;
+                let mine = std::mem::replace(&mut sb.steps, f.steps);
+                sb.before_search.get_or_insert(mine);
                 self.rebuild_sandbox();
-            }
-            None => {
-                sb.message = Some((
-                    false,
-                    format!("No {} in 20,000 sequences under {}.", hazard.name(), preset.name()),
-                ))
             }
         }
     }

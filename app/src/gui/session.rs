@@ -29,6 +29,10 @@ pub struct Session {
     pub report: Report,
     /// History entry shown.
     pub cursor: usize,
+    /// A lesson step whose action failed (an errno) records no history
+    /// entry; when the user is on such a step, it is this, and the cursor
+    /// stands at the end of the step before (the state did not change).
+    pub failed_step: Option<usize>,
 }
 
 impl Session {
@@ -42,6 +46,7 @@ impl Session {
             sim,
             report,
             cursor: 0,
+            failed_step: None,
         }
     }
 
@@ -56,7 +61,7 @@ impl Session {
 
     /// Lesson step (1-based) the cursor is in; 0 before the first.
     pub fn step(&self) -> usize {
-        self.step_at(self.cursor)
+        self.failed_step.unwrap_or_else(|| self.step_at(self.cursor))
     }
 
     /// Lesson step that history entry `cursor` belongs to.
@@ -75,7 +80,7 @@ impl Session {
     }
 
     /// Last entry of step k (k = 0: the boot state).
-    fn end_of(&self, k: usize) -> usize {
+    pub fn end_of(&self, k: usize) -> usize {
         if k == 0 {
             return 0;
         }
@@ -88,26 +93,48 @@ impl Session {
     }
 
     pub fn nav(&mut self, n: Nav) {
-        self.cursor = self.cursor_after(self.cursor, n);
+        (self.cursor, self.failed_step) = self.target(n);
     }
 
-    /// Where `n` moves a cursor standing at `cursor` (no side effects).
-    pub fn cursor_after(&self, cursor: usize, n: Nav) -> usize {
+    /// The lesson step `n` would show (no side effects).
+    pub fn step_after(&self, n: Nav) -> usize {
+        let (cursor, failed) = self.target(n);
+        failed.unwrap_or_else(|| self.step_at(cursor))
+    }
+
+    /// Did step k (1-based) record no history entry (its action failed)?
+    fn recorded_nothing(&self, k: usize) -> bool {
+        k > 0
+            && self
+                .report
+                .steps
+                .get(k - 1)
+                .is_some_and(|s| s.end_entry == s.first_entry)
+    }
+
+    /// Where `n` moves: the history entry, and the failed step shown if any.
+    fn target(&self, n: Nav) -> (usize, Option<usize>) {
         let last = self.entries() - 1;
+        let steps = self.report.steps.len();
+        let to_step = |k: usize| {
+            let k = k.min(steps);
+            (self.end_of(k), self.recorded_nothing(k).then_some(k))
+        };
         match n {
-            Nav::NextMicro => (cursor + 1).min(last),
-            Nav::PrevMicro => cursor.saturating_sub(1),
-            Nav::Home => 0,
-            Nav::End => last,
-            Nav::Seek(i) => i.min(last),
-            Nav::Step(k) => self.end_of(k.min(self.report.steps.len())),
+            Nav::NextMicro => ((self.cursor + 1).min(last), None),
+            Nav::PrevMicro => (self.cursor.saturating_sub(1), None),
+            Nav::Home => (0, None),
+            Nav::Seek(i) => (i.min(last), None),
+            // The end of the lesson, even when its last action failed.
+            Nav::End => to_step(steps),
+            Nav::Step(k) => to_step(k),
             Nav::NextStep => {
-                let k = self.step_at(cursor);
+                let k = self.step();
                 // At a step boundary go to the next step's end, else to this one's.
-                let target = if cursor == self.end_of(k) { k + 1 } else { k };
-                self.end_of(target.min(self.report.steps.len()))
+                let at_end = self.failed_step.is_some() || self.cursor == self.end_of(k);
+                to_step(if at_end { k + 1 } else { k })
             }
-            Nav::PrevStep => self.end_of(self.step_at(cursor).saturating_sub(1)),
+            Nav::PrevStep => to_step(self.step().saturating_sub(1)),
         }
     }
 
@@ -147,5 +174,40 @@ mod tests {
         s.nav(Nav::Step(4));
         s.replay(Preset::V5_7, WhatIf::default());
         assert_eq!((s.step(), s.preset), (4, Preset::V5_7), "replay keeps the step");
+    }
+
+    #[test]
+    fn steps_whose_action_failed_are_visited_too() {
+        // just-list has steps that fail with EFAULT on purpose: they record no
+        // history entry, and stepping must still stop on each of them.
+        let l = builtin::by_id("just-list").unwrap();
+        let mut s = Session::new(l, Preset::NEWEST, None);
+        let failed: Vec<usize> = s
+            .report
+            .steps
+            .iter()
+            .filter(|x| x.result != "ok")
+            .map(|x| x.step)
+            .collect();
+        assert!(!failed.is_empty(), "the lesson has a failing step");
+        let n = s.report.steps.len();
+        for k in 1..=n {
+            s.nav(Nav::NextStep);
+            assert_eq!(s.step(), k);
+        }
+        // And back again, one step at a time.
+        for k in (0..n).rev() {
+            s.nav(Nav::PrevStep);
+            assert_eq!(s.step(), k);
+        }
+        let f = failed[0];
+        s.nav(Nav::Step(f));
+        assert_eq!(s.step(), f);
+        assert_eq!(s.step_report().unwrap().step, f);
+        assert_eq!(
+            s.cursor,
+            s.end_of(f - 1),
+            "the state is the one before: nothing changed"
+        );
     }
 }

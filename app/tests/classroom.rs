@@ -274,6 +274,10 @@ fn an_exercise_opens_in_quiz_mode() {
 fn sandbox_fields_are_typed_and_cannot_inject_steps() {
     let mut app = PinlabApp::default();
     app.set_sandbox(true);
+    // An empty sandbox is a booted kernel, not an error.
+    assert_eq!(app.session.lesson.id, "sandbox");
+    assert_eq!(app.session.report.steps.len(), 0);
+    assert!(app.sandbox.as_ref().unwrap().message.is_none());
     // A name that looks like a number is still a name.
     app.sandbox_do("spawn", &[("name", "1")]).unwrap();
     assert!(app.session.world().procs.values().any(|p| p.name == "1"));

@@ -35,13 +35,17 @@ pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, view: Na
     ui.heading(&s.lesson.title);
     if k == 0 {
         ui.label(RichText::new(&s.lesson.summary).italics());
-        ui.add_space(6.0);
-        ui.strong("Objectives");
-        for o in &s.lesson.objectives {
-            ui.label(format!("- {o}"));
+        if !s.lesson.objectives.is_empty() {
+            ui.add_space(6.0);
+            ui.strong("Objectives");
+            for o in &s.lesson.objectives {
+                ui.label(format!("- {o}"));
+            }
         }
-        ui.add_space(6.0);
-        ui.label("Press the Right arrow (or Next step) to begin.");
+        if !s.lesson.steps.is_empty() {
+            ui.add_space(6.0);
+            ui.label("Press the Right arrow (or Next step) to begin.");
+        }
         return;
     }
     let st = &s.report.steps[k - 1];
@@ -68,7 +72,9 @@ pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, view: Na
             *revealed = true;
         }
     }
-    if !st.checks.is_empty() && presenter && !*revealed {
+    // The checks of a step that asks a question would give the answer away.
+    let hide = !*revealed && (presenter || st.question.is_some());
+    if !st.checks.is_empty() && hide {
         ui.separator();
         ui.label(RichText::new("(the checks are hidden until the answer is revealed: R)").weak());
     } else if !st.checks.is_empty() {

@@ -9,8 +9,8 @@ use super::{PinlabApp, Source, theme};
 use egui::{RichText, Ui};
 use pinlab_lessons::counterexample::{self, Progress, lesson_text};
 use pinlab_lessons::load::{action_args, known_actions};
-use pinlab_lessons::load_str;
 use pinlab_lessons::model::{FolioId, HazardKind, World};
+use pinlab_lessons::{Lesson, load_str};
 use std::collections::BTreeMap;
 
 pub struct Sandbox {
@@ -180,6 +180,22 @@ impl PinlabApp {
     pub(super) fn rebuild_sandbox(&mut self) {
         let Some(text) = self.sandbox_text() else { return };
         let (preset, whatif) = (self.session.preset, self.session.whatif);
+        if self.sandbox.as_ref().is_some_and(|s| s.steps.is_empty()) {
+            // Nothing done yet: a booted kernel. (A lesson file needs a step,
+            // so this one is built here rather than loaded.)
+            let empty = Lesson {
+                id: "sandbox".into(),
+                title: "Sandbox".into(),
+                summary: "Pick an action on the palette to begin.".into(),
+                objectives: Vec::new(),
+                kernels: vec![preset],
+                whatif,
+                steps: Vec::new(),
+                source: "sandbox.toml".into(),
+            };
+            self.open_lesson(empty, Source::Builtin(String::new()));
+            return;
+        }
         match load_str("sandbox.toml", &text) {
             Ok(l) => {
                 self.open_lesson(l, Source::Builtin(String::new()));
@@ -286,7 +302,7 @@ impl PinlabApp {
             for &name in names {
                 let l = ui.label(name);
                 let text = sb.args.entry(name.to_string()).or_default();
-                ui.add(egui::TextEdit::singleline(text).desired_width(120.0))
+                ui.add_sized([140.0, 20.0], egui::TextEdit::singleline(text))
                     .labelled_by(l.id);
                 let options = suggestions(name, &world, proc.as_deref());
                 if options.is_empty() {

@@ -203,7 +203,12 @@ impl PinlabApp {
     /// Shows a lesson; on failure keeps the current one and shows the error.
     pub fn open_lesson(&mut self, lesson: Lesson, source: Source) {
         let preset = lesson.kernels[0];
-        self.session = Session::new(lesson, preset, None);
+        self.open_session(Session::new(lesson, preset, None), source);
+    }
+
+    /// Shows a lesson already run (the sandbox runs it once to check it).
+    pub fn open_session(&mut self, session: Session, source: Source) {
+        self.session = session;
         self.source = source;
         self.error = None;
         self.selected = None;

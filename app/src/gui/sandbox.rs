@@ -4,7 +4,7 @@
 //! timeline is the undo, and "Save" writes a file `pinlab run` accepts as is.
 //! "Find a counterexample" searches random sequences for a hazard.
 
-use super::session::Nav;
+use super::session::{Nav, Session};
 use super::{PinlabApp, Source, theme};
 use egui::{RichText, Ui};
 use pinlab_lessons::counterexample::{self, Progress, lesson_text};
@@ -198,8 +198,7 @@ impl PinlabApp {
         }
         match load_str("sandbox.toml", &text) {
             Ok(l) => {
-                self.open_lesson(l, Source::Builtin(String::new()));
-                self.session.replay(preset, whatif);
+                self.open_session(Session::new(l, preset, Some(whatif)), Source::Builtin(String::new()));
                 self.nav(Nav::End);
             }
             Err(e) => {
@@ -234,27 +233,30 @@ impl PinlabApp {
         let mut steps = sb.steps.clone();
         steps.push(body);
         let text = lesson_text("Sandbox", self.session.preset, self.session.whatif, &steps);
-        let result = match load_str("sandbox.toml", &text) {
-            Err(e) => Err(e.message),
-            Ok(l) => {
-                let r = pinlab_lessons::run::run_lesson(&l, self.session.preset);
-                match r.steps.last().map(|s| s.result.clone()) {
-                    Some(res) if res == "ok" => Ok(()),
-                    Some(res) => Err(format!("{res}. Nothing changed.")),
-                    None => Err("no step".into()),
-                }
+        // Run once: the same session is shown if the kernel accepts the action.
+        let (preset, whatif) = (self.session.preset, self.session.whatif);
+        let tried = load_str("sandbox.toml", &text).map_err(|e| e.message).and_then(|l| {
+            let session = Session::new(l, preset, Some(whatif));
+            match session.report.steps.last().map(|s| s.result.clone()) {
+                Some(res) if res == "ok" => Ok(session),
+                Some(res) => Err(format!("{res}. Nothing changed.")),
+                None => Err("no step".into()),
             }
-        };
+        });
         let sb = self.sandbox.as_mut().expect("checked");
-        match &result {
-            Ok(()) => {
+        match tried {
+            Ok(session) => {
                 sb.steps = steps;
                 sb.message = Some((true, format!("{action}: done")));
-                self.rebuild_sandbox();
+                self.open_session(session, Source::Builtin(String::new()));
+                self.nav(Nav::End);
+                Ok(())
             }
-            Err(e) => sb.message = Some((false, format!("{action}: {e}"))),
+            Err(e) => {
+                sb.message = Some((false, format!("{action}: {e}")));
+                Err(e)
+            }
         }
-        result
     }
 
     /// Drops the last action.

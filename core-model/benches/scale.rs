@@ -65,6 +65,7 @@ fn pin_all(pages: u64) -> Action {
             write: true,
             longterm: false,
             fast: true,
+            force: false,
         },
     }
 }

@@ -278,10 +278,11 @@ fn release_pages(ctx: &mut Ctx, name: &str, h: &Holder, info: &BioInfo) {
         Grab::List if info.flags.no_page_ref => "BIO_NO_PAGE_REF: nothing was taken, nothing to release.",
         Grab::List => "Neither BIO_PAGE_PINNED nor a reference: nothing to release.",
     };
-    ctx.step("bio_release_pages", BIO_C, format!("bio '{name}': {text}"));
+    let (func, path) = crate::names::bio_release_pages(ctx.w.preset);
+    ctx.step(func, path, format!("bio '{name}': {text}"));
     ctx.touch(ObjRef::Holder(name.to_string()));
     for hp in &h.pages {
-        if hp.pretend || h.grab == Grab::List {
+        if hp.no_grab || h.grab == Grab::List {
             continue;
         }
         put_grab(ctx, hp.folio, h.grab);

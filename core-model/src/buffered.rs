@@ -27,9 +27,10 @@ pub fn read_file(ctx: &mut Ctx, _pid: Pid, file: FileId, offset: u64, n: u64) ->
         let folio = filemap_get_folio(ctx, file, idx)?;
         out.push(ctx.w.folio(folio).pages[0].data.tag().to_string());
     }
+    let (func, path) = crate::names::buffered_read(ctx.w.preset);
     ctx.step(
-        "filemap_read",
-        "mm/filemap.c",
+        func,
+        path,
         format!(
             "read(): copy {n} page(s) of '{}' from the page cache to the user.",
             ctx.w.file(file).name
@@ -41,7 +42,7 @@ pub fn read_file(ctx: &mut Ctx, _pid: Pid, file: FileId, offset: u64, n: u64) ->
 
 pub fn write_file(ctx: &mut Ctx, pid: Pid, file: FileId, offset: u64, data: &[String]) -> KResult<()> {
     check(ctx, file, offset, data.len() as u64)?;
-    let tracked = ctx.w.file(file).fs.dirty_tracked();
+    let attaches = ctx.w.file(file).fs.attaches_private();
     for (i, tag) in data.iter().enumerate() {
         let idx = offset + i as u64;
         let folio = filemap_get_folio(ctx, file, idx)?;
@@ -51,15 +52,19 @@ pub fn write_file(ctx: &mut Ctx, pid: Pid, file: FileId, offset: u64, data: &[St
             format!(
                 "write(): ->write_begin locks page {idx} of '{}'{}, the data is copied in, ->write_end marks it dirty.",
                 ctx.w.file(file).name,
-                if tracked { " and attaches buffers" } else { "" }
+                if attaches {
+                    " and attaches the filesystem's private data (one more reference)"
+                } else {
+                    ""
+                }
             ),
         );
         let seq = ctx.w.bump_seq();
         let f = ctx.w.folio_mut(folio);
         f.pages[0].data = Data::new(tag, Writer::Process(pid), seq, false);
         f.flags.dirty = true;
-        if tracked {
-            f.flags.private = true;
+        if attaches {
+            ctx.w.attach_private(folio);
         }
         ctx.touch(ObjRef::Folio(folio));
     }

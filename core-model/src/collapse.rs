@@ -4,7 +4,7 @@
 use crate::data::Data;
 use crate::error::{Errno, KResult, errno};
 use crate::fault::PMD_PAGES;
-use crate::folio::{FolioKind, HPAGE_PMD_ORDER, Zone};
+use crate::folio::{FolioKind, HPAGE_PMD_ORDER};
 use crate::ids::{Pid, ZERO_FOLIO};
 use crate::mm::Pte;
 use crate::step::{Ctx, ObjRef};
@@ -78,7 +78,7 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
         "MADV_COLLAPSE: copy the 512 pages into a new THP, map it with one PMD, and release the old small folios.",
     );
     ctx.w.vmstat.thp_collapse_alloc += 1;
-    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+    let zone = vma.zone;
     let id = ctx.w.alloc_folio(FolioKind::Anon, HPAGE_PMD_ORDER, zone);
     let ae = ctx.w.preset.tracks_anon_exclusive();
     {
@@ -90,7 +90,7 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
         }
     }
     ctx.w.lru_add(id, vma.flags.locked);
-    crate::vma_ops::zap_range(ctx, pid, base, PMD_PAGES);
+    crate::vma_ops::clear_range(ctx, pid, base, PMD_PAGES);
     for i in 0..PMD_PAGES {
         let pte = Pte::Present {
             folio: id,

@@ -29,6 +29,21 @@ pub struct Stamp {
     /// Written through a private (COW) mapping: another process seeing it after
     /// the two diverged at fork is a leak.
     pub private: bool,
+    /// For data a device delivered by DMA (an O_DIRECT read, an RDMA write):
+    /// the process whose private memory it was meant for (the holder's owner).
+    #[serde(default)]
+    pub for_proc: Option<Pid>,
+}
+
+impl Stamp {
+    /// The process this data belongs to: its writer, or the process a device
+    /// delivered it to.
+    pub fn owner(&self) -> Option<Pid> {
+        match self.writer {
+            Writer::Process(p) => Some(p),
+            _ => self.for_proc,
+        }
+    }
 }
 
 impl Data {
@@ -42,7 +57,23 @@ impl Data {
             writer,
             seq,
             private,
+            for_proc: None,
         })))
+    }
+
+    /// The same bytes, delivered by DMA at `seq` into the private memory of
+    /// `owner` (see `Stamp::for_proc`).
+    pub fn delivered_to(&self, owner: Pid, seq: u64) -> Data {
+        match &self.0 {
+            None => Data::zero(),
+            Some(s) => Data(Some(Arc::new(Stamp {
+                tag: s.tag.clone(),
+                writer: s.writer,
+                seq,
+                private: true,
+                for_proc: Some(owner),
+            }))),
+        }
     }
 
     /// What a reader sees: the tag, or "0" for a zero-filled page.

@@ -96,11 +96,27 @@ pub fn dma_write_page(ctx: &mut Ctx, holder: &str, hp: &HeldPage, data: Data) {
         );
         return;
     }
-    if hp.pretend || ctx.w.folio(hp.folio).is_zero() {
+    if hp.no_grab || ctx.w.folio(hp.folio).is_zero() {
         // FOLL_WRITE never hands out the zero page, so this cannot happen.
         return;
     }
     let tag = data.tag().to_string();
+    // Data meant for a process's private memory belongs to that process: if
+    // another process reads it after their fork, that is a leak (check_leak).
+    let private_owner = hp.owner.filter(|o| {
+        ctx.w
+            .procs
+            .get(o)
+            .and_then(|p| p.mm.vma_at(hp.vpn))
+            .is_some_and(|v| !v.flags.shared)
+    });
+    let data = match private_owner {
+        Some(o) => {
+            let seq = ctx.w.bump_seq();
+            data.delivered_to(o, seq)
+        }
+        None => data,
+    };
     let f = ctx.w.folio_mut(hp.folio);
     f.pages[hp.page as usize].data = data;
     let (kind, writeback) = (f.kind, f.flags.writeback);
@@ -194,7 +210,7 @@ pub fn check_leak(ctx: &mut Ctx, reader: Pid, data: &Data, via: ObjRef, what: &s
     let Some(stamp) = data.stamp() else {
         return;
     };
-    let Writer::Process(writer) = stamp.writer else {
+    let Some(writer) = stamp.owner() else {
         return;
     };
     if writer == reader || !stamp.private {
@@ -205,10 +221,16 @@ pub fn check_leak(ctx: &mut Ctx, reader: Pid, data: &Data, via: ObjRef, what: &s
     if stamp.seq > diverged {
         let wname = ctx.w.procs.get(&writer).map(|p| p.name.clone()).unwrap_or_default();
         let rname = ctx.w.procs.get(&reader).map(|p| p.name.clone()).unwrap_or_default();
-        let text = format!(
-            "{rname} read '{}' through {what}, which {wname} wrote into its private memory after the fork that separated them: data leaked across processes.",
-            stamp.tag
-        );
+        let text = match stamp.writer {
+            Writer::Process(_) => format!(
+                "{rname} read '{}' through {what}, which {wname} wrote into its private memory after the fork that separated them: data leaked across processes.",
+                stamp.tag
+            ),
+            _ => format!(
+                "{rname} read '{}' through {what}, which a device delivered for {wname}'s private memory after the fork that separated them: data leaked across processes.",
+                stamp.tag
+            ),
+        };
         ctx.hazard(
             HazardKind::DataLeak,
             text,

@@ -83,8 +83,13 @@ pub fn dio(
             "iov_iter_extract_pages: the iterator is user-backed (iov_iter_extract_will_pin is true), so pin_user_pages_fast pins each page; BIO_PAGE_PINNED (6.5+)"
         }
         (false, false) => {
-            "iov_iter_get_pages: get_user_pages_fast takes one reference per page (FOLL_GET, no pin); BIO_NO_PAGE_REF stays clear, so completion will put_page (block O_DIRECT pins only from 6.5)"
+            "get_user_pages_fast takes one reference per page (FOLL_GET, no pin); BIO_NO_PAGE_REF stays clear, so completion will put_page (block O_DIRECT pins only from 6.5)"
         }
+    };
+    let how = if pin || v7 {
+        how.to_string()
+    } else {
+        format!("{}: {how}", crate::names::dio_get_user_pages(preset))
     };
     ctx.step("bio_iov_iter_get_pages", "block/bio.c", how);
     let flags = GupFlags {
@@ -92,6 +97,7 @@ pub fn dio(
         write: !write,
         longterm: false,
         fast: true,
+        force: false,
     };
     let pages = gup(ctx, pid, first, n, flags)?;
     let bflags = BioFlags {
@@ -184,9 +190,10 @@ pub fn kernel_bio(
     let preset = ctx.w.preset;
     let flags = match iter {
         KernelIter::Bvec => {
+            let (func, path) = crate::names::bio_bvec(preset);
             ctx.step(
-                "bio_iov_bvec_set",
-                "block/bio.c",
+                func,
+                path,
                 format!("ITER_BVEC over kernel buffer '{kbuf}': the bio borrows the bvec array (BIO_CLONED); no reference, no pin: the submitter keeps the pages alive."),
             );
             BioFlags {
@@ -218,7 +225,7 @@ pub fn kernel_bio(
             page: 0,
             owner: None,
             vpn: 0,
-            pretend: false,
+            no_grab: false,
         })
         .collect();
     let info = BioInfo {
@@ -251,14 +258,18 @@ pub fn invalidate_after_write(ctx: &mut Ctx, file: FileId, block: u64, n: u64) {
     if cached.is_empty() {
         return;
     }
+    let (func, path) = crate::names::invalidate_after_dio_write(ctx.w.preset);
     ctx.step(
-        "kiocb_invalidate_post_direct_write",
-        "mm/filemap.c",
+        func,
+        path,
         "Invalidate the page cache over the written blocks so buffered readers see the new data (folios still mapped or referenced stay).",
     );
     for (idx, id) in cached {
         let f = ctx.w.folio(id);
-        if f.refcount == 1 && !f.flags.dirty && !f.flags.writeback {
+        // Only the page cache and the fs private data hold it: release the
+        // private data (filemap_release_folio), then drop it from the cache.
+        if f.refcount - i64::from(f.flags.private) == 1 && !f.flags.dirty && !f.flags.writeback {
+            ctx.w.detach_private(id);
             ctx.w.file_mut(file).cache.remove(&idx);
             ctx.w.folio_put(id, 1);
             ctx.touch(ObjRef::Folio(id));

@@ -3,6 +3,7 @@
 
 use crate::data::Data;
 use crate::error::{Errno, KResult, errno};
+use crate::file::FsKind;
 use crate::folio::{FolioKind, HPAGE_PMD_ORDER, Zone};
 use crate::ids::{FileId, FolioId, Pid, ZERO_FOLIO};
 use crate::mm::{Backing, Pte, Vma};
@@ -85,7 +86,7 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
         },
         _ => (0, vpn, false),
     };
-    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+    let zone = vma.zone;
     let ae = ctx.w.preset.tracks_anon_exclusive();
     if pmd {
         ctx.step(
@@ -114,6 +115,7 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
             )
         });
     }
+    ctx.w.anon_vma_prepare(pid, vpn);
     let id = ctx.w.alloc_folio(FolioKind::Anon, order, zone);
     let n = 1u64 << order;
     {
@@ -160,11 +162,24 @@ pub fn filemap_get_folio(ctx: &mut Ctx, file: FileId, index: u64) -> KResult<Fol
     }
     let data = f.disk.get(index as usize).cloned().unwrap_or_default();
     let name = f.name.clone();
-    ctx.step(
-        "filemap_fault",
-        FILEMAP_C,
-        format!("Page-cache miss for '{name}' page {index}: allocate a folio, read the block, insert it into the page cache (the cache holds one reference) and the LRU."),
-    );
+    match f.fs {
+        // shmem has no blocks: a miss allocates a zeroed page (shmem_get_folio).
+        FsKind::Tmpfs => ctx.step(
+            "shmem_fault",
+            "mm/shmem.c",
+            format!("Miss in shmem object '{name}' page {index}: allocate a zeroed folio and insert it into the page cache (one reference) and the LRU."),
+        ),
+        FsKind::Hugetlbfs => ctx.step(
+            "hugetlb_fault",
+            "mm/hugetlb.c",
+            format!("Miss in hugetlbfs file '{name}' page {index}: allocate a page for it and insert it into the page cache (one reference)."),
+        ),
+        _ => ctx.step(
+            "filemap_fault",
+            FILEMAP_C,
+            format!("Page-cache miss for '{name}' page {index}: allocate a folio, read the block, insert it into the page cache (the cache holds one reference) and the LRU."),
+        ),
+    }
     let id = ctx.w.alloc_folio(FolioKind::File { file, index }, 0, Zone::Normal);
     ctx.w.folio_mut(id).pages[0].data = data;
     ctx.w.lru_add(id, false);
@@ -192,8 +207,10 @@ fn do_file_fault(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, kind: FaultKind) 
             ctx.step(
                 "do_shared_fault",
                 MEMORY_C,
-                if fs.dirty_tracked() {
-                    "Write fault on a shared file mapping: ->page_mkwrite lets the filesystem prepare the block (buffers attached), the folio is marked dirty and mapped writable."
+                if fs.attaches_private() {
+                    "Write fault on a shared file mapping: ->page_mkwrite lets the filesystem prepare the block and attach its private data (buffer heads on ext4, extent state on btrfs: one more reference), the folio is marked dirty and mapped writable."
+                } else if fs.dirty_tracked() {
+                    "Write fault on a shared file mapping: ->page_mkwrite (iomap) lets the filesystem prepare the block; with one block per folio iomap attaches no private data. The folio is marked dirty and mapped writable."
                 } else {
                     "Write fault on a shared memory-filesystem mapping: the folio is marked dirty and mapped writable (no write notification)."
                 },
@@ -229,21 +246,23 @@ fn do_file_fault(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, kind: FaultKind) 
 }
 
 /// ->page_mkwrite + folio_mark_dirty: the filesystem is told before the page
-/// becomes writable (block allocation, buffers attached).
+/// becomes writable (block allocation; ext4 and btrfs attach their private
+/// data, which holds a reference: `FsKind::attaches_private`).
 pub fn page_mkwrite(ctx: &mut Ctx, folio: FolioId) {
     let f = ctx.w.folio_mut(folio);
     f.flags.dirty = true;
     if let FolioKind::File { file, .. } = f.kind
-        && ctx.w.file(file).fs.dirty_tracked()
+        && ctx.w.file(file).fs.attaches_private()
     {
-        ctx.w.folio_mut(folio).flags.private = true;
+        ctx.w.attach_private(folio);
     }
 }
 
 /// Allocates an anon-exclusive copy and maps it at `vpn` (wp_page_copy's second half).
 fn new_anon_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, data: Data, kind: FaultKind) -> FolioId {
-    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+    let zone = vma.zone;
     let ae = ctx.w.preset.tracks_anon_exclusive();
+    ctx.w.anon_vma_prepare(pid, vpn);
     let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
     {
         let f = ctx.w.folio_mut(id);
@@ -294,7 +313,7 @@ pub fn split_pmd(ctx: &mut Ctx, pid: Pid, vpn: u64) {
 
 /// The reuse decision of do_wp_page / do_huge_pmd_wp_page for an anon page.
 /// Returns whether to reuse and whether PageAnonExclusive must be set.
-fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
+fn anon_reuse(ctx: &mut Ctx, pid: Pid, folio: FolioId, page: usize, pmd: bool) -> bool {
     let preset = ctx.w.preset;
     let rule = if pmd {
         preset.pmd_thp_reuse_rule()
@@ -332,8 +351,22 @@ fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
             if f.pages[page].anon_exclusive {
                 return true;
             }
-            // wp_can_reuse_anon_folio: large PTE-mapped folios are not reused.
-            let ok = f.refcount == 1 && (pmd || !f.is_large());
+            if f.is_large() && !pmd {
+                // __wp_can_reuse_large_anon_folio (6.15): more than one page
+                // mapped, only in this mm, and no reference but the mappings.
+                // Before, large PTE-mapped folios were never reused.
+                let mapped = f.total_mapcount() as i64;
+                let ok = preset.reuses_exclusive_large_anon_folios()
+                    && mapped > 1
+                    && mapped == f.refcount
+                    && mappings_in(ctx, pid, folio) == mapped;
+                if ok {
+                    ctx.w.folio_mut(folio).pages[page].anon_exclusive = true;
+                }
+                return ok;
+            }
+            // wp_can_reuse_anon_folio: only the faulting mapping holds it.
+            let ok = f.refcount == 1;
             if ok {
                 let f = ctx.w.folio_mut(folio);
                 for p in f.pages.iter_mut() {
@@ -343,6 +376,19 @@ fn anon_reuse(ctx: &mut Ctx, folio: FolioId, page: usize, pmd: bool) -> bool {
             ok
         }
     }
+}
+
+/// How many of `pid`'s PTEs map `folio` (the MM-ID check of
+/// __wp_can_reuse_large_anon_folio asks whether they are all of them).
+fn mappings_in(ctx: &Ctx, pid: Pid, folio: FolioId) -> i64 {
+    ctx.w
+        .proc(pid)
+        .mm
+        .vmas
+        .values()
+        .flat_map(|v| v.ptes.iter())
+        .filter(|p| p.folio().is_some_and(|(f, _)| f == folio))
+        .count() as i64
 }
 
 /// mm/memory.c: do_wp_page (write or unshare fault on a present R/O PTE).
@@ -371,7 +417,7 @@ fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind
         return;
     }
     if f.is_anon() {
-        let reuse = anon_reuse(ctx, folio, page, pmd);
+        let reuse = anon_reuse(ctx, pid, folio, page, pmd);
         if reuse {
             let rule = if pmd {
                 ctx.w.preset.pmd_thp_reuse_rule()
@@ -482,7 +528,7 @@ fn do_swap_page(
                 "Swap-in: allocate a folio, read the slot into it and add it to the swap cache (one reference).",
             );
             ctx.w.vmstat.pswpin += 1;
-            let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+            let zone = vma.zone;
             let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
             let f = ctx.w.folio_mut(id);
             f.pages[0].data = entry.data.clone();

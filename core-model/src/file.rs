@@ -23,6 +23,17 @@ impl FsKind {
         matches!(self, FsKind::Ext4 | FsKind::Xfs | FsKind::Btrfs)
     }
 
+    /// Does ->page_mkwrite / ->write_begin attach private data to the folio
+    /// (and with it a reference)? ext4 attaches buffer heads
+    /// (__block_write_begin -> create_empty_buffers), btrfs its extent state
+    /// (set_page_extent_mapped / set_folio_extent_mapped). XFS goes through
+    /// iomap, whose iomap_page_create() attaches nothing when a folio holds a
+    /// single block (i_blocksize == PAGE_SIZE in 5.7, nr_blocks <= 1 from 5.9):
+    /// the model's XFS has 4 KiB blocks. shmem and hugetlbfs attach nothing.
+    pub fn attaches_private(self) -> bool {
+        matches!(self, FsKind::Ext4 | FsKind::Btrfs)
+    }
+
     /// Backed by a block device (tmpfs and hugetlbfs live in memory).
     pub fn has_disk(self) -> bool {
         self.dirty_tracked()

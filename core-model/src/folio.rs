@@ -24,11 +24,34 @@ pub enum FolioKind {
     Kernel,
 }
 
+/// Where a folio was allocated, as far as long-term pinning cares
+/// (include/linux/mm.h: folio_is_longterm_pinnable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Zone {
     Normal,
-    /// ZONE_MOVABLE: not long-term pinnable (mm.h: folio_is_longterm_pinnable).
+    /// ZONE_MOVABLE: long-term pins migrate it away from 5.14
+    /// (check_and_migrate_movable_pages, d1e153fea2a8); before, it was pinned in place.
     Movable,
+    /// A MIGRATE_CMA pageblock (a migrate type, not a zone, shown beside them):
+    /// long-term pins migrate it away in every preset (check_and_migrate_cma_pages, 5.1).
+    Cma,
+}
+
+impl Zone {
+    pub fn name(self) -> &'static str {
+        match self {
+            Zone::Normal => "normal",
+            Zone::Movable => "movable",
+            Zone::Cma => "cma",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Zone> {
+        [Zone::Normal, Zone::Movable, Zone::Cma]
+            .into_iter()
+            .find(|z| z.name() == s)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +69,9 @@ pub struct FolioFlags {
     pub uptodate: bool,
     pub mlocked: bool,
     pub swapcache: bool,
-    /// PG_private: filesystem buffers attached (buffer heads).
+    /// PG_private: the filesystem attached private data (ext4's buffer heads,
+    /// btrfs's extent state). It holds a reference: folio_attach_private()
+    /// does folio_get() (attach_page_buffers() / get_page() in 5.x).
     pub private: bool,
 }
 

@@ -1,11 +1,12 @@
 //! fork(2): kernel/fork.c dup_mm -> dup_mmap -> mm/memory.c copy_page_range
-//! (`shared/kernel-semantics.md` section 6).
+//! (docs/model.md, "fork").
 
 use crate::error::{KResult, invalid};
 use crate::fault::{PMD_PAGES, split_pmd};
-use crate::folio::{FolioKind, Zone};
+use crate::file::FsKind;
+use crate::folio::FolioKind;
 use crate::ids::{Pid, ZERO_FOLIO};
-use crate::mm::{Mm, Process, Pte, Vma};
+use crate::mm::{Backing, Mm, Process, Pte, Vma};
 use crate::step::{Ctx, ObjRef};
 use std::sync::Arc;
 
@@ -13,11 +14,19 @@ pub fn fork(ctx: &mut Ctx, parent: Pid, child_name: &str) -> KResult<Pid> {
     if child_name.is_empty() || ctx.w.procs.values().any(|p| p.name == child_name) {
         return invalid(format!("process name '{child_name}' is empty or already used"));
     }
+    let preset = ctx.w.preset;
+    let pinned_note = if preset >= crate::preset::Preset::V5_14 {
+        " MMF_HAS_PINNED is not inherited (not in MMF_INIT_MASK)."
+    } else if preset.tracks_has_pinned() {
+        " The child's mm->has_pinned starts at 0 (mm_init)."
+    } else {
+        ""
+    };
     ctx.step(
         "dup_mm",
         "kernel/fork.c",
         format!(
-            "fork: create '{child_name}' with a copy of {}'s VMAs. MMF_HAS_PINNED is not inherited (not in MMF_INIT_MASK).",
+            "fork: create '{child_name}' with a copy of {}'s VMAs.{pinned_note}",
             ctx.w.proc(parent).name
         ),
     );
@@ -45,9 +54,10 @@ pub fn fork(ctx: &mut Ctx, parent: Pid, child_name: &str) -> KResult<Pid> {
     for start in starts {
         let vma = ctx.w.proc(parent).mm.vmas[&start].clone();
         if vma.flags.dontcopy {
+            let (func, path) = crate::names::dup_mmap(ctx.w.preset);
             ctx.step(
-                "dup_mmap",
-                "kernel/fork.c",
+                func,
+                path,
                 format!(
                     "VMA '{}' has VM_DONTCOPY (MADV_DONTFORK): the child gets nothing there.",
                     vma.name
@@ -62,6 +72,12 @@ pub fn fork(ctx: &mut Ctx, parent: Pid, child_name: &str) -> KResult<Pid> {
 
 /// copy_page_range for one VMA.
 fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
+    let vma = ctx.w.proc(parent).mm.vmas[&start].clone();
+    let hugetlb = matches!(vma.backing, Backing::File { file, .. } if ctx.w.file(file).fs == FsKind::Hugetlbfs);
+    if !vma.has_anon_vma && !hugetlb {
+        skip_vma_without_anon_vma(ctx, child, &vma);
+        return;
+    }
     let preset = ctx.w.preset;
     let has_pinned = ctx.w.proc(parent).mm.has_pinned;
     let vma0 = ctx.w.proc(parent).mm.vmas[&start].clone();
@@ -154,7 +170,7 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     // copy_present_page: the child gets its own copy now; the
                     // parent's PTE, page, pin and exclusivity stay as they are.
                     let data = f.pages[page as usize].data.clone();
-                    let zone = if vma.movable { Zone::Movable } else { Zone::Normal };
+                    let zone = vma.zone;
                     let id = ctx.w.alloc_folio(FolioKind::Anon, 0, zone);
                     {
                         let nf = ctx.w.folio_mut(id);
@@ -228,7 +244,7 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
             ));
         } else if copied > 0 {
             text.push_str(&format!(
-                "; {copied} page(s) copied for the child at once (copy_present_page: MMF_HAS_PINNED and folio_maybe_dma_pinned), the parent keeps its pinned page writable"
+                "; {copied} page(s) copied for the child at once (copy_present_page: the mm has pinned and the folio may be DMA-pinned), the parent keeps its pinned page writable"
             ));
         }
     }
@@ -243,10 +259,32 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
         Pte::Swap { .. } => true,
         Pte::None => false,
     });
-    if has_anon {
+    if has_anon || pv.has_anon_vma {
         cv.anon_vma = ((child.0 as u64) << 40) | (start + 1);
     }
     cv.ptes = child_ptes.into_iter().collect();
     ctx.w.proc_mut(parent).mm.vmas.insert(start, Arc::new(pv));
     ctx.w.proc_mut(child).mm.vmas.insert(start, Arc::new(cv));
+}
+
+/// mm/memory.c: copy_page_range returns at once for a VMA without an anon_vma
+/// (vma_needs_copy from 5.19 on): "Don't copy ptes where a page fault will
+/// fill them correctly". A MAP_SHARED file or shmem mapping, or a private one
+/// that only ever mapped the zero page or page-cache pages, leaves the child's
+/// page table empty; its first access faults the page in. hugetlb VMAs are
+/// always copied (the model's hugetlbfs keeps that rule).
+fn skip_vma_without_anon_vma(ctx: &mut Ctx, child: Pid, vma: &Vma) {
+    let present = vma.ptes.iter().filter(|p| p.is_present()).count();
+    ctx.step(
+        "copy_page_range",
+        "mm/memory.c",
+        format!(
+            "VMA '{}' ({}) has no anon_vma: nothing is copied, because a page fault will fill the child's page table correctly. The child maps none of the {present} page(s) the parent maps there until it touches them.",
+            vma.name,
+            if vma.flags.shared { "shared" } else { "private, never written" }
+        ),
+    );
+    let mut cv = vma.clone();
+    cv.ptes = std::iter::repeat_n(Pte::None, vma.ptes.len()).collect();
+    ctx.w.proc_mut(child).mm.vmas.insert(vma.start, Arc::new(cv));
 }

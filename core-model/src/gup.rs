@@ -1,5 +1,5 @@
-//! get_user_pages / pin_user_pages and their release (mm/gup.c;
-//! `shared/kernel-semantics.md` sections 3 and 4).
+//! get_user_pages / pin_user_pages and their release (mm/gup.c; docs/model.md,
+//! "GUP" and "Release").
 
 use crate::error::{Errno, KResult, errno, invalid};
 use crate::fault::{FaultKind, handle_mm_fault};
@@ -7,7 +7,7 @@ use crate::folio::{FolioKind, GUP_PIN_COUNTING_BIAS, LruList};
 use crate::holder::{Grab, HeldPage, Holder, HolderKind};
 use crate::ids::{FolioId, Pid, ZERO_FOLIO};
 use crate::mm::{Backing, Pte, Vma};
-use crate::preset::Preset;
+use crate::names;
 use crate::step::{Ctx, ObjRef};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -26,6 +26,9 @@ pub struct GupFlags {
     pub longterm: bool,
     /// The lockless GUP-fast walk first (*_fast variants).
     pub fast: bool,
+    /// FOLL_FORCE: a write may go through a read-only private (COW) mapping,
+    /// as ptrace does; the written page becomes an anonymous copy.
+    pub force: bool,
 }
 
 impl GupFlags {
@@ -36,6 +39,9 @@ impl GupFlags {
         }
         if self.longterm {
             s.push_str("|FOLL_LONGTERM");
+        }
+        if self.force {
+            s.push_str("|FOLL_FORCE");
         }
         s
     }
@@ -60,7 +66,8 @@ fn check_range(ctx: &Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
                 format!("{} is not readable (check_vma_flags)", w.page_name(pid, vpn)),
             );
         }
-        if flags.write && !vma.flags.write {
+        // FOLL_FORCE lets a write through a read-only COW mapping (never a shared one).
+        if flags.write && !vma.flags.write && !(flags.force && vma.flags.is_cow()) {
             return errno(
                 Errno::EFAULT,
                 format!(
@@ -118,9 +125,12 @@ fn needed_fault(ctx: &Ctx, pid: Pid, vpn: u64, flags: GupFlags, wrote_once: bool
         Pte::Present {
             writable, folio, page, ..
         } => {
-            if write && !writable && !(forced && !flags.write && wrote_once) {
-                // (A forced write fault on a VMA without VM_WRITE leaves the PTE
-                // R/O; 5.8's FOLL_COW then accepts the COW'd page.)
+            let cow_copy_accepted = wrote_once && !vma.flags.write;
+            if write && !writable && !cow_copy_accepted {
+                // A write fault on a VMA without VM_WRITE (5.8's forced COW
+                // break, or FOLL_FORCE) leaves the PTE R/O; the page is then
+                // this mm's own copy, which FOLL_COW (before 6.0) or
+                // PageAnonExclusive (can_follow_write_pte, 6.0+) accepts.
                 Some(FaultKind::Write)
             } else if must_unshare(ctx, vma, folio, page as usize, flags) {
                 Some(FaultKind::Unshare)
@@ -142,6 +152,11 @@ fn fast_ok(ctx: &Ctx, vma: Option<&Arc<Vma>>, vpn: u64, flags: GupFlags) -> bool
     else {
         return false;
     };
+    // The zero page is mapped by a special PTE (pte_mkspecial in
+    // do_anonymous_page): gup_pte_range falls back to the slow path.
+    if folio == ZERO_FOLIO {
+        return false;
+    }
     let f = ctx.w.folio(folio);
     if (flags.write || ctx.w.preset.gup_forces_cow_break()) && !writable {
         return false;
@@ -157,7 +172,7 @@ fn fast_ok(ctx: &Ctx, vma: Option<&Arc<Vma>>, vpn: u64, flags: GupFlags) -> bool
             return false;
         }
     }
-    !(flags.longterm && f.zone == crate::folio::Zone::Movable)
+    !flags.longterm || ctx.w.preset.longterm_pinnable(f.zone)
 }
 
 /// mm/gup.c: try_grab_folio: one reference, or one pin, on one page.
@@ -233,12 +248,14 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
         (false, false) => "get_user_pages",
     };
     if flags.pin && preset.tracks_has_pinned() && !ctx.w.proc(pid).mm.has_pinned {
+        let (func, path) = names::set_has_pinned(preset, flags.fast);
         ctx.step(
-            "mm_set_has_pinned_flag",
-            GUP_C,
+            func,
+            path,
             format!(
-                "{api} ({}): first pin in this mm, set MMF_HAS_PINNED (sticky; fork will look at it).",
-                flags.describe()
+                "{api} ({}): first pin in this mm, set {} (sticky; fork will look at it).",
+                flags.describe(),
+                names::has_pinned_flag(preset)
             ),
         );
         ctx.w.proc_mut(pid).mm.has_pinned = true;
@@ -258,9 +275,10 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
             fast_done += 1;
         }
         if fast_done < n {
+            let (func, path) = names::gup_fast_fallback(preset);
             ctx.step(
-                "gup_fast_fallback",
-                GUP_C,
+                func,
+                path,
                 format!(
                     "GUP-fast took {fast_done} of {n} pages; page {} needs a fault or an unshare (or cannot be pinned long-term where it is), so the rest goes through the slow path.",
                     ctx.w.page_name(pid, first + fast_done)
@@ -288,15 +306,10 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     // Grab every page: the GUP-fast ones first, then the slow path's.
     let mut held = Vec::with_capacity(n as usize);
     let mut pretend = 0u64;
-    // Names by release: try_grab_compound_head / try_grab_page up to 5.18,
-    // try_grab_folio from 5.19, split into try_grab_folio_fast and a folio-based
-    // try_grab_folio around 6.10-6.11 (shown from the 6.12 preset).
-    let func = match (flags.fast && fast_done > 0, preset) {
-        (true, p) if p >= Preset::V6_12 => "try_grab_folio_fast",
-        (true, p) if p >= Preset::V5_19 => "try_grab_folio",
-        (true, _) => "try_grab_compound_head",
-        (false, p) if p >= Preset::V6_12 => "try_grab_folio",
-        (false, _) => "try_grab_page",
+    let (func, path) = if flags.fast && fast_done > 0 {
+        names::grab_fast(preset)
+    } else {
+        names::grab_slow(preset)
     };
     let what = if flags.pin {
         "pin: +1024 on a small folio, +1 reference and +1 pincount on a large one, nr_foll_pin_acquired +1 per page"
@@ -308,7 +321,7 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     if flags.pin && ctx.w.whatif.unevictable_pins && file_backed {
         text.push_str(" What-if: every pinned page-cache folio is also isolated from its LRU list and put on the unevictable list (LRU lock taken per folio).");
     }
-    ctx.step(func, GUP_C, text.clone());
+    ctx.step(func, path, text.clone());
     let mut vma: Option<Arc<Vma>> = None;
     for vpn in first..first + n {
         // Look the VMA up once per VMA, not once per page.
@@ -336,7 +349,7 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
             page: page as u16,
             owner: Some(pid),
             vpn,
-            pretend: !took,
+            no_grab: !took,
         });
     }
     if pretend > 0 {
@@ -396,8 +409,10 @@ pub fn gup_into_holder(
     Ok(())
 }
 
-/// mm/gup.c: check_and_migrate_movable_folios: a long-term pin may not stay
-/// on a ZONE_MOVABLE folio; unpin everything, migrate, and pin again.
+/// mm/gup.c: check_and_migrate_movable_pages (check_and_migrate_cma_pages
+/// before 5.14): a long-term pin may not stay on a folio that is not
+/// long-term pinnable (`Preset::longterm_pinnable`); unpin the whole request,
+/// migrate those folios, and pin again.
 fn migrate_unpinnable(
     ctx: &mut Ctx,
     pid: Pid,
@@ -407,30 +422,37 @@ fn migrate_unpinnable(
     name: &str,
     kind: HolderKind,
 ) -> KResult<()> {
+    let preset = ctx.w.preset;
     let pages = ctx.w.holder(name)?.pages.clone();
-    let mut movable: Vec<FolioId> = pages
+    let mut unpinnable: Vec<FolioId> = pages
         .iter()
-        .filter(|p| !p.pretend && ctx.w.folio(p.folio).zone == crate::folio::Zone::Movable)
+        .filter(|p| !p.no_grab && !preset.longterm_pinnable(ctx.w.folio(p.folio).zone))
         .map(|p| p.folio)
         .collect();
-    movable.dedup();
-    if movable.is_empty() {
+    unpinnable.dedup();
+    if unpinnable.is_empty() {
         return Ok(());
     }
+    let (func, path) = names::longterm_migrate(preset);
+    let zones = if preset.longterm_pinnable(crate::folio::Zone::Movable) {
+        "CMA memory"
+    } else {
+        "ZONE_MOVABLE or CMA memory"
+    };
     ctx.step(
-        "check_and_migrate_movable_folios",
-        GUP_C,
+        func,
+        path,
         format!(
-            "FOLL_LONGTERM: {} folio(s) are in ZONE_MOVABLE and may not stay pinned there: unpin the whole request, migrate them, and try again.",
-            movable.len()
+            "FOLL_LONGTERM: {} folio(s) are in {zones} and may not stay pinned there: unpin the whole request, migrate them, and try again.",
+            unpinnable.len()
         ),
     );
     let grab = if flags.pin { Grab::Pin } else { Grab::Ref };
-    for p in pages.iter().filter(|p| !p.pretend) {
+    for p in pages.iter().filter(|p| !p.no_grab) {
         put_grab(ctx, p.folio, grab);
     }
     ctx.w.holders.remove(name);
-    for f in movable {
+    for f in unpinnable {
         crate::migrate::migrate_to_normal(ctx, f)?;
     }
     let taken_at = ctx.step_index();
@@ -443,31 +465,42 @@ fn migrate_unpinnable(
 /// every page of a holder; the holder is gone afterwards.
 pub fn release_holder(ctx: &mut Ctx, name: &str, dirty: bool) -> KResult<()> {
     let h = ctx.w.holder(name)?.clone();
-    let (func, text) = match (h.grab, dirty) {
+    let preset = ctx.w.preset;
+    let ((func, path), text) = match (h.grab, dirty) {
         (Grab::Pin, true) => (
-            "unpin_user_pages_dirty_lock",
-            "For each folio not already dirty: lock, folio_mark_dirty, unlock; then unpin (-1024, or -1 and pincount -1 on a large folio; nr_foll_pin_released +1 per page).",
+            ("unpin_user_pages_dirty_lock", GUP_C),
+            if preset >= crate::preset::Preset::V5_18 {
+                "For each folio not already dirty: lock, folio_mark_dirty, unlock; then unpin (-1024, or -1 and pincount -1 on a large folio; nr_foll_pin_released +1 per page)."
+            } else {
+                "For each page not already dirty: set_page_dirty_lock; then unpin (-1024, or -1 and pincount -1 on a large folio; nr_foll_pin_released +1 per page)."
+            },
         ),
         (Grab::Pin, false) => (
-            "unpin_user_pages",
+            ("unpin_user_pages", GUP_C),
             "Unpin every page (-1024, or -1 and pincount -1 on a large folio; nr_foll_pin_released +1 per page).",
         ),
         (Grab::Ref, true) => (
-            "set_page_dirty_lock",
+            names::set_page_dirty_lock(preset),
             "Mark every page dirty, then put_page drops one reference per page.",
         ),
-        (Grab::Ref, false) => ("put_page", "Drop one reference per page."),
+        (Grab::Ref, false) => (names::put_page(preset), "Drop one reference per page."),
         (Grab::List, _) => (
-            "iov_iter_extract_will_pin",
+            ("iov_iter_extract_will_pin", "include/linux/uio.h"),
             "false for this iterator: the pages were only listed, so there is nothing to drop.",
         ),
     };
-    let path = if h.grab == Grab::List { "lib/iov_iter.c" } else { GUP_C };
     ctx.step(func, path, format!("{name}: {text}"));
+    drop_holder_pages(ctx, name, dirty)
+}
+
+/// The release itself, under a micro-step the caller started: (dirty and)
+/// drop every page's reference or pin, then forget the holder.
+pub fn drop_holder_pages(ctx: &mut Ctx, name: &str, dirty: bool) -> KResult<()> {
+    let h = ctx.w.holder(name)?.clone();
     ctx.touch(ObjRef::Holder(name.to_string()));
     for hp in &h.pages {
         ctx.touch(ObjRef::Folio(hp.folio));
-        if hp.pretend {
+        if hp.no_grab {
             continue;
         }
         if dirty && h.grab != Grab::List {

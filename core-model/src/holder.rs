@@ -39,8 +39,10 @@ pub struct HeldPage {
     /// (None for kernel and page-cache pages).
     pub owner: Option<Pid>,
     pub vpn: u64,
-    /// A pretend pin of the zero page (6.5+): nothing was taken.
-    pub pretend: bool,
+    /// Nothing is held for this page: a pretend pin of the zero page (6.5+),
+    /// or a page whose pin io_uring dropped because one pin on its folio
+    /// covers the whole buffer (6.3+). The holder still uses the page.
+    pub no_grab: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -80,7 +80,7 @@ pub fn check(w: &World) -> Vec<String> {
         if h.grab != Grab::Pin {
             continue;
         }
-        for hp in h.pages.iter().filter(|p| !p.pretend) {
+        for hp in h.pages.iter().filter(|p| !p.no_grab) {
             outstanding += 1;
             let f = w.folio(hp.folio);
             if !f.maybe_dma_pinned() {

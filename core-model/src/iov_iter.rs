@@ -1,5 +1,4 @@
-//! iov_iter page extraction (lib/iov_iter.c; `shared/kernel-semantics.md`
-//! section 8): take a ref (iov_iter_get_pages2), pin, or just list
+//! iov_iter page extraction (lib/iov_iter.c; docs/model.md, "The I/O side"): take a ref (iov_iter_get_pages2), pin, or just list
 //! (iov_iter_extract_pages).
 
 use crate::error::{Errno, KResult, errno, invalid};
@@ -145,7 +144,7 @@ fn held_kernel(pages: &[(FolioId, u16)]) -> Vec<HeldPage> {
             page: *page,
             owner: None,
             vpn: 0,
-            pretend: false,
+            no_grab: false,
         })
         .collect()
 }
@@ -154,11 +153,7 @@ fn held_kernel(pages: &[(FolioId, u16)]) -> Vec<HeldPage> {
 pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, holder: &str) -> KResult<()> {
     // Before 6.0 the function was iov_iter_get_pages (the "2" variants came
     // with the 6.0 iov_iter rework).
-    let func = if ctx.w.preset >= crate::preset::Preset::V6_0 {
-        "iov_iter_get_pages2"
-    } else {
-        "iov_iter_get_pages"
-    };
+    let (func, path) = crate::names::iov_iter_get_pages(ctx.w.preset);
     check_kind(ctx, kind, src)?;
     if ctx.w.holders.contains_key(holder) {
         return invalid(format!("a holder named '{holder}' already exists"));
@@ -167,7 +162,7 @@ pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, h
     if let IterSource::User { pid, first, pages } = *src {
         ctx.step(
             func,
-            "lib/iov_iter.c",
+            path,
             format!(
                 "{}: get_user_pages_fast with FOLL_GET{}: one reference per page.",
                 kind.name(),
@@ -179,21 +174,23 @@ pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, h
             write: dest,
             longterm: false,
             fast: true,
+            force: false,
         };
         let held = gup(ctx, pid, first, pages, flags)?;
         store(ctx, holder, Grab::Ref, dest, held, taken_at);
         return Ok(());
     }
     if kind == IterKind::Kvec {
-        return errno(Errno::EFAULT, "iov_iter_get_pages2 does not support ITER_KVEC");
+        return errno(Errno::EFAULT, format!("{func} does not support ITER_KVEC"));
     }
     let pages = kernel_pages(ctx, src)?;
     ctx.step(
         func,
-        "lib/iov_iter.c",
+        path,
         format!(
-            "{}: folio_get on each of {} page(s): one reference each.",
+            "{}: {} on each of {} page(s): one reference each.",
             kind.name(),
+            crate::names::get_ref(ctx.w.preset),
             pages.len()
         ),
     );
@@ -236,6 +233,7 @@ pub fn extract_pages(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource
             write: dest,
             longterm: false,
             fast: true,
+            force: false,
         };
         let held = gup(ctx, pid, first, pages, flags)?;
         store(ctx, holder, Grab::Pin, dest, held, taken_at);

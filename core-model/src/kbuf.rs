@@ -25,7 +25,7 @@ pub fn alloc(ctx: &mut Ctx, name: &str, pages: u64) -> KResult<()> {
     }
     ctx.step(
         "alloc_pages",
-        "mm/page_alloc.c",
+        "include/linux/gfp.h",
         format!(
             "The kernel allocates {pages} page(s) for buffer '{name}'; the buffer holds the only reference to each."
         ),

@@ -3,8 +3,7 @@
 //!
 //! Start with [`Sim`]: create one for a [`Preset`], [`Sim::apply`] syscall-level
 //! [`Action`]s, and read the [`World`] after every micro-step. Every rule names
-//! the kernel function it stands for; `shared/kernel-semantics.md` and
-//! `docs/model.md` give the sources.
+//! the kernel function it stands for; `docs/model.md` gives the sources.
 
 pub mod access;
 pub mod action;
@@ -30,6 +29,7 @@ pub mod iov_iter;
 pub mod kbuf;
 pub mod migrate;
 pub mod mm;
+pub mod names;
 pub mod preset;
 pub mod process;
 pub mod pvec;
@@ -40,6 +40,7 @@ pub mod sim;
 pub mod splice;
 pub mod step;
 pub mod swap;
+pub mod symbols;
 pub mod vma_ops;
 pub mod whatif;
 pub mod world;

@@ -1,6 +1,6 @@
 //! Migration of folios that may not be pinned long-term (mm/gup.c:
-//! check_and_migrate_movable_folios -> mm/migrate.c: migrate_pages),
-//! `shared/kernel-semantics.md` section 4.7, row 23.
+//! check_and_migrate_movable_pages, check_and_migrate_cma_pages before 5.14
+//! -> mm/migrate.c: migrate_pages).
 
 use crate::error::{Errno, KResult, errno};
 use crate::folio::Zone;
@@ -17,14 +17,19 @@ pub fn migrate_to_normal(ctx: &mut Ctx, old: FolioId) -> KResult<FolioId> {
     let f = ctx.w.folio(old).clone();
     let expected: i64 = references_to(&ctx.w, old)
         .iter()
-        .filter(|r| matches!(r.kind, RefKind::Map | RefKind::PageCache | RefKind::SwapCache))
+        .filter(|r| {
+            matches!(
+                r.kind,
+                RefKind::Map | RefKind::PageCache | RefKind::SwapCache | RefKind::Private
+            )
+        })
         .map(|r| r.refs)
         .sum();
     if f.refcount != expected {
         return errno(
             Errno::ENOMEM,
             format!(
-                "{old} cannot be migrated out of ZONE_MOVABLE: refcount {} but mappings and caches account for {expected} (another GUP reference or pin holds it)",
+                "{old} cannot be migrated for a long-term pin: refcount {} but mappings and caches account for {expected} (another GUP reference or pin holds it)",
                 f.refcount
             ),
         );
@@ -32,7 +37,10 @@ pub fn migrate_to_normal(ctx: &mut Ctx, old: FolioId) -> KResult<FolioId> {
     ctx.step(
         "migrate_pages",
         "mm/migrate.c",
-        format!("Migrate {old} out of ZONE_MOVABLE (MR_LONGTERM_PIN): copy it to a new folio, switch every mapping over, free the old one."),
+        format!(
+            "Migrate {old} out of {} (MR_LONGTERM_PIN): copy it to a new folio, switch every mapping over, free the old one.",
+            if f.zone == Zone::Cma { "its CMA pageblock" } else { "ZONE_MOVABLE" }
+        ),
     );
     let new = ctx.w.alloc_folio(f.kind, f.order, Zone::Normal);
     {

@@ -115,13 +115,21 @@ pub struct Vma {
     pub backing: Backing,
     /// Large-folio order for anonymous faults (mTHP hint; 0 = small folios).
     pub anon_order: u8,
-    /// Faults allocate from ZONE_MOVABLE (model hint: movable memory policy).
-    pub movable: bool,
+    /// Where faults allocate folios (a model hint: ZONE_MOVABLE or CMA memory
+    /// for the long-term pin lessons).
+    pub zone: crate::folio::Zone,
     /// Which anon_vma the VMA has, for merging: 0 for the one of the mapping
     /// as made (its pieces share it), or a VMA of its own that fork gave a
     /// child (anon_vma_fork), so a child's pieces never merge again.
     #[serde(default)]
     pub anon_vma: u64,
+    /// vma->anon_vma is set: anon_vma_prepare ran because an anonymous page
+    /// was allocated here (do_anonymous_page, do_cow_fault, wp_page_copy, a
+    /// THP fault), or fork gave the child one (anon_vma_fork). Mapping the
+    /// zero page or page-cache pages does not. fork copies the page tables of
+    /// a VMA only if it has one (copy_page_range, vma_needs_copy).
+    #[serde(default)]
+    pub has_anon_vma: bool,
     #[serde(skip)]
     pub ptes: PVec<Pte>,
 }
@@ -185,6 +193,16 @@ impl Mm {
     }
 
     /// Sets one PTE (the page must be inside a VMA).
+    /// mm/rmap.c: anon_vma_prepare for the VMA holding `vpn`.
+    pub fn anon_vma_prepare(&mut self, vpn: u64) {
+        let Some((&start, vma)) = self.vmas.range(..=vpn).next_back() else {
+            return;
+        };
+        if vma.contains(vpn) && !vma.has_anon_vma {
+            Arc::make_mut(self.vmas.get_mut(&start).expect("vma")).has_anon_vma = true;
+        }
+    }
+
     pub fn set_pte(&mut self, vpn: u64, pte: Pte) {
         let start = self.vma_at(vpn).map(|v| v.start).expect("set_pte outside a vma");
         let vma = Arc::make_mut(self.vmas.get_mut(&start).expect("vma"));

@@ -1,6 +1,6 @@
 //! Kernel-version presets. A preset means "this release up to the next preset";
 //! every rule that differs between releases is a method here that names the
-//! commit which changed it (see `shared/kernel-semantics.md` sections 12 and 12a).
+//! commit which changed it (docs/model.md lists them per preset with the evidence).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -17,9 +17,13 @@ pub enum Preset {
     /// 5.9-5.10: refcount-based reuse, early COW at fork for pinned pages.
     #[serde(rename = "5.9")]
     V5_9,
-    /// 5.11-5.17: pinned anon pages kept out of the swap cache (feb889fb40fa).
+    /// 5.11-5.13: pinned anon pages kept out of the swap cache (feb889fb40fa).
     #[serde(rename = "5.11")]
     V5_11,
+    /// 5.14-5.17: MMF_HAS_PINNED (a458b76a4171), long-term pins migrate
+    /// ZONE_MOVABLE folios too (d1e153fea2a8), io_uring accepts shmem buffers.
+    #[serde(rename = "5.14")]
+    V5_14,
     /// 5.18: COW fixes part 1 (PMD-mapped THP and swap-in use the refcount rule).
     #[serde(rename = "5.18")]
     V5_18,
@@ -49,17 +53,23 @@ pub enum Preset {
     /// 6.8-6.11: folio rmap API, anonymous multi-size THP.
     #[serde(rename = "6.8")]
     V6_8,
-    /// 6.12 and later: ITER_FOLIOQ.
+    /// 6.12-6.17: ITER_FOLIOQ, io_uring coalescing across folios.
     #[serde(rename = "6.12")]
     V6_12,
+    /// 6.18 and later: write faults reuse a large anonymous folio that only
+    /// this mm maps (MM-ID tracking, 6.15); the release this project's
+    /// machines run, checked by `pinlab probe`.
+    #[serde(rename = "6.18")]
+    V6_18,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 14] = [
+    pub const ALL: [Preset; 16] = [
         Preset::V5_7,
         Preset::V5_8,
         Preset::V5_9,
         Preset::V5_11,
+        Preset::V5_14,
         Preset::V5_18,
         Preset::V5_19,
         Preset::V6_0,
@@ -70,10 +80,11 @@ impl Preset {
         Preset::V6_5,
         Preset::V6_8,
         Preset::V6_12,
+        Preset::V6_18,
     ];
 
     /// The newest preset, used when a lesson names none.
-    pub const NEWEST: Preset = Preset::V6_12;
+    pub const NEWEST: Preset = Preset::V6_18;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -81,6 +92,7 @@ impl Preset {
             Preset::V5_8 => "5.8",
             Preset::V5_9 => "5.9",
             Preset::V5_11 => "5.11",
+            Preset::V5_14 => "5.14",
             Preset::V5_18 => "5.18",
             Preset::V5_19 => "5.19",
             Preset::V6_0 => "6.0",
@@ -91,6 +103,7 @@ impl Preset {
             Preset::V6_5 => "6.5",
             Preset::V6_8 => "6.8",
             Preset::V6_12 => "6.12",
+            Preset::V6_18 => "6.18",
         }
     }
 
@@ -112,7 +125,8 @@ impl Preset {
             (5, 7) => Preset::V5_7,
             (5, 8) => Preset::V5_8,
             (5, 9..=10) => Preset::V5_9,
-            (5, 11..=17) => Preset::V5_11,
+            (5, 11..=13) => Preset::V5_11,
+            (5, 14..=17) => Preset::V5_14,
             (5, 18) => Preset::V5_18,
             (5, 19) => Preset::V5_19,
             (6, 0) => Preset::V6_0,
@@ -122,7 +136,8 @@ impl Preset {
             (6, 4) => Preset::V6_4,
             (6, 5..=7) => Preset::V6_5,
             (6, 8..=11) => Preset::V6_8,
-            (6, 12..) | (7.., _) => Preset::V6_12,
+            (6, 12..=17) => Preset::V6_12,
+            (6, 18..) | (7.., _) => Preset::V6_18,
             _ => return None,
         };
         Some(p)
@@ -135,6 +150,7 @@ impl Preset {
             Preset::V5_8 => "v5.8",
             Preset::V5_9 => "v5.9",
             Preset::V5_11 => "v5.11",
+            Preset::V5_14 => "v5.14",
             Preset::V5_18 => "v5.18",
             Preset::V5_19 => "v5.19",
             Preset::V6_0 => "v6.0",
@@ -145,6 +161,7 @@ impl Preset {
             Preset::V6_5 => "v6.5",
             Preset::V6_8 => "v6.8",
             Preset::V6_12 => "v6.12",
+            Preset::V6_18 => "v6.18",
         }
     }
 
@@ -157,9 +174,9 @@ impl Preset {
         self == Preset::V5_8
     }
 
-    /// mm/gup.c: mm_set_has_pinned_flag. mm->has_pinned arrived in 5.9
-    /// (008cfe4418b3), packed into MMF_HAS_PINNED in 5.14; before 5.9 nothing
-    /// recorded that an mm had pins.
+    /// mm->has_pinned arrived in 5.9 (008cfe4418b3), packed into
+    /// MMF_HAS_PINNED (mm_set_has_pinned_flag) in 5.14 (a458b76a4171); before
+    /// 5.9 nothing recorded that an mm had pins. Both are sticky.
     pub fn tracks_has_pinned(self) -> bool {
         self >= Preset::V5_9
     }
@@ -216,6 +233,15 @@ impl Preset {
         } else {
             ReuseRule::Mapcount
         }
+    }
+
+    /// mm/memory.c: wp_can_reuse_anon_folio -> __wp_can_reuse_large_anon_folio
+    /// (6.15, with CONFIG_MM_ID, which THP selects): a write fault reuses a
+    /// PTE-mapped large anon folio when more than one of its pages is mapped,
+    /// every mapping is in this mm, and every reference is a mapping (large
+    /// mapcount == refcount). Before, large PTE-mapped folios were always copied.
+    pub fn reuses_exclusive_large_anon_folios(self) -> bool {
+        self >= Preset::V6_18
     }
 
     /// mm/memory.c: do_swap_page reuse on a write fault during swap-in kept the
@@ -295,14 +321,51 @@ impl Preset {
         self >= Preset::V5_11
     }
 
-    /// io_uring/rsrc.c: io_sqe_buffer_register accepts shmem from 5.14 and,
+    /// io_sqe_buffer_register (fs/io_uring.c, io_uring/rsrc.c from 6.0)
+    /// refuses file-backed buffers but hugetlbfs, accepts shmem from 5.14 and,
     /// from 6.5, leaves the file check to GUP (8ac268436e6d).
     pub fn io_uring_file_rule(self) -> IoUringFileRule {
         if self >= Preset::V6_5 {
             IoUringFileRule::GupDecides
-        } else {
+        } else if self >= Preset::V5_14 {
             IoUringFileRule::AnonShmemHugetlbOnly
+        } else {
+            IoUringFileRule::AnonHugetlbOnly
         }
+    }
+
+    /// io_sqe_buffer_register keeps one pin per folio when a buffer's pages
+    /// are consecutive pages of one large folio and unpins the others
+    /// (57bebf807e2a "io_uring/rsrc: optimise registered huge pages", 6.3);
+    /// io_try_coalesce_buffer extends it across folios of one size (6.12).
+    pub fn io_uring_coalesce(self) -> IoUringCoalesce {
+        if self >= Preset::V6_12 {
+            IoUringCoalesce::AcrossFolios
+        } else if self >= Preset::V6_3 {
+            IoUringCoalesce::OneFolio
+        } else {
+            IoUringCoalesce::Never
+        }
+    }
+
+    /// Which folios a FOLL_LONGTERM pin may not keep where they are
+    /// (folio_is_longterm_pinnable): CMA pageblocks in every preset
+    /// (check_and_migrate_cma_pages, 5.1), ZONE_MOVABLE from 5.14
+    /// (check_and_migrate_movable_pages, d1e153fea2a8).
+    pub fn longterm_pinnable(self, zone: crate::folio::Zone) -> bool {
+        match zone {
+            crate::folio::Zone::Normal => true,
+            crate::folio::Zone::Movable => self < Preset::V5_14,
+            crate::folio::Zone::Cma => false,
+        }
+    }
+
+    /// ib_umem_get asks for FOLL_WRITE on every registration, and adds
+    /// FOLL_FORCE for read-only ones, until 6.2 (FOLL_FORCE dropped from
+    /// drivers with the reliable R/O long-term pins, MM pull for 6.2); from 6.2
+    /// only writable regions get FOLL_WRITE.
+    pub fn rdma_ro_uses_foll_write(self) -> bool {
+        self < Preset::V6_2
     }
 }
 
@@ -332,10 +395,22 @@ pub enum MprotectUpgrade {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IoUringFileRule {
-    /// File-backed buffers refused with EOPNOTSUPP except hugetlbfs and (5.14+) shmem.
+    /// File-backed buffers refused with EOPNOTSUPP except hugetlbfs.
+    AnonHugetlbOnly,
+    /// File-backed buffers refused with EOPNOTSUPP except hugetlbfs and shmem (5.14+).
     AnonShmemHugetlbOnly,
     /// 6.5+: GUP's long-term rules decide (EFAULT for dirty-tracked shared files).
     GupDecides,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoUringCoalesce {
+    /// One pin per page.
+    Never,
+    /// One pin for a buffer lying in consecutive pages of one large folio (6.3).
+    OneFolio,
+    /// One pin per folio across folios of one size (io_try_coalesce_buffer, 6.12).
+    AcrossFolios,
 }
 
 #[cfg(test)]
@@ -345,11 +420,14 @@ mod tests {
     #[test]
     fn parse_maps_releases_to_their_span() {
         assert_eq!(Preset::parse("5.10"), Some(Preset::V5_9));
-        assert_eq!(Preset::parse("5.15"), Some(Preset::V5_11));
+        assert_eq!(Preset::parse("5.13"), Some(Preset::V5_11));
+        assert_eq!(Preset::parse("5.15"), Some(Preset::V5_14));
         assert_eq!(Preset::parse("v6.1.5"), Some(Preset::V6_1));
         assert_eq!(Preset::parse("6.3"), Some(Preset::V6_3));
         assert_eq!(Preset::parse("6.11"), Some(Preset::V6_8));
         assert_eq!(Preset::parse("6.13"), Some(Preset::V6_12));
+        assert_eq!(Preset::parse("6.18"), Some(Preset::V6_18));
+        assert_eq!(Preset::parse("7.1"), Some(Preset::V6_18));
         assert_eq!(Preset::parse("5.6"), None);
         assert_eq!(Preset::parse("five"), None);
         for p in Preset::ALL {

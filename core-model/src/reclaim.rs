@@ -7,6 +7,7 @@ use crate::folio::{FolioKind, LruList};
 use crate::hazard::HazardKind;
 use crate::ids::{FolioId, Pid};
 use crate::mm::Pte;
+use crate::names;
 use crate::preset::{Preset, ReuseRule};
 use crate::step::{Ctx, ObjRef};
 use crate::writeback::mappings_of;
@@ -40,7 +41,8 @@ pub fn reclaim(ctx: &mut Ctx, scan: u64) -> KResult<()> {
 
 /// keep_locked (back on its list) or activate_locked (to the active list).
 fn keep(ctx: &mut Ctx, folio: FolioId, why: &str, in_vain: bool, activate: bool) {
-    ctx.step("shrink_folio_list", VMSCAN_C, format!("{folio}: {why}"));
+    let (func, path) = names::shrink_list(ctx.w.preset);
+    ctx.step(func, path, format!("{folio}: {why}"));
     ctx.touch(ObjRef::Folio(folio));
     let f = ctx.w.folio_mut(folio);
     if activate && f.lru.is_some() {
@@ -56,9 +58,10 @@ fn shrink_folio(ctx: &mut Ctx, folio: FolioId) -> KResult<()> {
     let preset = ctx.w.preset;
     let f = ctx.w.folio(folio).clone();
     if f.flags.mlocked {
+        let (func, path) = names::shrink_list(preset);
         ctx.step(
-            "shrink_folio_list",
-            VMSCAN_C,
+            func,
+            path,
             format!("{folio} is mlocked: move it to the unevictable list."),
         );
         ctx.w.folio_mut(folio).lru = Some(LruList::Unevictable);
@@ -68,7 +71,7 @@ fn shrink_folio(ctx: &mut Ctx, folio: FolioId) -> KResult<()> {
         keep(
             ctx,
             folio,
-            "under writeback: mark it for reclaim and move on.",
+            "under writeback: mark it for reclaim (PG_reclaim) and move on.",
             false,
             false,
         );
@@ -154,25 +157,36 @@ fn shrink_anon(ctx: &mut Ctx, folio: FolioId, preset: Preset) -> KResult<()> {
         );
         unmap_anon(ctx, folio, slot);
     }
+    if !crate::swap::swap_pageout(ctx, folio) {
+        let f = ctx.w.folio(folio);
+        let why = format!(
+            "pageout() declines (is_page_cache_freeable): refcount {} but the swap cache holds only 1 ({}); it stays in the swap cache, unwritten.",
+            f.refcount,
+            if f.maybe_dma_pinned() {
+                "the folio is pinned"
+            } else {
+                "extra references such as GUP refs"
+            }
+        );
+        keep(ctx, folio, &why, true, false);
+        return Ok(());
+    }
     remove_or_keep(ctx, folio, |ctx| {
-        // pageout() wrote the folio to its slot: the slot holds its latest data.
-        let data = ctx.w.folio(folio).pages[0].data.clone();
         let f = ctx.w.folio_mut(folio);
         f.flags.swapcache = false;
         f.swap_slot = None;
         if let Some(e) = ctx.w.swap.get_mut(&slot) {
             e.cache = None;
-            e.data = data;
         }
     });
     Ok(())
 }
 
 /// __remove_mapping: frees the folio if only the cache (swap or page cache)
-/// still references it.
+/// still references it (folio_ref_freeze fails on any other reference).
 fn remove_or_keep(ctx: &mut Ctx, folio: FolioId, detach: impl FnOnce(&mut Ctx)) {
     let f = ctx.w.folio(folio);
-    if f.refcount == f.nr_pages() as i64 {
+    if f.refcount == f.nr_pages() as i64 && !f.flags.private {
         ctx.step(
             "__remove_mapping",
             VMSCAN_C,
@@ -240,26 +254,60 @@ fn shrink_file(ctx: &mut Ctx, folio: FolioId, file: crate::ids::FileId, index: u
         return Ok(());
     }
     if ctx.w.folio(folio).flags.dirty {
+        // pageout() writes only a folio that is_page_cache_freeable(): held by
+        // the page cache, its private data and reclaim's isolation alone.
+        if !page_cache_freeable(ctx, folio) {
+            let f = ctx.w.folio(folio);
+            let why = format!(
+                "dirty, but pageout() declines (is_page_cache_freeable: refcount {} is more than the page cache's {}{}): something else holds it{}.",
+                f.refcount,
+                f.nr_pages(),
+                if f.flags.private {
+                    " + 1 for the private data"
+                } else {
+                    ""
+                },
+                if f.maybe_dma_pinned() {
+                    ", a pin"
+                } else {
+                    ", such as a GUP reference"
+                }
+            );
+            keep(ctx, folio, &why, true, false);
+            return Ok(());
+        }
         ctx.step(
             "pageout",
             VMSCAN_C,
-            format!("{folio} is dirty: kswapd writes it out (->writepage)."),
+            format!("{folio} is dirty: kswapd starts writing it out (->writepage); reclaim moves on and comes back once the write is done."),
         );
-        crate::writeback::writeback_range(ctx, file, index, 1, true)?;
+        crate::writeback::writeback_range(ctx, file, index, 1, false)?;
+        return Ok(());
     }
     if ctx.w.folio(folio).flags.private {
+        let (func, path) = names::release_folio(preset);
         ctx.step(
-            "filemap_release_folio",
-            VMSCAN_C,
-            format!("{folio} is clean: the filesystem releases its buffers (try_to_release_page)."),
+            func,
+            path,
+            format!(
+                "{folio} is clean: the filesystem frees its private data (buffer heads), which drops their reference."
+            ),
         );
-        ctx.w.folio_mut(folio).flags.private = false;
+        ctx.w.detach_private(folio);
         ctx.touch(ObjRef::Folio(folio));
     }
     remove_or_keep(ctx, folio, |ctx| {
         ctx.w.file_mut(file).cache.remove(&index);
     });
     Ok(())
+}
+
+/// mm/vmscan.c: is_page_cache_freeable: only the page cache (one reference
+/// per page) and the private data hold the folio (reclaim's own isolation
+/// reference is not modelled).
+fn page_cache_freeable(ctx: &Ctx, folio: FolioId) -> bool {
+    let f = ctx.w.folio(folio);
+    f.refcount - i64::from(f.flags.private) == f.nr_pages() as i64
 }
 
 /// mlock(2): VM_LOCKED, populate the range, and move its folios to the

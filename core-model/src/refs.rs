@@ -23,6 +23,9 @@ pub enum Referrer {
     Pipe(String),
     /// A kernel buffer's page.
     KernelBuf(String, u64),
+    /// The filesystem's private data on a page-cache folio (PG_private:
+    /// buffer heads, btrfs extent state).
+    Private(FolioId),
     /// The zero page's own reserved reference.
     Reserved,
 }
@@ -39,6 +42,8 @@ pub enum RefKind {
     /// Just listed: the holder has the page but no reference.
     List,
     Kernel,
+    /// folio_attach_private's reference.
+    Private,
     Reserved,
 }
 
@@ -106,6 +111,16 @@ pub fn all_references(w: &World) -> Vec<Reference> {
                 refs: w.folio(*folio).nr_pages() as i64,
                 pins: 0,
             });
+            if w.folio(*folio).flags.private {
+                out.push(Reference {
+                    from: Referrer::Private(*folio),
+                    folio: *folio,
+                    page: 0,
+                    kind: RefKind::Private,
+                    refs: 1,
+                    pins: 0,
+                });
+            }
         }
     }
     for (slot, e) in w.swap.iter() {
@@ -123,7 +138,7 @@ pub fn all_references(w: &World) -> Vec<Reference> {
     for h in w.holders.values() {
         for hp in &h.pages {
             let large = w.folio(hp.folio).has_pincount();
-            let (kind, refs, pins) = match (h.grab, hp.pretend) {
+            let (kind, refs, pins) = match (h.grab, hp.no_grab) {
                 (Grab::List, _) => (RefKind::List, 0, 0),
                 (_, true) => (RefKind::Pin, 0, 0),
                 (Grab::Ref, _) => (RefKind::Get, 1, 0),

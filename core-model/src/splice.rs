@@ -1,5 +1,6 @@
 //! vmsplice(2) of user pages into a pipe and reading them back
-//! (fs/splice.c: iter_to_pipe uses iov_iter_get_pages2, i.e. FOLL_GET refs).
+//! (fs/splice.c: iter_to_pipe uses iov_iter_get_pages, iov_iter_get_pages2
+//! from 6.0, i.e. FOLL_GET refs).
 
 use crate::device::check_leak;
 use crate::error::{KResult, invalid};
@@ -16,13 +17,17 @@ pub fn vmsplice(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, pipe: &str) -> KRes
     ctx.step(
         "iter_to_pipe",
         "fs/splice.c",
-        format!("vmsplice: iov_iter_get_pages2 takes a plain reference (FOLL_GET, no pin) on each of {n} page(s) and puts them into pipe '{pipe}'."),
+        format!(
+            "vmsplice: {} takes a plain reference (FOLL_GET, no pin) on each of {n} page(s) and puts them into pipe '{pipe}'.",
+            crate::names::iov_iter_get_pages(ctx.w.preset).0
+        ),
     );
     let flags = GupFlags {
         pin: false,
         write: false,
         longterm: false,
         fast: true,
+        force: false,
     };
     let pages = gup(ctx, pid, first, n, flags)?;
     let mut p = ctx.w.pipes.get(pipe).map(|p| (**p).clone()).unwrap_or_else(|| Pipe {
@@ -45,9 +50,10 @@ pub fn pipe_read(ctx: &mut Ctx, reader: Pid, pipe: &str) -> KResult<Vec<String>>
     let Some(p) = ctx.w.pipes.get(pipe).cloned() else {
         return invalid(format!("no pipe named '{pipe}'"));
     };
+    let (func, path) = crate::names::pipe_read(ctx.w.preset);
     ctx.step(
-        "pipe_read",
-        "fs/pipe.c",
+        func,
+        path,
         format!(
             "{} reads {} buffer(s) from pipe '{pipe}'; each buffer's reference is dropped (put_page).",
             ctx.w.proc(reader).name,
@@ -62,10 +68,7 @@ pub fn pipe_read(ctx: &mut Ctx, reader: Pid, pipe: &str) -> KResult<Vec<String>>
         // What the sender itself wrote into the spliced page is what it sent
         // (vmsplice's own semantics), whenever it wrote it; the CVE is the
         // other process's later write showing through.
-        if data
-            .stamp()
-            .is_none_or(|s| s.writer != crate::data::Writer::Process(b.sender))
-        {
+        if data.stamp().is_none_or(|s| s.owner() != Some(b.sender)) {
             check_leak(
                 ctx,
                 reader,

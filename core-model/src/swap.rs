@@ -15,9 +15,10 @@ pub fn delete_from_swap_cache(ctx: &mut Ctx, folio: FolioId) {
     let Some(slot) = ctx.w.folio(folio).swap_slot else {
         return;
     };
+    let (func, path) = crate::names::free_swap(ctx.w.preset);
     ctx.step(
-        "folio_free_swap",
-        "mm/swapfile.c",
+        func,
+        path,
         "No swap PTE needs the slot any more: remove the folio from the swap cache (one reference less) and free the slot.",
     );
     {
@@ -35,12 +36,14 @@ pub fn delete_from_swap_cache(ctx: &mut Ctx, folio: FolioId) {
 }
 
 /// mm/swap_state.c: add_to_swap: a new slot, the folio in the swap cache
-/// (one more reference); pageout() writes its data to the slot.
+/// (one more reference). Nothing is written yet: pageout() writes the slot
+/// later, and only if the swap cache is all that holds the folio.
 pub fn add_to_swap(ctx: &mut Ctx, folio: FolioId) -> u32 {
+    let (func, path) = crate::names::add_to_swap(ctx.w.preset);
     ctx.step(
-        "add_to_swap",
-        "mm/swap_state.c",
-        format!("{folio}: allocate a swap slot and add the folio to the swap cache (one more reference); pageout() writes its data to the slot."),
+        func,
+        path,
+        format!("{folio}: allocate a swap slot and add the folio to the swap cache (one more reference)."),
     );
     ctx.touch(ObjRef::Folio(folio));
     let slot = ctx.w.next_swap;
@@ -58,8 +61,33 @@ pub fn add_to_swap(ctx: &mut Ctx, folio: FolioId) -> u32 {
     f.flags.swapcache = true;
     f.swap_slot = Some(slot);
     f.refcount += 1;
-    ctx.w.vmstat.pswpout += 1;
     slot
+}
+
+/// mm/vmscan.c: pageout() of an unmapped anon folio in the swap cache:
+/// is_page_cache_freeable() must hold (the swap cache is its only holder),
+/// else PAGE_KEEP and nothing is written. On success the slot receives the
+/// data (the model writes swap synchronously) and pswpout counts the page.
+/// Returns whether it wrote.
+pub fn swap_pageout(ctx: &mut Ctx, folio: FolioId) -> bool {
+    let f = ctx.w.folio(folio);
+    let Some(slot) = f.swap_slot else {
+        return false;
+    };
+    if f.refcount != 1 {
+        return false;
+    }
+    ctx.step(
+        "pageout",
+        VMSCAN_C,
+        format!("{folio} is held by the swap cache alone: write it to its swap slot (->swap_writepage)."),
+    );
+    let data = ctx.w.folio(folio).pages[0].data.clone();
+    if let Some(e) = ctx.w.swap.get_mut(&slot) {
+        e.data = data;
+    }
+    ctx.w.vmstat.pswpout += 1;
+    true
 }
 
 /// Drops one swap PTE's claim on a slot (zap of a swap entry).
@@ -97,9 +125,10 @@ pub fn pageout_anon(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<()> {
     let pinned = f.maybe_dma_pinned();
     ctx.touch(ObjRef::Folio(folio));
     if pinned && preset.pinned_anon_kept_out_of_swap() {
+        let (func, path) = crate::names::shrink_list(ctx.w.preset);
         ctx.step(
-            "shrink_folio_list",
-            VMSCAN_C,
+            func,
+            path,
             "The folio may be DMA-pinned: it is not added to the swap cache and stays mapped (scanned in vain).",
         );
         ctx.touch(ObjRef::Folio(folio));
@@ -130,7 +159,7 @@ pub fn pageout_anon(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<()> {
     ctx.w.swap.get_mut(&slot).expect("slot").count = 1;
     ctx.w.folio_put(folio, 1);
     ctx.touch(ObjRef::Page(pid, vpn));
-    if ctx.w.folio(folio).refcount == 1 {
+    if swap_pageout(ctx, folio) {
         ctx.step(
             "__remove_mapping",
             VMSCAN_C,
@@ -144,10 +173,11 @@ pub fn pageout_anon(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<()> {
         ctx.w.folio_put(folio, 1);
         ctx.w.swap.get_mut(&slot).expect("slot").cache = None;
     } else {
+        let (func, path) = crate::names::shrink_list(ctx.w.preset);
         ctx.step(
-            "__remove_mapping",
-            VMSCAN_C,
-            "Extra references (GUP refs or pins) keep the folio: it stays in the swap cache and cannot be freed.",
+            func,
+            path,
+            "pageout() declines (is_page_cache_freeable): extra references (GUP refs or pins) hold the folio, so it is not written and stays in the swap cache, dirty.",
         );
     }
     Ok(())

@@ -3,7 +3,7 @@
 use crate::error::{Errno, KResult, errno, invalid};
 use crate::fault::{FaultKind, PMD_PAGES, handle_mm_fault, split_pmd};
 use crate::file::{File, FsKind};
-use crate::folio::HPAGE_PMD_ORDER;
+use crate::folio::{HPAGE_PMD_ORDER, Zone};
 use crate::ids::{FileId, Pid, ZERO_FOLIO};
 use crate::mm::{Backing, Pte, Region, VmFlags, Vma};
 use crate::preset::MprotectUpgrade;
@@ -29,8 +29,11 @@ pub struct MmapArgs {
     pub thp: bool,
     /// Anonymous folio order for faults (2..=8: multi-size THP, 6.8+; 9: THP).
     pub order: u8,
-    /// Allocate from ZONE_MOVABLE (a model hint for long-term pin lessons).
+    /// Allocate from ZONE_MOVABLE (a model hint for long-term pin lessons);
+    /// the same as `zone = "movable"`.
     pub movable: bool,
+    /// Where faults allocate: normal (the default), movable or cma.
+    pub zone: Option<Zone>,
     /// MAP_POPULATE: fault every page in now.
     pub populate: bool,
 }
@@ -66,6 +69,17 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
             ),
         );
     }
+    let zone = match (a.zone, a.movable) {
+        (Some(z), true) if z != Zone::Movable => {
+            return invalid(format!(
+                "movable = true and zone = \"{}\" contradict each other",
+                z.name()
+            ));
+        }
+        (Some(z), _) => z,
+        (None, true) => Zone::Movable,
+        (None, false) => Zone::Normal,
+    };
     let mut anon_order = 0;
     let mut hugepage = a.thp;
     match a.order {
@@ -147,8 +161,9 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
         },
         backing,
         anon_order,
-        movable: a.movable,
+        zone,
         anon_vma: 0,
+        has_anon_vma: false,
         ptes: std::iter::repeat_n(Pte::None, a.pages as usize).collect(),
     };
     let p = ctx.w.proc_mut(pid);
@@ -255,7 +270,7 @@ fn mergeable(a: &Vma, b: &Vma) -> bool {
         && a.anon_vma == b.anon_vma
         && a.flags == b.flags
         && a.anon_order == b.anon_order
-        && a.movable == b.movable
+        && a.zone == b.zone
         && backing
 }
 
@@ -289,6 +304,16 @@ fn vmas_in(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, split: bool) -> KResult<
 /// mm/memory.c: zap_pte_range over [first, first+n): each mapping drops its
 /// mapcount and reference; swap entries release their slot.
 pub fn zap_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) {
+    zap(ctx, pid, first, n, true);
+}
+
+/// Clears the page table over a range as a larger operation's part (the old
+/// small pages khugepaged releases), without zap micro-steps of its own.
+pub fn clear_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) {
+    zap(ctx, pid, first, n, false);
+}
+
+fn zap(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, steps: bool) {
     let end = first + n;
     let mut vpn = first;
     while vpn < end {
@@ -303,6 +328,11 @@ pub fn zap_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) {
                 Pte::Present { folio, pmd: true, .. } => {
                     let base = vpn & !(PMD_PAGES - 1);
                     if base >= first && base + PMD_PAGES <= end {
+                        if steps {
+                            ctx.step_batch("zap_huge_pmd", "mm/huge_memory.c", "zap-pmd", || {
+                                "Zap a PMD mapping a whole THP: the PMD's one reference and the entire mapcount go; the folio is freed if nothing else holds it.".into()
+                            });
+                        }
                         let f = ctx.w.folio_mut(folio);
                         f.entire_mapcount -= 1;
                         ctx.w.folio_put(folio, 1);
@@ -315,9 +345,12 @@ pub fn zap_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) {
                     }
                     split_pmd(ctx, pid, vpn);
                     // Re-read this VMA's entries after the split.
-                    return zap_range(ctx, pid, vpn, end - vpn);
+                    return zap(ctx, pid, vpn, end - vpn, steps);
                 }
                 Pte::Present { folio, page, .. } => {
+                    if steps {
+                        zap_pte_step(ctx);
+                    }
                     if folio != ZERO_FOLIO {
                         ctx.w.folio_mut(folio).pages[page as usize].mapcount -= 1;
                         ctx.w.folio_put(folio, 1);
@@ -326,6 +359,9 @@ pub fn zap_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) {
                     ctx.w.set_pte(pid, vpn, Pte::None);
                 }
                 Pte::Swap { slot, .. } => {
+                    if steps {
+                        zap_pte_step(ctx);
+                    }
                     ctx.w.set_pte(pid, vpn, Pte::None);
                     crate::swap::swap_free(ctx, slot);
                 }
@@ -336,11 +372,17 @@ pub fn zap_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) {
     }
 }
 
+fn zap_pte_step(ctx: &mut Ctx) {
+    ctx.step_batch("zap_pte_range", "mm/memory.c", "zap-pte", || {
+        "Zap the PTEs: each drops one mapcount and one reference on its folio (a swap entry frees its slot); a folio whose refcount reaches 0 is freed.".into()
+    });
+}
+
 pub fn munmap(ctx: &mut Ctx, pid: Pid, first: u64, n: u64) -> KResult<()> {
     ctx.step(
-        "zap_pte_range",
-        "mm/memory.c",
-        format!("munmap {n} page(s): every PTE drops one mapcount and one reference on its folio; a folio whose refcount reaches 0 is freed."),
+        "munmap",
+        "mm/mmap.c",
+        format!("munmap({n} page(s)): split the VMAs at the range's ends, zap the page tables, remove the VMAs."),
     );
     ctx.touch(ObjRef::Page(pid, first));
     let end = first + n;
@@ -448,7 +490,8 @@ pub fn madvise(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, advice: Advice) -> K
                 ),
                 _ => ("MADV_NOHUGEPAGE", "set VM_NOHUGEPAGE: no THP on fault"),
             };
-            ctx.step("madvise_vma_behavior", "mm/madvise.c", format!("{name}: {text}."));
+            let (func, path) = crate::names::madvise_flags(ctx.w.preset);
+            ctx.step(func, path, format!("{name}: {text}."));
             for s in starts {
                 let mm = &mut ctx.w.proc_mut(pid).mm;
                 let v = Arc::make_mut(mm.vmas.get_mut(&s).expect("vma"));
@@ -479,7 +522,10 @@ pub fn madvise(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, advice: Advice) -> K
             ctx.step(
                 "madvise_pageout",
                 "mm/madvise.c",
-                "MADV_PAGEOUT: reclaim the exclusively mapped small anonymous folios of the range now (reclaim_pages -> shrink_folio_list); file pages are left to the I/O model.",
+                format!(
+                    "MADV_PAGEOUT: reclaim the exclusively mapped small anonymous folios of the range now (reclaim_pages -> {}); file pages are left to the I/O model.",
+                    crate::names::shrink_list(ctx.w.preset).0
+                ),
             );
             for vpn in first..first + n {
                 let anon = ctx.w.proc(pid).mm.vma_at(vpn).is_some_and(|v| v.is_anon());

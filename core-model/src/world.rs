@@ -180,6 +180,30 @@ impl World {
             f.freed = true;
             f.lru = None;
             f.flags.dirty = false;
+            f.flags.private = false;
+        }
+    }
+
+    /// folio_attach_private: the filesystem hangs its private data (buffer
+    /// heads, btrfs extent state) on a page-cache folio and takes a reference
+    /// for it (folio_get; attach_page_buffers() -> get_page() in 5.x).
+    /// Returns whether anything was attached.
+    pub fn attach_private(&mut self, id: FolioId) -> bool {
+        let f = self.folio_mut(id);
+        if f.flags.private {
+            return false;
+        }
+        f.flags.private = true;
+        f.refcount += 1;
+        true
+    }
+
+    /// folio_detach_private: the filesystem releases its private data
+    /// (try_to_free_buffers / filemap_release_folio) and drops its reference.
+    pub fn detach_private(&mut self, id: FolioId) {
+        if self.folio(id).flags.private {
+            self.folio_mut(id).flags.private = false;
+            self.folio_put(id, 1);
         }
     }
 
@@ -252,6 +276,11 @@ impl World {
 
     pub fn pte(&self, pid: Pid, vpn: u64) -> Pte {
         self.proc(pid).mm.pte(vpn)
+    }
+
+    /// mm/rmap.c: anon_vma_prepare: the VMA at `vpn` gets an anon_vma.
+    pub fn anon_vma_prepare(&mut self, pid: Pid, vpn: u64) {
+        self.proc_mut(pid).mm.anon_vma_prepare(vpn);
     }
 
     pub fn set_pte(&mut self, pid: Pid, vpn: u64, pte: Pte) {

@@ -1,5 +1,5 @@
-//! Writeback of dirty page-cache folios and fsync (mm/page-writeback.c,
-//! `shared/kernel-semantics.md` section 10). Mainline never looks at pins
+//! Writeback of dirty page-cache folios and fsync (mm/page-writeback.c;
+//! docs/model.md, "Writeback"). Mainline never looks at pins
 //! here; the what-if toggle `pinned_writeback` shows the alternatives.
 
 use crate::bio::{BioFlags, BioInfo, BioOp, BioPurpose, submit};
@@ -109,16 +109,18 @@ fn writeback_folio(ctx: &mut Ctx, file: FileId, index: u64, folio: FolioId, wait
         return Ok(());
     }
     let bounce = pinned && mode == PinnedWriteback::Bounce;
+    let mkclean = crate::names::mkclean(ctx.w.preset);
     let text = if bounce {
         format!(
-            "Writeback of '{fname}' page {index}: folio_mkclean write-protects and cleans every PTE mapping {folio}; the folio may be pinned, so (what-if) a copy is written and the folio itself stays dirty, not under writeback."
+            "Writeback of '{fname}' page {index}: {mkclean} write-protects and cleans every PTE mapping {folio}; the folio may be pinned, so (what-if) a copy is written and the folio itself stays dirty, not under writeback."
         )
     } else {
         format!(
-            "Writeback of '{fname}' page {index}: folio_mkclean write-protects and cleans every PTE mapping {folio} (moving their dirty bits to the folio), PG_dirty is cleared and PG_writeback set. Pins are not looked at."
+            "Writeback of '{fname}' page {index}: {mkclean} write-protects and cleans every PTE mapping {folio} (moving their dirty bits to the folio), PG_dirty is cleared and PG_writeback set. Pins are not looked at."
         )
     };
-    ctx.step("folio_clear_dirty_for_io", PAGE_WRITEBACK_C, text);
+    let (func, path) = crate::names::clear_dirty_for_io(ctx.w.preset);
+    ctx.step(func, path, text);
     ctx.touch(ObjRef::Folio(folio));
     folio_mkclean(ctx, folio);
     let buffers = ctx.w.folio(folio).flags.private;
@@ -176,7 +178,7 @@ fn writeback_folio(ctx: &mut Ctx, file: FileId, index: u64, folio: FolioId, wait
         page: 0,
         owner: None,
         vpn: 0,
-        pretend: false,
+        no_grab: false,
     }];
     submit(ctx, &name, Grab::List, held, info)?;
     if !bounce {
@@ -190,11 +192,8 @@ fn writeback_folio(ctx: &mut Ctx, file: FileId, index: u64, folio: FolioId, wait
 
 /// folio_end_writeback (and freeing of a bounce page).
 pub fn end_writeback(ctx: &mut Ctx, h: &Holder, info: &BioInfo) {
-    ctx.step(
-        "folio_end_writeback",
-        PAGE_WRITEBACK_C,
-        "The write is on disk: clear PG_writeback.",
-    );
+    let (func, path) = crate::names::end_writeback(ctx.w.preset);
+    ctx.step(func, path, "The write is on disk: clear PG_writeback.");
     for hp in &h.pages {
         if info.bounce_of.is_some() {
             let key = format!("bounce:{}", h.name);

@@ -578,7 +578,11 @@ fn row22_reclaim_of_pinned_pagecache_and_the_2018_race() {
         t.dio_read("app", "m", "disk.img", 0, "io", false);
         let id = t.cache_folio("data", 0);
         assert!(t.w().folio(id).flags.private, "page_mkwrite attached buffers");
-        // ...kswapd unmaps and writes the page out...
+        // ...the flusher writes the page out (clear_page_dirty_for_io, ->writepage)...
+        t.ok(Action::Writeback { file: "data".into() });
+        t.complete("wb-data-0");
+        assert!(!t.w().folio(id).flags.dirty, "{p}: writeback cleaned it");
+        // ...kswapd unmaps it and frees its buffers (try_to_release_page)...
         t.ok(Action::Reclaim { scan: 10 });
         assert!(!t.pte("app", "m", 0).is_present(), "{p}: try_to_unmap unmapped it");
         assert!(!t.w().folio(id).freed, "{p}: the GUP ref or pin keeps it");
@@ -638,6 +642,7 @@ fn row23_longterm_pin_migrates_out_of_zone_movable() {
             write: true,
             longterm: true,
             fast: true,
+            force: false,
         },
     );
     let new = t.folio_id("app", "buf", 0);

@@ -1,5 +1,6 @@
 //! Random action sequences under every preset: never panic, keep every
-//! invariant after every micro-step, and replay identically.
+//! invariant after every micro-step, replay identically, and name only
+//! kernel functions of the preset's release.
 
 use pinlab_model::action::IterArgs;
 use pinlab_model::direct_io::KernelIter;
@@ -100,6 +101,7 @@ fn action() -> impl Strategy<Value = Action> {
         write,
         longterm: lt == 0,
         fast,
+        force: false,
     });
     let advice = prop::sample::select(vec![
         Advice::Dontfork,
@@ -231,7 +233,21 @@ fn run(preset: Preset, whatif: WhatIf, actions: &[Action]) -> (Vec<String>, Worl
             &sim.violations()[..sim.violations().len().min(4)]
         );
     }
+    // Every kernel function a micro-step names exists, in that file, in the
+    // preset's release (assets/kernel-symbols.toml), and its sentence names
+    // no function that release lacks.
+    let table = symbols::SymbolTable::builtin();
     for e in sim.entries() {
+        if !e.step.func.is_empty() {
+            assert_eq!(table.check_step(e.step.func, e.step.path, preset), None, "{preset}");
+        }
+        let stale = table.missing_names_in(&e.step.text, preset);
+        assert!(
+            stale.is_empty(),
+            "{preset}: {} names {stale:?}: {}",
+            e.step.func,
+            e.step.text
+        );
         transcript.push(format!("{} {} {}", e.step.func, e.step.path, e.step.text));
     }
     let w = sim.world().clone();

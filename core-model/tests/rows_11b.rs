@@ -276,6 +276,7 @@ fn row11_ro_longterm_pin_of_zero_page_unshares_from_6_2() {
             write: false,
             longterm: true,
             fast: false,
+            force: false,
         };
         t.gup("parent", "buf", 0, 1, "lt", flags);
         let (id, _) = t.pte("parent", "buf", 0).folio().unwrap();
@@ -320,6 +321,7 @@ fn row11_ro_longterm_pin_of_pagecache_in_private_mapping() {
             write: false,
             longterm: true,
             fast: true,
+            force: false,
         };
         t.gup("parent", "m", 0, 1, "lt", flags);
         let id = t.folio_id("parent", "m", 0);

@@ -77,7 +77,7 @@ fn cve_2020_29374_comes_back_on_thp_until_5_18() {
         let leak = t.hazards().contains(&HazardKind::DataLeak);
         // do_huge_pmd_wp_page kept the mapcount rule until 3bff7e3f1f16 (5.18);
         // 5.8 broke COW in the child's GUP instead.
-        let expect_leak = matches!(p, Preset::V5_7 | Preset::V5_9 | Preset::V5_11);
+        let expect_leak = matches!(p, Preset::V5_7 | Preset::V5_9 | Preset::V5_11 | Preset::V5_14);
         assert_eq!(leak, expect_leak, "{p}: saw {seen:?}");
         assert_eq!(seen[0] == "parent-secret", expect_leak, "{p}");
     }
@@ -172,7 +172,10 @@ fn ro_pin_loses_owner_writes_before_5_19() {
         let seen = t.device_read("ro");
         let stale = t.hazards().contains(&HazardKind::StaleDeviceRead);
         // 5.8 breaks COW at GUP time, 5.19 unshares: both keep the pin coherent.
-        let expect_stale = matches!(p, Preset::V5_7 | Preset::V5_9 | Preset::V5_11 | Preset::V5_18);
+        let expect_stale = matches!(
+            p,
+            Preset::V5_7 | Preset::V5_9 | Preset::V5_11 | Preset::V5_14 | Preset::V5_18
+        );
         assert_eq!(stale, expect_stale, "{p}");
         assert_eq!(seen, vec![if expect_stale { "A" } else { "B" }], "{p}");
     }
@@ -229,6 +232,7 @@ fn writable_longterm_pin_of_shared_ext4_refused_from_6_5() {
                     write: true,
                     longterm: true,
                     fast: false,
+                    force: false,
                 },
             };
             if p >= Preset::V6_5 && fs == FsKind::Ext4 {

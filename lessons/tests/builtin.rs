@@ -1,7 +1,7 @@
 //! Every built-in lesson loads and passes under every kernel it declares.
 
 use pinlab_lessons::builtin;
-use pinlab_lessons::run::{run_lesson, transcript};
+use pinlab_lessons::run::run_lesson;
 
 #[test]
 fn builtin_lessons_pass_under_every_declared_kernel() {
@@ -12,10 +12,23 @@ fn builtin_lessons_pass_under_every_declared_kernel() {
         lessons.push(l.unwrap_or_else(|e| panic!("{e}")));
     }
     pinlab_lessons::load::check_unique(&lessons).unwrap();
+    let mut failures = Vec::new();
     for l in &lessons {
         for p in &l.kernels {
             let r = run_lesson(l, *p);
-            assert!(r.passed, "{} under {p} failed:\n{}", l.id, transcript(l, &r));
+            if r.passed {
+                continue;
+            }
+            failures.push(format!("{} under {p}:", l.id));
+            for st in &r.steps {
+                for c in st.checks.iter().filter(|c| !c.passed) {
+                    failures.push(format!(
+                        "  step {} ({}): {} (actual: {}; {}:{})",
+                        st.step, st.action, c.expect, c.actual, l.source, c.line
+                    ));
+                }
+            }
         }
     }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }

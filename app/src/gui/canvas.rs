@@ -488,7 +488,8 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, zo
                 Some(c) => (tr(*c).left_center(), theme::PURPLE, 1.5, false),
                 None => continue,
             },
-            Referrer::SwapCache(_) | Referrer::Reserved => continue,
+            // The private data is drawn as the folio's 'buffers' chip, not an arrow.
+            Referrer::SwapCache(_) | Referrer::Reserved | Referrer::Private(_) => continue,
         };
         let target = if left_side { to.left_center() } else { to.right_center() };
         if !visible(Rect::from_two_pos(from, target)) {

@@ -206,6 +206,7 @@ pub fn why_alive_ui(ui: &mut Ui, s: &Session, id: FolioId) {
             Referrer::Pipe(p) => format!("pipe '{p}'"),
             Referrer::KernelBuf(k, i) => format!("kernel buffer {k}[{i}]"),
             Referrer::Reserved => "the zero page's own reference".into(),
+            Referrer::Private(_) => "the filesystem's private data (buffer heads)".into(),
         };
         ui.label(format!(
             "- {:?}: +{} ref{}: {who}",

@@ -1,0 +1,422 @@
+//! Rules that differ between releases and that a review against
+//! single-release kernel trees found the model had wrong. Each test is named
+//! after the rule and cites the kernel code that shows it.
+
+mod common;
+use common::*;
+use pinlab_model::folio::Zone;
+use pinlab_model::mm::Pte;
+use pinlab_model::*;
+
+/// Kernel functions of the micro-steps of the last action.
+fn last_funcs(t: &T) -> Vec<&'static str> {
+    let a = t.sim.actions().last().expect("an action ran");
+    t.sim.entries()[a.first..a.end].iter().map(|e| e.step.func).collect()
+}
+
+fn write_shared(t: &mut T, fs: FsKind) -> FolioId {
+    t.spawn("app");
+    t.file("f", fs, 1, &["D"]);
+    t.map_file("app", "m", "f", 1, true);
+    t.write("app", "m", 0, "W");
+    t.cache_folio("f", 0)
+}
+
+/// folio_attach_private() does folio_get() (attach_page_buffers() ->
+/// get_page() in 5.7, include/linux/buffer_head.h): ext4's buffer heads and
+/// btrfs's extent state hold a reference. XFS goes through iomap, whose
+/// iomap_page_create() returns early when a folio holds one block
+/// (fs/iomap/buffered-io.c: `i_blocksize(inode) == PAGE_SIZE` in 5.7).
+#[test]
+fn folio_attach_private_takes_a_reference_on_ext4_and_btrfs_not_xfs() {
+    for p in Preset::ALL {
+        for (fs, buffers) in [(FsKind::Ext4, true), (FsKind::Btrfs, true), (FsKind::Xfs, false)] {
+            let mut t = T::new(p);
+            let id = write_shared(&mut t, fs);
+            let f = t.w().folio(id);
+            assert_eq!(f.flags.private, buffers, "{p} {fs:?}");
+            // page cache + mapping (+ private data)
+            assert_eq!(f.refcount, 2 + i64::from(buffers), "{p} {fs:?}");
+            t.pin("app", "m", 0, "pin", true);
+            assert_eq!(
+                t.w().folio(id).refcount,
+                1026 + i64::from(buffers),
+                "{p} {fs:?}: 1027 on ext4"
+            );
+        }
+    }
+}
+
+/// mm/vmscan.c: is_page_cache_freeable() allows for the private data's
+/// reference; filemap_release_folio (try_to_release_page) drops it, and only
+/// then can __remove_mapping free a clean folio.
+#[test]
+fn reclaim_frees_a_clean_ext4_folio_after_releasing_its_buffers() {
+    let mut t = T::new(Preset::NEWEST);
+    let id = write_shared(&mut t, FsKind::Ext4);
+    t.ok(Action::Fsync { file: "f".into() });
+    t.ok(Action::Munmap {
+        proc: "app".into(),
+        vma: "m".into(),
+        start: 0,
+        pages: None,
+    });
+    assert_eq!(t.w().folio(id).refcount, 2, "page cache + buffers");
+    t.ok(Action::Reclaim { scan: 10 });
+    assert!(t.w().folio(id).freed);
+    assert!(last_funcs(&t).contains(&"filemap_release_folio"));
+    assert_eq!(t.disk("f", 0), "W");
+}
+
+/// mm/vmscan.c: pageout() returns PAGE_KEEP unless is_page_cache_freeable():
+/// a dirty folio that a GUP reference or a pin holds is not written by reclaim.
+#[test]
+fn pageout_declines_a_dirty_folio_that_others_hold() {
+    for p in Preset::ALL {
+        let mut t = T::new(p);
+        let id = write_shared(&mut t, FsKind::Ext4);
+        t.get("app", "m", 0, "ref", false);
+        t.ok(Action::Reclaim { scan: 10 });
+        let f = t.w().folio(id);
+        assert!(f.flags.dirty && !f.flags.writeback, "{p}: not written");
+        assert!(f.flags.private, "{p}: buffers stay on a dirty folio");
+        assert!(!last_funcs(&t).contains(&"pageout"), "{p}");
+        assert!(t.has(HazardKind::ReclaimInVain), "{p}");
+    }
+}
+
+/// shrink_folio_list: after pageout() starts the write (PAGE_SUCCESS with
+/// PG_writeback set) reclaim moves on; the folio is freed on a later pass.
+#[test]
+fn kswapd_pageout_leaves_the_write_in_flight() {
+    let mut t = T::new(Preset::NEWEST);
+    let id = write_shared(&mut t, FsKind::Ext4);
+    t.ok(Action::Reclaim { scan: 10 });
+    assert!(t.w().folio(id).flags.writeback, "the write is in flight");
+    assert!(!t.w().folio(id).freed);
+    assert!(last_funcs(&t).contains(&"pageout"));
+    t.complete("wb-f-0");
+    t.ok(Action::Reclaim { scan: 10 });
+    assert!(t.w().folio(id).freed, "freed once clean");
+    assert_eq!(t.disk("f", 0), "W");
+}
+
+fn longterm_pin_in(p: Preset, zone: Zone) -> (T, FolioId) {
+    let mut t = T::new(p);
+    t.spawn("app");
+    t.mmap(
+        "app",
+        "buf",
+        1,
+        MmapArgs {
+            write: true,
+            zone: Some(zone),
+            ..Default::default()
+        },
+    );
+    t.write("app", "buf", 0, "M");
+    let old = t.folio_id("app", "buf", 0);
+    t.ok(Action::IoUringRegister {
+        proc: "app".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: 1,
+        ring: "r".into(),
+    });
+    (t, old)
+}
+
+/// mm/gup.c: before 5.14 __gup_longterm_locked called
+/// check_and_migrate_cma_pages (only CMA pages move; 5.7.14, 5.11);
+/// d1e153fea2a8 (5.14) made it check_and_migrate_movable_pages
+/// (ZONE_MOVABLE too; 5.14, 6.2 trees).
+#[test]
+fn longterm_pins_migrate_cma_always_and_zone_movable_from_5_14() {
+    for p in Preset::ALL {
+        for zone in [Zone::Normal, Zone::Movable, Zone::Cma] {
+            let (mut t, old) = longterm_pin_in(p, zone);
+            let funcs = last_funcs(&t);
+            let now = t.folio_id("app", "buf", 0);
+            let migrated = match zone {
+                Zone::Normal => false,
+                Zone::Movable => p >= Preset::V5_14,
+                Zone::Cma => true,
+            };
+            assert_eq!(now != old, migrated, "{p} {zone:?}");
+            assert_eq!(t.w().folio(now).zone == Zone::Normal, zone == Zone::Normal || migrated);
+            assert_eq!(t.read("app", "buf", 0), "M", "{p} {zone:?}: the data moved with it");
+            if migrated {
+                let name = if p >= Preset::V5_14 {
+                    "check_and_migrate_movable_pages"
+                } else {
+                    "check_and_migrate_cma_pages"
+                };
+                assert!(funcs.contains(&name), "{p}: {funcs:?}");
+            }
+        }
+    }
+}
+
+fn rdma_ro(p: Preset, shared: bool, writable_mapping: bool) -> (T, Result<(), Errno>) {
+    let mut t = T::new(p);
+    t.spawn("app");
+    t.file("f", FsKind::Ext4, 1, &["D"]);
+    t.mmap(
+        "app",
+        "m",
+        1,
+        MmapArgs {
+            file: Some("f".into()),
+            shared,
+            write: writable_mapping,
+            ..Default::default()
+        },
+    );
+    t.read("app", "m", 0);
+    let r = t
+        .sim
+        .apply(&Action::RdmaRegMr {
+            proc: "app".into(),
+            vma: "m".into(),
+            start: 0,
+            pages: 1,
+            mr: "mr".into(),
+            write: false,
+        })
+        .map(|_| ())
+        .map_err(|e| e.errno().expect("an errno"));
+    (t, r)
+}
+
+/// drivers/infiniband/core/umem.c: ib_umem_get before 6.2 set FOLL_WRITE for
+/// every region and FOLL_FORCE for read-only ones (5.7.14: `gup_flags =
+/// FOLL_WRITE; if (!umem->writable) gup_flags |= FOLL_FORCE;`): a read-only
+/// region write-faulted its pages. From 6.2 FOLL_WRITE only for writable ones.
+#[test]
+fn rdma_read_only_registration_used_foll_write_and_force_before_6_2() {
+    for p in Preset::ALL {
+        let legacy = p < Preset::V6_2;
+        // A writable MAP_SHARED ext4 page: the write fault runs ->page_mkwrite.
+        let (t, r) = rdma_ro(p, true, true);
+        assert_eq!(r, Ok(()), "{p}");
+        let id = t.cache_folio("f", 0);
+        assert_eq!(t.w().folio(id).flags.dirty, legacy, "{p}: dirtied by the write fault");
+        assert_eq!(
+            t.w().folio(id).flags.private,
+            legacy,
+            "{p}: page_mkwrite attached buffers"
+        );
+        // A read-only MAP_SHARED mapping: FOLL_FORCE writes only COW mappings.
+        let (_, r) = rdma_ro(p, true, false);
+        assert_eq!(r, if legacy { Err(Errno::EFAULT) } else { Ok(()) }, "{p}");
+        // A read-only private mapping: the FOLL_FORCE write breaks COW (an
+        // anonymous copy); from 6.2 a R/O long-term pin unshares instead.
+        let (t, r) = rdma_ro(p, false, false);
+        assert_eq!(r, Ok(()), "{p}");
+        let now = t.folio_id("app", "m", 0);
+        assert!(t.w().folio(now).is_anon(), "{p}: the MR pins an anonymous copy");
+        assert!(!t.pte("app", "m", 0).is_writable(), "{p}");
+    }
+}
+
+fn register_thp(p: Preset, pages: u64) -> T {
+    let mut t = T::new(p);
+    t.spawn("app");
+    t.mmap(
+        "app",
+        "buf",
+        512,
+        MmapArgs {
+            write: true,
+            thp: true,
+            ..Default::default()
+        },
+    );
+    t.write("app", "buf", 0, "T");
+    t.ok(Action::IoUringRegister {
+        proc: "app".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages,
+        ring: "r".into(),
+    });
+    t
+}
+
+/// io_uring/rsrc.c: io_sqe_buffer_register from 6.3 (57bebf807e2a; 6.3.8
+/// tree): when every page of the buffer is the next page of one folio,
+/// `unpin_user_pages(&pages[1], nr_pages - 1)` leaves one pin on the folio.
+#[test]
+fn io_uring_keeps_one_pin_per_large_folio_from_6_3() {
+    for p in Preset::ALL {
+        let t = register_thp(p, 4);
+        let id = t.folio_id("app", "buf", 0);
+        let f = t.w().folio(id);
+        let pins = if p >= Preset::V6_3 { 1 } else { 4 };
+        assert_eq!(f.pincount, pins, "{p}");
+        assert_eq!(f.refcount, 1 + pins, "{p}: the PMD's reference + one per pin");
+        let vm = t.w().vmstat;
+        assert_eq!(vm.nr_foll_pin_acquired, 4, "{p}: four pages were pinned");
+        assert_eq!(vm.nr_foll_pin_released, 4 - pins as u64, "{p}");
+        let mut t = t;
+        t.ok(Action::IoUringUnregister { ring: "r".into() });
+        let f = t.w().folio(id);
+        assert_eq!((f.pincount, f.refcount), (0, 1), "{p}");
+        assert_eq!(t.w().vmstat.nr_foll_pin_released, 4, "{p}");
+    }
+}
+
+/// 6.12's io_try_coalesce_buffer (io_check_coalesce_buffer) coalesces across
+/// folios of one size; 6.3-6.11 only within a single folio.
+#[test]
+fn io_uring_coalesces_across_folios_from_6_12() {
+    for p in [Preset::V6_8, Preset::V6_12] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.mmap(
+            "app",
+            "buf",
+            8,
+            MmapArgs {
+                write: true,
+                order: 2,
+                ..Default::default()
+            },
+        );
+        for i in [0, 4] {
+            t.write("app", "buf", i, "x");
+        }
+        t.ok(Action::IoUringRegister {
+            proc: "app".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: 8,
+            ring: "r".into(),
+        });
+        let pins: Vec<i64> = [0, 4].map(|i| t.folio("app", "buf", i).pincount).to_vec();
+        let expect = if p >= Preset::V6_12 { 1 } else { 4 };
+        assert_eq!(pins, vec![expect, expect], "{p}");
+    }
+}
+
+/// mm/gup.c: gup_pte_range falls back to the slow path on a special PTE
+/// (`else if (pte_special(pte)) goto pte_unmap;`, 5.7.14 and later), and
+/// do_anonymous_page maps the zero page with pte_mkspecial: GUP-fast never
+/// takes the zero page.
+#[test]
+fn gup_fast_never_takes_the_zero_page() {
+    for p in Preset::ALL {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.anon("app", "buf", 1);
+        t.read("app", "buf", 0);
+        t.gup(
+            "app",
+            "buf",
+            0,
+            1,
+            "ro",
+            GupFlags {
+                pin: true,
+                fast: true,
+                ..Default::default()
+            },
+        );
+        let fallback = names::gup_fast_fallback(p).0;
+        assert!(last_funcs(&t).contains(&fallback), "{p}: {:?}", last_funcs(&t));
+    }
+}
+
+/// 008cfe4418b3 (5.9) added mm->has_pinned, set with atomic_set() in
+/// __get_user_pages_locked and internal_get_user_pages_fast (5.9.1, 5.11
+/// trees); a458b76a4171 (5.14) turned it into MMF_HAS_PINNED, set by
+/// mm_set_has_pinned_flag().
+#[test]
+fn mm_has_pinned_until_5_13_then_mmf_has_pinned_from_5_14() {
+    for p in Preset::ALL {
+        for fast in [false, true] {
+            let mut t = T::new(p);
+            t.spawn("app");
+            t.anon("app", "buf", 1);
+            t.write("app", "buf", 0, "x");
+            t.gup(
+                "app",
+                "buf",
+                0,
+                1,
+                "pin",
+                GupFlags {
+                    pin: true,
+                    fast,
+                    ..Default::default()
+                },
+            );
+            let funcs = last_funcs(&t);
+            let setter = match p {
+                p if p < Preset::V5_9 => None,
+                p if p < Preset::V5_14 && fast => Some("internal_get_user_pages_fast"),
+                p if p < Preset::V5_14 => Some("__get_user_pages_locked"),
+                _ => Some("mm_set_has_pinned_flag"),
+            };
+            match setter {
+                Some(s) => assert_eq!(funcs[0], s, "{p}"),
+                None => assert!(!funcs.contains(&"mm_set_has_pinned_flag"), "{p}"),
+            }
+            let a = t.sim.actions().last().unwrap();
+            let text = &t.sim.entries()[a.first].step.text;
+            assert_eq!(text.contains("MMF_HAS_PINNED"), p >= Preset::V5_14, "{p}: {text}");
+        }
+    }
+}
+
+/// mm/memory.c: copy_page_range returns at once for a VMA without an
+/// anon_vma ("Don't copy ptes where a page fault will fill them correctly",
+/// 5.7.14; vma_needs_copy() from 5.19): the child of a MAP_SHARED file
+/// mapping maps nothing until it touches the page.
+#[test]
+fn fork_does_not_copy_page_tables_of_vmas_without_anon_vma() {
+    for p in Preset::ALL {
+        let mut t = T::new(p);
+        let id = write_shared(&mut t, FsKind::Ext4);
+        let before = t.w().folio(id).refcount;
+        t.fork("app", "kid");
+        assert!(!t.pte("kid", "m", 0).is_present(), "{p}: nothing copied");
+        assert_eq!(t.w().folio(id).refcount, before, "{p}");
+        assert_eq!(t.w().folio(id).pages[0].mapcount, 1, "{p}");
+        assert_eq!(t.read("kid", "m", 0), "W", "{p}: the fault maps the page cache");
+        assert_eq!(t.w().folio(id).pages[0].mapcount, 2, "{p}");
+        // A private mapping that only read the zero page has no anon_vma either.
+        t.anon("app", "z", 1);
+        t.read("app", "z", 0);
+        t.fork("app", "kid2");
+        assert_eq!(t.pte("kid2", "z", 0), Pte::None, "{p}");
+        // One that wrote has, and its pages are shared.
+        t.write("app", "z", 0, "A");
+        t.fork("app", "kid3");
+        assert!(t.pte("kid3", "z", 0).is_present(), "{p}");
+    }
+}
+
+/// An O_DIRECT read in flight across fork lands in the page the child maps
+/// (before 6.5: the bio holds a FOLL_GET reference, fork shares the page, the
+/// parent's write copies it away). The child reading that page sees file data
+/// read for the parent after they diverged: a leak, besides the parent's loss.
+#[test]
+fn dma_for_the_parent_read_by_the_child_is_a_leak() {
+    for p in Preset::ALL {
+        let mut t = T::new(p);
+        t.spawn("parent");
+        t.file("secret", FsKind::Ext4, 1, &["S"]);
+        t.anon("parent", "buf", 1);
+        t.write("parent", "buf", 0, "old");
+        t.dio_read("parent", "buf", "secret", 0, "io", false);
+        t.fork("parent", "child");
+        t.write("parent", "buf", 0, "mine");
+        t.complete("io");
+        let child_sees = t.read("child", "buf", 0);
+        let pinned = p >= Preset::V6_5;
+        assert_eq!(child_sees, if pinned { "old" } else { "S" }, "{p}");
+        assert_eq!(t.has(HazardKind::DmaLost), !pinned, "{p}");
+        assert_eq!(t.has(HazardKind::DataLeak), !pinned, "{p}");
+    }
+}

@@ -388,12 +388,7 @@ fn matrix(json: bool, only: Option<&str>) -> ExitCode {
             }
             let mut line = format!("  {:<46}", truncate(&r.variant, 45));
             for (_, c) in &r.cells {
-                let mark = match c.agrees() {
-                    Some(true) => "*",
-                    Some(false) => "!",
-                    None => "",
-                };
-                line.push_str(&format!("{:<6}", format!("{}{mark}", c.outcome.short())));
+                line.push_str(&format!("{:<6}", format!("{}{}", c.outcome.short(), c.mark())));
             }
             out!("{line}");
         }
@@ -403,10 +398,14 @@ fn matrix(json: bool, only: Option<&str>) -> ExitCode {
             Preset::ALL.len()
         );
         out!(
-            "* a source confirms the outcome, ! a source contradicts it, unmarked: no source says (assets/selftests/known.toml)."
+            "* a source confirms the outcome, ! a source contradicts it, ~ derived from the rules a source states (not compared), unmarked: no source says (assets/selftests/known.toml)."
         );
+        let cells: Vec<&matrix::Cell> = rows.iter().flat_map(|r| r.cells.iter().map(|(_, c)| c)).collect();
+        let compared = cells.iter().filter(|c| c.agrees().is_some()).count();
+        let derived = cells.iter().filter(|c| c.derived()).count();
         out!(
-            "{disagreements} disagreement(s) with a source; {newest_bad} case(s) not passing under {} (mainline passes all).",
+            "{compared} of {} cells compared with a source, {disagreements} disagreement(s); {derived} derived, not compared; {newest_bad} case(s) not passing under {} (mainline passes all).",
+            cells.len(),
             Preset::NEWEST.name()
         );
     }

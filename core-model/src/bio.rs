@@ -1,5 +1,5 @@
 //! bios: block/bio.c. A bio is a holder whose cleanup mode follows its flags
-//! (`shared/kernel-semantics.md` section 9).
+//! (docs/kernel-reference.md, rows 17-19).
 
 use crate::data::{Data, Writer};
 use crate::device::{dma_read_page, dma_write_page};

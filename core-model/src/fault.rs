@@ -1,5 +1,5 @@
 //! Page faults: mm/memory.c handle_mm_fault and the handlers it dispatches to
-//! (`shared/kernel-semantics.md` section 5).
+//! (docs/kernel-reference.md, rows 1-2 and 5-7).
 
 use crate::data::Data;
 use crate::error::{Errno, KResult, errno};

@@ -1,5 +1,5 @@
 //! Folios: refcount, per-page mapcount, pincount, flags and content.
-//! Reference arithmetic follows `shared/kernel-semantics.md` section 3.
+//! Reference arithmetic: docs/kernel-reference.md.
 
 use crate::data::Data;
 use crate::ids::FileId;

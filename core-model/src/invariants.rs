@@ -1,4 +1,4 @@
-//! Invariants of `shared/kernel-semantics.md` section 13, checked on a world.
+//! Invariants of the model (docs/model.md, "Invariants"), checked on a world.
 //! A violation is a bug in the model, never something a lesson shows.
 
 use crate::folio::FolioKind;
@@ -176,6 +176,18 @@ pub fn check(w: &World) -> Vec<String> {
                     "page cache of '{}' index {idx} points at a wrong or freed folio {folio}",
                     file.name
                 ));
+            }
+        }
+    }
+    // PG_private (the filesystem's private data) only on a folio in the page cache.
+    for (id, f) in w.live_folios() {
+        if f.flags.private {
+            let cached = match f.kind {
+                FolioKind::File { file, index } => w.files.get(&file).and_then(|x| x.cache.get(&index)) == Some(&id),
+                _ => false,
+            };
+            if !cached {
+                bad.push(format!("{id} has private data but is not in the page cache"));
             }
         }
     }

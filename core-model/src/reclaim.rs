@@ -1,6 +1,6 @@
 //! Page reclaim (mm/vmscan.c: shrink_folio_list, as kswapd runs it) and mlock.
 //! Pinned folios stay on the normal LRU and are scanned in vain
-//! (`shared/kernel-semantics.md` section 11).
+//! (docs/kernel-reference.md, rows 21-22).
 
 use crate::error::KResult;
 use crate::folio::{FolioKind, LruList};

@@ -1,5 +1,4 @@
-//! The I/O side: rows 17-23 of kernel-semantics 11b, invariants 19-26 of
-//! section 13, the scenarios of the I/O issue and one test per what-if toggle.
+//! The I/O side: rows 17-23 and invariants 19-26 of docs/kernel-reference.md, the scenarios of the I/O issue and one test per what-if toggle.
 
 mod common;
 use common::*;

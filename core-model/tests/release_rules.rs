@@ -420,3 +420,78 @@ fn dma_for_the_parent_read_by_the_child_is_a_leak() {
         assert_eq!(t.has(HazardKind::DataLeak), !pinned, "{p}");
     }
 }
+
+/// mm/memory.c (6.18 tree): wp_can_reuse_anon_folio ->
+/// __wp_can_reuse_large_anon_folio reuses a PTE-mapped large anon folio when
+/// more than one page is mapped, only by this mm, and its references are all
+/// mappings (6.15, MM-ID tracking). Before, wp_can_reuse_anon_folio gave up on
+/// every large folio and the write copied one page.
+#[test]
+fn write_faults_reuse_an_exclusive_large_anon_folio_from_6_18() {
+    for p in [Preset::V6_8, Preset::V6_12, Preset::V6_18] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.mmap(
+            "app",
+            "buf",
+            4,
+            MmapArgs {
+                write: true,
+                order: 2,
+                ..Default::default()
+            },
+        );
+        t.write("app", "buf", 0, "a");
+        let big = t.folio_id("app", "buf", 0);
+        // fork, then the child exits: the folio is mapped by this mm only
+        // again, but no longer anon-exclusive and its PTEs are read-only.
+        t.fork("app", "kid");
+        t.ok(Action::Exit { proc: "kid".into() });
+        assert!(!t.ae("app", "buf", 1));
+        t.write("app", "buf", 1, "b");
+        let reused = p >= Preset::V6_18;
+        assert_eq!(t.folio_id("app", "buf", 1) == big, reused, "{p}");
+        if reused {
+            assert!(t.ae("app", "buf", 1), "{p}: the written page is exclusive again");
+            assert!(t.pte("app", "buf", 1).is_writable());
+        }
+        // A folio that another reference holds is never reused.
+        let mut t2 = T::new(p);
+        t2.spawn("app");
+        t2.mmap(
+            "app",
+            "buf",
+            4,
+            MmapArgs {
+                write: true,
+                order: 2,
+                ..Default::default()
+            },
+        );
+        t2.write("app", "buf", 0, "a");
+        t2.fork("app", "kid");
+        t2.write("app", "buf", 1, "b");
+        assert_ne!(t2.folio_id("app", "buf", 1), t2.folio_id("kid", "buf", 1), "{p}: shared with the child");
+    }
+}
+
+/// MADV_COLLAPSE exists from 6.1 (7d8faaf15545; madvise returns EINVAL for
+/// an unknown advice before): the thp-pins lesson's collapse steps expect
+/// EINVAL under 6.0 and the collapse rules from 6.1.
+#[test]
+fn madv_collapse_exists_from_6_1() {
+    for p in Preset::ALL {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.anon("app", "buf", 512);
+        t.write("app", "buf", 0, "x");
+        let r = t.sim.apply(&Action::Madvise {
+            proc: "app".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: None,
+            advice: Advice::Collapse,
+        });
+        assert_eq!(r.is_ok(), p >= Preset::V6_1, "{p}: {r:?}");
+    }
+}

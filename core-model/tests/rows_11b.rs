@@ -1,4 +1,4 @@
-//! One test per row of `shared/kernel-semantics.md` section 11b that the core
+//! One test per operation row of docs/kernel-reference.md that the core
 //! model covers (rows 1-16), under every preset where the row differs.
 
 mod common;

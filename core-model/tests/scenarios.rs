@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use pinlab_model::*;
 
-/// Probe (a) of kernel-semantics 12a: parent and child share an anon page;
+/// Probe (a) of docs/kernel-reference.md ("Two probes"): parent and child share an anon page;
 /// the child vmsplices it (FOLL_GET), unmaps it; the parent writes; the child
 /// reads the pipe.
 fn vmsplice_unmap(p: Preset, thp: bool) -> (T, Vec<String>) {

@@ -66,10 +66,43 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// Does the model agree with the known outcome? None when unknown.
+    /// Does the model agree with what a source states about the real kernel?
+    /// None when no source states it: unknown, or only derived.
     pub fn agrees(&self) -> Option<bool> {
-        self.known.as_ref().map(|k| k.outcome == self.outcome)
+        self.known
+            .as_ref()
+            .filter(|k| k.basis == Basis::Stated)
+            .map(|k| k.outcome == self.outcome)
     }
+
+    /// The mark a cell carries: `*` a source confirms the outcome, `!` a
+    /// source contradicts it, `~` derived (not compared), nothing: unknown.
+    pub fn mark(&self) -> &'static str {
+        match self.agrees() {
+            Some(true) => "*",
+            Some(false) => "!",
+            None if self.derived() => "~",
+            None => "",
+        }
+    }
+
+    /// The known outcome follows from rules a source states, not from an
+    /// observation of the case: shown as such, never counted as compared.
+    pub fn derived(&self) -> bool {
+        self.known.as_ref().is_some_and(|k| k.basis == Basis::Derived)
+    }
+}
+
+/// How a known outcome is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// A source says it for this case (a selftest's expectation, a commit's
+    /// description of the case, a live run).
+    Stated,
+    /// It follows from a rule a source states; nobody observed it. The
+    /// model's own rules say the same, so it proves nothing.
+    Derived,
 }
 
 /// An entry of `assets/selftests/known.toml`.
@@ -83,8 +116,7 @@ pub struct Known {
     #[serde(default, skip_serializing)]
     pub kernels: Option<String>,
     pub outcome: Outcome,
-    /// "stated" or "derived".
-    pub basis: String,
+    pub basis: Basis,
     pub source: String,
 }
 

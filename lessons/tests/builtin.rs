@@ -32,3 +32,14 @@ fn builtin_lessons_pass_under_every_declared_kernel() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// The THP lesson holds under every release its kernel filters speak of,
+/// 6.0 (no MADV_COLLAPSE yet) and 6.1 (the first with it) included.
+#[test]
+fn thp_pins_holds_under_6_0_and_6_1() {
+    let l = builtin::by_id("thp-pins").expect("lesson");
+    for p in [pinlab_lessons::model::Preset::V6_0, pinlab_lessons::model::Preset::V6_1] {
+        let r = run_lesson(&l, p);
+        assert!(r.passed, "thp-pins under {p}: {}", pinlab_lessons::run::transcript(&l, &r));
+    }
+}

@@ -400,7 +400,7 @@ def fs_supports_writable_longterm_pinning(fs):
 
 # The selftest accepts ENOSPC, EOPNOTSUPP or EFAULT as "refused" for io_uring; the lesson
 # format has no "one of" for errno, so the errno NAME is chosen per era from
-# kernel-semantics.md 7a (io_uring refuses file-backed VMAs itself with EOPNOTSUPP before
+# docs/kernel-reference.md, 5.14 and 6.5 rows (io_uring refuses file-backed VMAs itself with EOPNOTSUPP before
 # 6.5; GUP refuses with EFAULT from 6.5). This is the only use of kernel filters.
 ERRNO_BY_ERA = [{"errno": "EOPNOTSUPP", "kernels": ["..6.4"]}, {"errno": "EFAULT", "kernels": ["6.5+"]}]
 

@@ -46,18 +46,13 @@ impl SelftestsView {
 }
 
 fn cell_text(c: &Cell) -> (String, Color32) {
-    let mark = match c.agrees() {
-        Some(true) => "*",
-        Some(false) => "!",
-        None => "",
-    };
     let color = match (c.outcome, c.agrees()) {
         (_, Some(false)) => theme::HAZARD,
         (Outcome::Pass, _) => theme::GREEN,
         (Outcome::Fail, _) => theme::ORANGE,
         _ => theme::GREY,
     };
-    (format!("{}{mark}", c.outcome.short()), color)
+    (format!("{}{}", c.outcome.short(), c.mark()), color)
 }
 
 fn hover(c: &Cell) -> String {
@@ -68,7 +63,11 @@ fn hover(c: &Cell) -> String {
         Outcome::NotRun => "the selftest does not run this case on this kernel".to_string(),
     };
     match &c.known {
-        Some(k) => t.push_str(&format!("\nreal kernel: {:?} ({}: {})", k.outcome, k.basis, k.source)),
+        Some(k) if c.derived() => t.push_str(&format!(
+            "\nreal kernel: {:?}, derived from stated rules, not observed (not compared): {}",
+            k.outcome, k.source
+        )),
+        Some(k) => t.push_str(&format!("\nreal kernel: {:?} (stated: {})", k.outcome, k.source)),
         None => t.push_str("\nreal kernel: unknown (no source says)"),
     }
     t
@@ -93,7 +92,8 @@ impl PinlabApp {
                 }
                 ui.label(format!(
                     "{} of {} cases run. P pass, F fail, s skipped by the selftest, - not run on that kernel; \
-                     * a source confirms it, ! a source contradicts it, unmarked: unknown. Click a cell to open the case there.",
+                     * a source confirms it, ! a source contradicts it, ~ derived from stated rules (not compared), unmarked: unknown. \
+                     Click a cell to open the case there.",
                     view.rows.len(),
                     view.cases.len()
                 ));

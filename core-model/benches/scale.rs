@@ -67,6 +67,7 @@ fn pin_all(pages: u64) -> Action {
             fast: true,
             force: false,
         },
+        count: 1,
     }
 }
 
@@ -169,7 +170,8 @@ fn history_bytes_per_step(pages: u64) -> (f64, usize) {
             proc: "p".into(),
             vma: "buf".into(),
             page,
-            data: format!("w{i}"),
+            data: (format!("w{i}")).into(),
+            pages: None,
         })
         .unwrap();
         let holder = format!("h{i}");
@@ -185,6 +187,7 @@ fn history_bytes_per_step(pages: u64) -> (f64, usize) {
             pages: 1,
             holder: holder.clone(),
             flags,
+            count: 1,
         })
         .unwrap();
         sim.apply(&Action::Release { holder, dirty: false }).unwrap();

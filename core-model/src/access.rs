@@ -88,3 +88,61 @@ pub fn user_write(ctx: &mut Ctx, pid: Pid, vpn: u64, tag: &str) -> KResult<()> {
     ctx.touch(ObjRef::Folio(folio));
     Ok(())
 }
+
+/// Stores over a range of pages (a `write` with `pages = N`): first every
+/// write fault the range needs, then one store per page, recorded as one
+/// batched micro-step.
+pub fn user_write_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, tags: &crate::action::Tags) -> KResult<()> {
+    for vpn in first..first + n {
+        let vma = ctx.w.vma(pid, vpn)?.clone();
+        if !vma.flags.write {
+            return errno(
+                Errno::EFAULT,
+                format!("{} is not writable (SIGSEGV)", ctx.w.page_name(pid, vpn)),
+            );
+        }
+        if !vma.pte(vpn).is_writable() {
+            handle_mm_fault(ctx, pid, vpn, FaultKind::Write)?;
+        }
+    }
+    let what = match tags {
+        crate::action::Tags::One(t) => format!("'{t}' into each"),
+        crate::action::Tags::Many(_) => "one tag into each".to_string(),
+    };
+    ctx.step(
+        "store",
+        "(user space)",
+        format!(
+            "{} .. {} : the process stores {what} of {n} pages (the CPU sets each PTE's dirty bit).",
+            ctx.w.page_name(pid, first),
+            ctx.w.page_name(pid, first + n - 1)
+        ),
+    );
+    ctx.set_count(n);
+    for (i, vpn) in (first..first + n).enumerate() {
+        let tag = tags.get(i).unwrap_or_default().to_string();
+        let mut pte = ctx.w.pte(pid, vpn);
+        let Pte::Present {
+            folio,
+            page,
+            writable: true,
+            dirty,
+            ..
+        } = &mut pte
+        else {
+            return errno(
+                Errno::EFAULT,
+                format!("{} did not become writable", ctx.w.page_name(pid, vpn)),
+            );
+        };
+        let (folio, page) = (*folio, *page as usize);
+        *dirty = true;
+        ctx.w.set_pte(pid, vpn, pte);
+        let shared = ctx.w.vma(pid, vpn)?.flags.shared;
+        let seq = ctx.w.bump_seq();
+        ctx.w.folio_mut(folio).pages[page].data = Data::new(&tag, Writer::Process(pid), seq, !shared);
+        ctx.touch(ObjRef::Folio(folio));
+    }
+    ctx.touch(ObjRef::Page(pid, first));
+    Ok(())
+}

@@ -2,7 +2,7 @@
 
 use crate::error::{KResult, invalid};
 use crate::file::FsKind;
-use crate::gup::{GupFlags, gup_into_holder, release_holder};
+use crate::gup::{GupFlags, release_holder};
 use crate::holder::HolderKind;
 use crate::step::Ctx;
 use crate::vma_ops::{Advice, MmapArgs};
@@ -67,11 +67,15 @@ pub enum Action {
         pages: Option<u64>,
         advice: Advice,
     },
+    /// A store of one tag per page, from `page` on: `pages` pages (or as many
+    /// as `data` lists tags; a single tag is stored in every page).
     Write {
         proc: String,
         vma: String,
         page: u64,
-        data: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pages: Option<u64>,
+        data: Tags,
     },
     Read {
         proc: String,
@@ -89,6 +93,9 @@ pub enum Action {
         holder: String,
         #[serde(flatten)]
         flags: GupFlags,
+        /// How many references (or pins) the holder takes on each page.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        count: u64,
     },
     /// put_page / unpin_user_pages(_dirty_lock) of everything a holder has.
     Release {
@@ -153,12 +160,17 @@ pub enum Action {
         #[serde(flatten)]
         iter: IterArgs,
         holder: String,
+        /// How many times the holder extracts each page.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        count: u64,
     },
     /// iov_iter_extract_pages (6.3+) into a named holder.
     IovIterExtractPages {
         #[serde(flatten)]
         iter: IterArgs,
         holder: String,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        count: u64,
     },
     /// O_DIRECT read from a file into user memory; `wait: false` leaves the
     /// bio in flight until `bio_complete`.
@@ -263,6 +275,40 @@ pub enum Action {
 
 fn yes() -> bool {
     true
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
+/// The data of a store: one tag, or one tag per page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Tags {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Tags {
+    /// The tag of the i-th page of the range.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Tags::One(t) => Some(t),
+            Tags::Many(v) => v.get(i).map(String::as_str),
+        }
+    }
+}
+
+impl From<&str> for Tags {
+    fn from(s: &str) -> Tags {
+        Tags::One(s.to_string())
+    }
+}
+
+impl From<String> for Tags {
+    fn from(s: String) -> Tags {
+        Tags::One(s)
+    }
 }
 
 /// The iterator an extraction walks: user memory (proc + vma), a kernel
@@ -410,10 +456,27 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
             let (pid, first, n) = range(ctx, proc, vma, *start, *pages)?;
             crate::vma_ops::madvise(ctx, pid, first, n, *advice)?;
         }
-        Action::Write { proc, vma, page, data } => {
-            let pid = ctx.w.pid_of(proc)?;
-            let vpn = ctx.w.resolve(pid, vma, *page)?;
-            crate::access::user_write(ctx, pid, vpn, data)?;
+        Action::Write {
+            proc,
+            vma,
+            page,
+            pages,
+            data,
+        } => {
+            let n = match (pages, data) {
+                (Some(n), Tags::Many(v)) if *n != v.len() as u64 => {
+                    return invalid(format!("pages = {n} but data lists {} tags", v.len()));
+                }
+                (Some(n), _) => *n,
+                (None, Tags::One(_)) => 1,
+                (None, Tags::Many(v)) => v.len() as u64,
+            };
+            let (pid, first, n) = range(ctx, proc, vma, *page, Some(n))?;
+            if n == 1 {
+                crate::access::user_write(ctx, pid, first, data.get(0).unwrap_or_default())?;
+            } else {
+                crate::access::user_write_range(ctx, pid, first, n, data)?;
+            }
         }
         Action::Read { proc, vma, page } => {
             let pid = ctx.w.pid_of(proc)?;
@@ -427,9 +490,10 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
             pages,
             holder,
             flags,
+            count,
         } => {
             let (pid, first, n) = range(ctx, proc, vma, *start, Some(*pages))?;
-            gup_into_holder(ctx, pid, first, n, *flags, holder, HolderKind::Gup)?;
+            crate::gup::gup_into_holder_n(ctx, pid, first, n, *flags, holder, HolderKind::Gup, *count)?;
         }
         Action::Release { holder, dirty } => release_holder(ctx, holder, *dirty)?,
         Action::DeviceRead { holder, index } => {
@@ -467,13 +531,13 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
         Action::KbufWrite { kbuf, page, data } => crate::kbuf::write(ctx, kbuf, *page, data)?,
         Action::KbufRead { kbuf } => out.data = crate::kbuf::read(ctx, kbuf)?,
         Action::KbufFree { kbuf } => crate::kbuf::free(ctx, kbuf)?,
-        Action::IovIterGetPages2 { iter, holder } => {
+        Action::IovIterGetPages2 { iter, holder, count } => {
             let src = iter_source(ctx, iter)?;
-            crate::iov_iter::get_pages2(ctx, iter.iter, iter.dest, &src, holder)?;
+            crate::iov_iter::get_pages2(ctx, iter.iter, iter.dest, &src, holder, *count)?;
         }
-        Action::IovIterExtractPages { iter, holder } => {
+        Action::IovIterExtractPages { iter, holder, count } => {
             let src = iter_source(ctx, iter)?;
-            crate::iov_iter::extract_pages(ctx, iter.iter, iter.dest, &src, holder)?;
+            crate::iov_iter::extract_pages(ctx, iter.iter, iter.dest, &src, holder, *count)?;
         }
         Action::DioRead {
             proc,

@@ -106,6 +106,7 @@ pub fn record(ctx: &mut Ctx, name: &str, grab: Grab, pages: Vec<HeldPage>, info:
         taken_at,
         pages,
         bio: Some(info),
+        extracted_from: None,
     };
     ctx.w.holders.insert(name.to_string(), Arc::new(h));
 }

@@ -221,15 +221,11 @@ pub fn put_grab(ctx: &mut Ctx, folio: FolioId, grab: Grab) {
             };
             ctx.w.vmstat.nr_foll_pin_released += 1;
             ctx.w.folio_put(folio, n);
-            let unevictable_pins = ctx.w.whatif.unevictable_pins;
             let f = ctx.w.folio_mut(folio);
-            // What-if: the last unpin puts the folio back on an evictable list.
-            if unevictable_pins
-                && !f.freed
-                && !f.flags.mlocked
-                && f.lru == Some(LruList::Unevictable)
-                && !f.maybe_dma_pinned()
-            {
+            // What-if: the last unpin puts the folio back on an evictable list
+            // (whatever the toggles are now: only the what-if puts an
+            // unmlocked folio on the unevictable list).
+            if !f.freed && !f.flags.mlocked && f.lru == Some(LruList::Unevictable) && !f.maybe_dma_pinned() {
                 f.lru = Some(LruList::Inactive);
                 ctx.w.vmstat.unevictable_pgs_rescued += 1;
             }
@@ -382,9 +378,90 @@ pub fn insert_holder(
         taken_at,
         pages,
         bio,
+        extracted_from: None,
     };
     ctx.w.holders.insert(name.to_string(), Arc::new(holder));
     ctx.touch(ObjRef::Holder(name.to_string()));
+}
+
+/// Most references or pins one holder may take on a page (`count`).
+pub const MAX_GRAB_COUNT: u64 = 1 << 20;
+
+/// Like `gup_into_holder`, taking `count` references (or pins) on every
+/// page: the same GUP `count` times over, as a driver that maps one buffer
+/// into several descriptors does.
+#[allow(clippy::too_many_arguments)]
+pub fn gup_into_holder_n(
+    ctx: &mut Ctx,
+    pid: Pid,
+    first: u64,
+    n: u64,
+    flags: GupFlags,
+    name: &str,
+    kind: HolderKind,
+    count: u64,
+) -> KResult<()> {
+    check_count(count, n)?;
+    gup_into_holder(ctx, pid, first, n, flags, name, kind)?;
+    if count > 1 {
+        let grab = if flags.fast {
+            names::grab_fast(ctx.w.preset)
+        } else {
+            names::grab_slow(ctx.w.preset)
+        };
+        repeat_grabs(ctx, name, flags.pin, count, grab)?;
+    }
+    Ok(())
+}
+
+/// `count` must be 1 to MAX_GRAB_COUNT, and count x pages within the world's page budget.
+pub fn check_count(count: u64, n: u64) -> KResult<()> {
+    if count == 0 || count > MAX_GRAB_COUNT {
+        return invalid(format!(
+            "count = {count}: a holder takes 1 to {MAX_GRAB_COUNT} references per page"
+        ));
+    }
+    if count.saturating_mul(n) > crate::vma_ops::MAX_MAP_PAGES {
+        return invalid(format!(
+            "count = {count} on {n} page(s) is {} grabs; the model holds at most {} at once",
+            count.saturating_mul(n),
+            crate::vma_ops::MAX_MAP_PAGES
+        ));
+    }
+    Ok(())
+}
+
+/// The holder's pages, grabbed `count - 1` more times each, in one micro-step
+/// named after the grab function.
+pub fn repeat_grabs(ctx: &mut Ctx, name: &str, pin: bool, count: u64, grab: names::KFn) -> KResult<()> {
+    let h = ctx.w.holder(name)?.clone();
+    check_count(count, h.pages.len() as u64)?;
+    ctx.step(
+        grab.0,
+        grab.1,
+        format!(
+            "The same request {} more time(s): '{name}' now holds {count} {} on each of its {} page(s).",
+            count - 1,
+            if pin { "pins" } else { "references" },
+            h.pages.len()
+        ),
+    );
+    let mut pages = h.pages.clone();
+    for _ in 1..count {
+        for hp in &h.pages {
+            if !hp.no_grab {
+                if h.grab == Grab::List {
+                    continue;
+                }
+                try_grab(ctx, hp.folio, pin);
+            }
+            pages.push(*hp);
+        }
+    }
+    let hm = ctx.w.holders.get_mut(name).expect("holder");
+    Arc::make_mut(hm).pages = pages;
+    ctx.touch(ObjRef::Holder(name.to_string()));
+    Ok(())
 }
 
 /// Pins or refs a range on behalf of a named holder.

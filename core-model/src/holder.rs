@@ -57,6 +57,23 @@ pub struct Holder {
     pub pages: Vec<HeldPage>,
     /// Set when the holder is a bio.
     pub bio: Option<crate::bio::BioInfo>,
+    /// The iterator iov_iter_extract_pages walked, for its holder: what
+    /// iov_iter_extract_will_pin answers for it.
+    #[serde(default)]
+    pub extracted_from: Option<crate::iov_iter::IterKind>,
+}
+
+impl Holder {
+    /// iov_iter_extract_will_pin for the pages this holder got: for an
+    /// extraction, whether its iterator is user-backed; for a bio, whether it
+    /// was flagged BIO_PAGE_PINNED. None for other holders.
+    pub fn will_pin(&self) -> Option<bool> {
+        match (&self.extracted_from, &self.bio) {
+            (Some(k), _) => Some(k.user_backed()),
+            (None, Some(b)) => Some(b.flags.page_pinned),
+            (None, None) => None,
+        }
+    }
 }
 
 /// A pipe buffer: vmsplice puts user pages in with a reference each.

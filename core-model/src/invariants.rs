@@ -206,10 +206,9 @@ pub fn check(w: &World) -> Vec<String> {
         }
         // The unevictable list holds mlocked folios (and, under the what-if,
         // pinned page-cache folios).
-        if f.lru == Some(crate::folio::LruList::Unevictable)
-            && !f.flags.mlocked
-            && !(w.whatif.unevictable_pins && f.maybe_dma_pinned())
-        {
+        // (A step's own what-if may have put a pinned folio there while the
+        // timeline's toggles are off, so the pin is what counts.)
+        if f.lru == Some(crate::folio::LruList::Unevictable) && !f.flags.mlocked && !f.maybe_dma_pinned() {
             bad.push(format!(
                 "{id} is on the unevictable list but neither mlocked nor pinned"
             ));

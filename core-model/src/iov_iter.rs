@@ -121,7 +121,15 @@ fn kernel_pages(ctx: &mut Ctx, src: &IterSource) -> KResult<Vec<(FolioId, u16)>>
     })
 }
 
-fn store(ctx: &mut Ctx, holder: &str, grab: Grab, write: bool, pages: Vec<HeldPage>, taken_at: usize) {
+fn store(
+    ctx: &mut Ctx,
+    holder: &str,
+    grab: Grab,
+    write: bool,
+    pages: Vec<HeldPage>,
+    taken_at: usize,
+    extracted_from: Option<IterKind>,
+) {
     let h = Holder {
         name: holder.to_string(),
         kind: HolderKind::IovIter,
@@ -131,6 +139,7 @@ fn store(ctx: &mut Ctx, holder: &str, grab: Grab, write: bool, pages: Vec<HeldPa
         taken_at,
         pages,
         bio: None,
+        extracted_from,
     };
     ctx.w.holders.insert(holder.to_string(), Arc::new(h));
     ctx.touch(ObjRef::Holder(holder.to_string()));
@@ -150,7 +159,28 @@ fn held_kernel(pages: &[(FolioId, u16)]) -> Vec<HeldPage> {
 }
 
 /// iov_iter_get_pages2: references on every page.
-pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, holder: &str) -> KResult<()> {
+pub fn get_pages2(
+    ctx: &mut Ctx,
+    kind: IterKind,
+    dest: bool,
+    src: &IterSource,
+    holder: &str,
+    count: u64,
+) -> KResult<()> {
+    crate::gup::check_count(count, 1)?;
+    get_pages2_once(ctx, kind, dest, src, holder)?;
+    if count > 1 {
+        let grab = if matches!(src, IterSource::User { .. }) {
+            crate::names::grab_fast(ctx.w.preset)
+        } else {
+            (crate::names::get_ref(ctx.w.preset), "include/linux/mm.h")
+        };
+        crate::gup::repeat_grabs(ctx, holder, false, count, grab)?;
+    }
+    Ok(())
+}
+
+fn get_pages2_once(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, holder: &str) -> KResult<()> {
     // Before 6.0 the function was iov_iter_get_pages (the "2" variants came
     // with the 6.0 iov_iter rework).
     let (func, path) = crate::names::iov_iter_get_pages(ctx.w.preset);
@@ -177,7 +207,7 @@ pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, h
             force: false,
         };
         let held = gup(ctx, pid, first, pages, flags)?;
-        store(ctx, holder, Grab::Ref, dest, held, taken_at);
+        store(ctx, holder, Grab::Ref, dest, held, taken_at, None);
         return Ok(());
     }
     if kind == IterKind::Kvec {
@@ -201,12 +231,29 @@ pub fn get_pages2(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, h
         ctx.w.folio_mut(*f).refcount += 1;
         ctx.touch(ObjRef::Folio(*f));
     }
-    store(ctx, holder, Grab::Ref, dest, held_kernel(&pages), taken_at);
+    store(ctx, holder, Grab::Ref, dest, held_kernel(&pages), taken_at, None);
     Ok(())
 }
 
 /// iov_iter_extract_pages (6.3+): pin user-backed pages, just list the rest.
-pub fn extract_pages(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, holder: &str) -> KResult<()> {
+pub fn extract_pages(
+    ctx: &mut Ctx,
+    kind: IterKind,
+    dest: bool,
+    src: &IterSource,
+    holder: &str,
+    count: u64,
+) -> KResult<()> {
+    crate::gup::check_count(count, 1)?;
+    extract_pages_once(ctx, kind, dest, src, holder)?;
+    if count > 1 && kind.user_backed() {
+        let grab = crate::names::grab_fast(ctx.w.preset);
+        crate::gup::repeat_grabs(ctx, holder, true, count, grab)?;
+    }
+    Ok(())
+}
+
+fn extract_pages_once(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource, holder: &str) -> KResult<()> {
     if !ctx.w.preset.has_iov_iter_extract_pages() {
         return invalid("iov_iter_extract_pages exists from 6.3 (7d58fe731028); use iov_iter_get_pages2");
     }
@@ -236,7 +283,7 @@ pub fn extract_pages(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource
             force: false,
         };
         let held = gup(ctx, pid, first, pages, flags)?;
-        store(ctx, holder, Grab::Pin, dest, held, taken_at);
+        store(ctx, holder, Grab::Pin, dest, held, taken_at, Some(kind));
         return Ok(());
     }
     let pages = kernel_pages(ctx, src)?;
@@ -252,6 +299,6 @@ pub fn extract_pages(ctx: &mut Ctx, kind: IterKind, dest: bool, src: &IterSource
     for (f, _) in &pages {
         ctx.touch(ObjRef::Folio(*f));
     }
-    store(ctx, holder, Grab::List, dest, held_kernel(&pages), taken_at);
+    store(ctx, holder, Grab::List, dest, held_kernel(&pages), taken_at, Some(kind));
     Ok(())
 }

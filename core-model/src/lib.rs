@@ -46,7 +46,7 @@ pub mod whatif;
 pub mod world;
 pub mod writeback;
 
-pub use action::{Action, Outcome};
+pub use action::{Action, Outcome, Tags};
 pub use error::{ActionError, Errno};
 pub use file::FsKind;
 pub use folio::{Folio, GUP_PIN_COUNTING_BIAS};

@@ -49,6 +49,7 @@ fn keep(ctx: &mut Ctx, folio: FolioId, why: &str, in_vain: bool, activate: bool)
         f.lru = Some(LruList::Active);
     }
     if in_vain {
+        ctx.w.vmstat.pgscan_wasted += 1;
         let text = format!("Reclaim scanned {folio} and could not free it: {why}");
         ctx.hazard(HazardKind::ReclaimInVain, text, vec![ObjRef::Folio(folio)]);
     }

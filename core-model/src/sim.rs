@@ -95,13 +95,27 @@ impl Sim {
     /// Runs an action at the cursor. Anything after the cursor is dropped
     /// first (new history branch). On error nothing changes.
     pub fn apply(&mut self, action: &Action) -> KResult<Outcome> {
+        self.apply_with(action, None)
+    }
+
+    /// Runs an action with other what-if toggles for this action only (a
+    /// lesson step's `whatif`); the worlds it records keep the timeline's own.
+    pub fn apply_with(&mut self, action: &Action, whatif: Option<WhatIf>) -> KResult<Outcome> {
         if self.cursor + 1 < self.entries.len() {
             self.truncate_after_cursor();
         }
         let base = self.entries.len();
-        let mut ctx = Ctx::new(self.entries[base - 1].world.clone(), base);
+        let mut start = self.entries[base - 1].world.clone();
+        let own = start.whatif;
+        if let Some(w) = whatif {
+            start.whatif = w;
+        }
+        let mut ctx = Ctx::new(start, base);
         let outcome = run(&mut ctx, action)?;
-        let (_, steps) = ctx.finish();
+        let (_, mut steps) = ctx.finish();
+        for (_, w) in steps.iter_mut() {
+            w.whatif = own;
+        }
         let idx = self.actions.len();
         for (step, world) in steps {
             if self.check_invariants {

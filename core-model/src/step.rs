@@ -87,6 +87,13 @@ impl Ctx {
         self.pending_key = Some(key.to_string());
     }
 
+    /// Sets how many pages the current step covered (a range done at once).
+    pub fn set_count(&mut self, n: u64) {
+        if let Some(p) = self.pending.as_mut() {
+            p.count = n;
+        }
+    }
+
     /// Replaces the sentence of the current step (when it is only known at the end).
     pub fn set_text(&mut self, text: String) {
         if let Some(p) = self.pending.as_mut() {

@@ -33,10 +33,17 @@ pub struct Vmstat {
     pub pgmigrate_success: u64,
     pub unevictable_pgs_culled: u64,
     pub unevictable_pgs_rescued: u64,
+    /// Not a kernel counter: folios reclaim scanned and could not free
+    /// (the reclaim_in_vain hazard, counted).
+    #[serde(default)]
+    pub pgscan_wasted: u64,
 }
 
 impl Vmstat {
-    pub const NAMES: [&'static str; 13] = [
+    /// Counters a lesson can read: the kernel's, `pgscan_wasted` (the model's
+    /// count of scans in vain) and `pins_outstanding` (nr_foll_pin_acquired
+    /// minus nr_foll_pin_released, as /proc/vmstat lets one compute).
+    pub const NAMES: [&'static str; 15] = [
         "nr_foll_pin_acquired",
         "nr_foll_pin_released",
         "pgfault",
@@ -50,6 +57,8 @@ impl Vmstat {
         "pgmigrate_success",
         "unevictable_pgs_culled",
         "unevictable_pgs_rescued",
+        "pgscan_wasted",
+        "pins_outstanding",
     ];
 
     pub fn get(&self, name: &str) -> Option<u64> {
@@ -67,6 +76,8 @@ impl Vmstat {
             "pgmigrate_success" => self.pgmigrate_success,
             "unevictable_pgs_culled" => self.unevictable_pgs_culled,
             "unevictable_pgs_rescued" => self.unevictable_pgs_rescued,
+            "pgscan_wasted" => self.pgscan_wasted,
+            "pins_outstanding" => self.nr_foll_pin_acquired.saturating_sub(self.nr_foll_pin_released),
             _ => return None,
         })
     }

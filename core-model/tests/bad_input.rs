@@ -62,6 +62,7 @@ fn page_out_of_range_and_huge_numbers() {
         vma: "buf".into(),
         page: 4,
         data: "x".into(),
+        pages: None,
     });
     assert_eq!(invalid_text(e), "p:buf[4] is out of range: 'buf' has 4 pages");
     let e = t.err(Action::Read {
@@ -77,6 +78,7 @@ fn page_out_of_range_and_huge_numbers() {
         pages,
         holder: "h".into(),
         flags: GupFlags::default(),
+        count: 1,
     };
     assert!(invalid_text(t.err(gup(2, u64::MAX))).contains("overflows"));
     assert!(invalid_text(t.err(gup(0, 0))).contains("0 pages"));
@@ -127,6 +129,7 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
             pin: true,
             ..Default::default()
         },
+        count: 1,
     });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
     let e = t.err(Action::Write {
@@ -134,6 +137,7 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
         vma: "ro".into(),
         page: 0,
         data: "x".into(),
+        pages: None,
     });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
     let e = t.err(Action::Gup {
@@ -147,6 +151,7 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
             write: true,
             ..Default::default()
         },
+        count: 1,
     });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
     let e = t.err(Action::Gup {
@@ -160,6 +165,7 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
             longterm: true,
             ..Default::default()
         },
+        count: 1,
     });
     assert_eq!(e.errno(), Some(Errno::EINVAL), "FOLL_LONGTERM needs FOLL_PIN");
     let e = t.err(Action::Madvise {

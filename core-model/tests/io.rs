@@ -214,27 +214,32 @@ fn iov_iter_ref_pin_or_just_list() {
     t.ok(Action::IovIterGetPages2 {
         iter: user(true),
         holder: "ref".into(),
+        count: 1,
     });
     assert_eq!(t.folio("app", "buf", 0).refcount, 2);
     t.ok(Action::IovIterExtractPages {
         iter: user(true),
         holder: "pin".into(),
+        count: 1,
     });
     assert_eq!(t.folio("app", "buf", 0).refcount, 2 + BIAS);
     let kf = t.w().kbufs["kb"][0];
     t.ok(Action::IovIterExtractPages {
         iter: kbuf(IterKind::Bvec),
         holder: "list".into(),
+        count: 1,
     });
     assert_eq!(t.w().folio(kf).refcount, 1, "just listed");
     t.ok(Action::IovIterGetPages2 {
         iter: kbuf(IterKind::Bvec),
         holder: "bref".into(),
+        count: 1,
     });
     assert_eq!(t.w().folio(kf).refcount, 2, "get_pages2 on a bvec takes a reference");
     let e = t.err(Action::IovIterGetPages2 {
         iter: kbuf(IterKind::Kvec),
         holder: "x".into(),
+        count: 1,
     });
     assert_eq!(e.errno(), Some(Errno::EFAULT), "get_pages2 refuses ITER_KVEC");
     for h in ["ref", "pin", "list", "bref"] {
@@ -249,6 +254,7 @@ fn iov_iter_ref_pin_or_just_list() {
     let e = old.err(Action::IovIterExtractPages {
         iter: user(true),
         holder: "p".into(),
+        count: 1,
     });
     assert!(matches!(e, ActionError::Invalid(s) if s.contains("6.3")));
     let mut v65 = T::new(Preset::V6_5);
@@ -258,6 +264,7 @@ fn iov_iter_ref_pin_or_just_list() {
             ..iter(IterKind::Pipe, false)
         },
         holder: "p".into(),
+        count: 1,
     });
     assert!(matches!(e, ActionError::Invalid(s) if s.contains("ITER_PIPE")));
 }
@@ -282,12 +289,14 @@ fn iter_pipe_before_6_5_refs_and_folioq_from_6_12() {
     t.ok(Action::IovIterGetPages2 {
         iter: pipe.clone(),
         holder: "h".into(),
+        count: 1,
     });
     assert_eq!(t.folio("app", "buf", 0).refcount, 3);
     assert_eq!(
         t.err(Action::IovIterExtractPages {
             iter: pipe,
-            holder: "e".into()
+            holder: "e".into(),
+            count: 1,
         })
         .errno(),
         Some(Errno::EFAULT)
@@ -302,6 +311,7 @@ fn iter_pipe_before_6_5_refs_and_folioq_from_6_12() {
         let a = Action::IovIterExtractPages {
             iter: fq,
             holder: "n".into(),
+            count: 1,
         };
         if p >= Preset::V6_12 {
             t.ok(a);

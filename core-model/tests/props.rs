@@ -82,6 +82,7 @@ fn setup() -> Vec<Action> {
             vma: "anon".into(),
             page: 0,
             data: "before-fork".into(),
+            pages: None,
         },
         Action::Fork {
             parent: "p0".into(),
@@ -113,11 +114,13 @@ fn action() -> impl Strategy<Value = Action> {
     ]);
     prop_oneof![
         4 => (proc.clone(), vma.clone(), page.clone(), 0u32..100)
-            .prop_map(|(proc, vma, page, d)| Action::Write { proc, vma, page, data: format!("d{d}") }),
+            .prop_map(|(proc, vma, page, d)| Action::Write { proc, vma, page, data: (format!("d{d}")).into(), pages: None, }),
         2 => (proc.clone(), vma.clone(), page.clone()).prop_map(|(proc, vma, page)| Action::Read { proc, vma, page }),
         2 => (proc.clone(), child).prop_map(|(parent, child)| Action::Fork { parent, child }),
-        3 => (proc.clone(), vma.clone(), page.clone(), 1u64..3, holder.clone(), flags)
-            .prop_map(|(proc, vma, start, pages, holder, flags)| Action::Gup { proc, vma, start, pages, holder, flags }),
+        3 => (proc.clone(), vma.clone(), page.clone(), 1u64..3, holder.clone(), flags, prop::sample::select(vec![1u64, 1, 2, 3]))
+            .prop_map(|(proc, vma, start, pages, holder, flags, count)| Action::Gup { proc, vma, start, pages, holder, flags, count }),
+        1 => (proc.clone(), vma.clone(), 0u64..2, 2u64..4, 0u32..100)
+            .prop_map(|(proc, vma, page, n, d)| Action::Write { proc, vma, page, pages: Some(n), data: format!("r{d}").into() }),
         2 => (holder.clone(), any::<bool>()).prop_map(|(holder, dirty)| Action::Release { holder, dirty }),
         2 => (holder.clone(), 0u32..9).prop_map(|(holder, d)| Action::DeviceWrite { holder, data: format!("dma{d}"), index: None }),
         1 => holder.clone().prop_map(|holder| Action::DeviceRead { holder, index: None }),
@@ -185,7 +188,7 @@ fn io_action() -> impl Strategy<Value = Action> {
                 pages: Some(1),
             };
             let holder = format!("it{h}");
-            if extract { Action::IovIterExtractPages { iter: args, holder } } else { Action::IovIterGetPages2 { iter: args, holder } }
+            if extract { Action::IovIterExtractPages { iter: args, holder, count: 1, } } else { Action::IovIterGetPages2 { iter: args, holder, count: 1, } }
         }),
         1 => (0u32..3).prop_map(|h| Action::Release { holder: format!("it{h}"), dirty: true }),
         1 => (proc.clone(), file.clone(), 0u64..2).prop_map(|(proc, file, offset)| Action::WriteFile { proc, file, offset, data: vec!["bw".into()] }),

@@ -471,7 +471,11 @@ fn write_faults_reuse_an_exclusive_large_anon_folio_from_6_18() {
         t2.write("app", "buf", 0, "a");
         t2.fork("app", "kid");
         t2.write("app", "buf", 1, "b");
-        assert_ne!(t2.folio_id("app", "buf", 1), t2.folio_id("kid", "buf", 1), "{p}: shared with the child");
+        assert_ne!(
+            t2.folio_id("app", "buf", 1),
+            t2.folio_id("kid", "buf", 1),
+            "{p}: shared with the child"
+        );
     }
 }
 

@@ -234,6 +234,7 @@ fn writable_longterm_pin_of_shared_ext4_refused_from_6_5() {
                     fast: false,
                     force: false,
                 },
+                count: 1,
             };
             if p >= Preset::V6_5 && fs == FsKind::Ext4 {
                 assert_eq!(t.err(a).errno(), Some(Errno::EFAULT), "{p} {fs:?}");

@@ -37,6 +37,11 @@ pub enum Address {
     Label(String),
     /// A process (for has_pinned).
     Process(String),
+    /// A process's mapping as a whole, `parent:buf` (for `mapped`).
+    Mapping {
+        proc: String,
+        vma: String,
+    },
 }
 
 /// Holder prefixes accepted (they all name the same kind of object).
@@ -118,10 +123,16 @@ impl Address {
                 if !name_ok(proc) {
                     return bad(format!("'{proc}' is not a process name"));
                 }
-                Address::Page {
-                    proc: proc.to_string(),
-                    vma: name,
-                    page: need("a process address")?,
+                match index {
+                    Some(page) => Address::Page {
+                        proc: proc.to_string(),
+                        vma: name,
+                        page,
+                    },
+                    None => Address::Mapping {
+                        proc: proc.to_string(),
+                        vma: name,
+                    },
                 }
             }
         })
@@ -140,6 +151,7 @@ impl fmt::Display for Address {
             Address::KernelBuf { name, index } => write!(f, "kbuf:{name}[{index}]"),
             Address::Label(l) => write!(f, "@{l}"),
             Address::Process(p) => write!(f, "proc:{p}"),
+            Address::Mapping { proc, vma } => write!(f, "{proc}:{vma}"),
         }
     }
 }
@@ -181,15 +193,14 @@ mod tests {
             }
         );
         assert_eq!(Address::parse("@orig").unwrap(), Address::Label("orig".into()));
-        for bad in [
-            "parent",
-            "parent:buf",
-            "parent:buf[x]",
-            "parent:buf[1",
-            "pipe:p[0]",
-            ":x[0]",
-            "@",
-        ] {
+        assert_eq!(
+            Address::parse("parent:buf").unwrap(),
+            Address::Mapping {
+                proc: "parent".into(),
+                vma: "buf".into()
+            }
+        );
+        for bad in ["parent", "parent:buf[x]", "parent:buf[1", "pipe:p[0]", ":x[0]", "@"] {
             assert!(Address::parse(bad).is_err(), "{bad}");
         }
     }

@@ -86,7 +86,7 @@ pub fn differences(left: (&World, Option<&StepReport>), right: (&World, Option<&
         }
     };
     if let (Some(a), Some(b)) = (left.1, right.1) {
-        plain("result", a.result.clone(), b.result.clone());
+        plain("result", a.result.to_string(), b.result.to_string());
         plain("data read", list(&a.data), list(&b.data));
         let kinds = |s: &StepReport| s.hazards.iter().map(|h| h.kind.clone()).collect::<Vec<_>>();
         plain("hazards", list(&kinds(a)), list(&kinds(b)));

@@ -144,7 +144,7 @@ fn run(preset: Preset, whatif: WhatIf, steps: &[String]) -> Option<Report> {
 /// Does the sequence raise `hazard`, with every step succeeding?
 fn shows(preset: Preset, whatif: WhatIf, steps: &[String], hazard: HazardKind) -> bool {
     run(preset, whatif, steps).is_some_and(|r| {
-        r.steps.iter().all(|s| s.result == "ok")
+        r.steps.iter().all(|s| s.result.is_ok())
             && r.steps
                 .iter()
                 .any(|s| s.hazards.iter().any(|h| h.kind == hazard.name()))
@@ -223,7 +223,7 @@ impl Search {
             let kept: Vec<String> = steps[..=at]
                 .iter()
                 .zip(&r.steps)
-                .filter(|(_, s)| s.result == "ok")
+                .filter(|(_, s)| s.result.is_ok())
                 .map(|(st, _)| st.clone())
                 .collect();
             if !shows(preset, whatif, &kept, hazard) {

@@ -222,7 +222,7 @@ fn valid_steps(id: &str, kernel: Preset, mut steps: Vec<Step>) -> (Vec<Step>, Si
     loop {
         let l = load(id, &lesson_text(id, kernel, &steps, &HashMap::new()));
         let (sim, report) = run_with_sim(&l, kernel, None);
-        match report.steps.iter().position(|s| s.result != "ok") {
+        match report.steps.iter().position(|s| s.result.failed()) {
             Some(i) => {
                 steps.remove(i);
             }
@@ -241,6 +241,7 @@ fn observe_at(sim: &Sim, report: &Report, k: usize, page: u32) -> Option<(i64, i
     let world = &sim.entries()[idx].world;
     let labels = HashMap::new();
     let o = StepOutcome {
+        before: world,
         world,
         labels: &labels,
         errno: None,
@@ -518,7 +519,7 @@ fn reverse(
         alt.push(a.clone());
         let l = load(id, &lesson_text(id, kernel, &alt, &HashMap::new()));
         let (s2, r2) = run_with_sim(&l, kernel, None);
-        if r2.steps.last().is_some_and(|s| s.result != "ok") {
+        if r2.steps.last().is_some_and(|s| s.result.failed()) {
             choices.push(a.text.clone());
             continue;
         }

@@ -32,11 +32,24 @@ pub enum What {
     Hazard,
     Errno,
     Vmstat,
+    /// Counts relative to the world before the step.
+    RefcountDelta,
+    PincountDelta,
+    MapcountDelta,
+    VmstatDelta,
+    /// A bio's flags (BIO_PAGE_PINNED, BIO_NO_PAGE_REF, BIO_CLONED, ...).
+    BioFlags,
+    /// iov_iter_extract_will_pin for an extraction holder or a bio.
+    WillPin,
+    /// A process page, or a process's mapping, exists (a VMA is there).
+    Mapped,
+    Zone,
+    Swapcache,
 }
 
 impl What {
     /// (key in the lesson file, kind of value `is` takes)
-    pub const ALL: [(What, &'static str, ValueKind); 19] = [
+    pub const ALL: [(What, &'static str, ValueKind); 28] = [
         (What::Refcount, "refcount", ValueKind::Int),
         (What::Pincount, "pincount", ValueKind::Int),
         (What::Mapcount, "mapcount", ValueKind::Int),
@@ -56,6 +69,15 @@ impl What {
         (What::Hazard, "hazard", ValueKind::Bool),
         (What::Errno, "errno", ValueKind::None),
         (What::Vmstat, "vmstat", ValueKind::Int),
+        (What::RefcountDelta, "refcount_delta", ValueKind::Int),
+        (What::PincountDelta, "pincount_delta", ValueKind::Int),
+        (What::MapcountDelta, "mapcount_delta", ValueKind::Int),
+        (What::VmstatDelta, "vmstat_delta", ValueKind::Int),
+        (What::BioFlags, "bio_flags", ValueKind::Set),
+        (What::WillPin, "will_pin", ValueKind::Bool),
+        (What::Mapped, "mapped", ValueKind::Bool),
+        (What::Zone, "zone", ValueKind::Str),
+        (What::Swapcache, "swapcache", ValueKind::Bool),
     ];
 
     pub fn key(self) -> &'static str {
@@ -84,6 +106,8 @@ pub enum ValueKind {
     Int,
     Bool,
     Str,
+    /// A set of names (bio flags).
+    Set,
     None,
 }
 
@@ -92,6 +116,8 @@ pub enum Value {
     Int(i64),
     Bool(bool),
     Str(String),
+    /// Sorted names.
+    Set(Vec<String>),
 }
 
 impl fmt::Display for Value {
@@ -100,6 +126,41 @@ impl fmt::Display for Value {
             Value::Int(i) => write!(f, "{i}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Str(s) => write!(f, "'{s}'"),
+            Value::Set(v) => write!(f, "[{}]", v.join(", ")),
+        }
+    }
+}
+
+/// How the observed value is compared: `is = v`, `at_least = n`,
+/// `one_of = [a, b]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Is(Value),
+    AtLeast(i64),
+    OneOf(Vec<Value>),
+}
+
+impl Cmp {
+    pub fn holds(&self, actual: &Value) -> bool {
+        match (self, actual) {
+            (Cmp::Is(v), a) => v == a,
+            (Cmp::AtLeast(n), Value::Int(a)) => a >= n,
+            (Cmp::AtLeast(_), _) => false,
+            (Cmp::OneOf(vs), a) => vs.contains(a),
+        }
+    }
+}
+
+impl fmt::Display for Cmp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cmp::Is(v) => write!(f, "= {v}"),
+            Cmp::AtLeast(n) => write!(f, ">= {n}"),
+            Cmp::OneOf(vs) => write!(
+                f,
+                "in {{{}}}",
+                vs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 }
@@ -119,7 +180,7 @@ pub struct Expectation {
     pub what: What,
     pub subject: Subject,
     /// None only for `errno`.
-    pub is: Option<Value>,
+    pub cmp: Option<Cmp>,
     pub kernels: Vec<KernelFilter>,
     /// Line in the lesson file.
     pub line: usize,
@@ -134,8 +195,8 @@ impl fmt::Display for Expectation {
             Subject::Errno(e) => e.name().to_string(),
             Subject::Vmstat(v) => v.clone(),
         };
-        match &self.is {
-            Some(v) => write!(f, "{}({subject}) = {v}", self.what.key()),
+        match &self.cmp {
+            Some(c) => write!(f, "{}({subject}) {c}", self.what.key()),
             None => write!(f, "{}({subject})", self.what.key()),
         }
     }
@@ -143,6 +204,8 @@ impl fmt::Display for Expectation {
 
 /// What a step produced, as expectations need it.
 pub struct StepOutcome<'a> {
+    /// The world before the step (for the `*_delta` checks).
+    pub before: &'a World,
     pub world: &'a World,
     pub labels: &'a HashMap<String, (FolioId, usize)>,
     pub errno: Option<Errno>,
@@ -189,6 +252,7 @@ pub fn resolve_folio(
             .copied()
             .ok_or_else(|| format!("no label '{l}' captured yet")),
         Address::Disk { .. } | Address::Pipe(_) | Address::Process(_) => Err(format!("{a} is not a folio")),
+        Address::Mapping { .. } => Err(format!("{a} is a whole mapping: name a page, such as {a}[0]")),
     }
 }
 
@@ -240,7 +304,7 @@ pub fn data_at(w: &World, labels: &HashMap<String, (FolioId, usize)>, a: &Addres
                 .collect::<Vec<_>>()
                 .join(","))
         }
-        Address::Process(_) => Err(format!("{a} holds no data")),
+        Address::Process(_) | Address::Mapping { .. } => Err(format!("{a} holds no data: name a page")),
         other => {
             let (f, p) = resolve_folio(w, labels, other)?;
             Ok(w.folio(f).pages[p].data.tag().to_string())
@@ -265,7 +329,7 @@ impl Expectation {
         }
         let actual = observe(self.what, &self.subject, o)?;
         let shown = actual.to_string();
-        if Some(&actual) == self.is.as_ref() {
+        if self.cmp.as_ref().is_some_and(|c| c.holds(&actual)) {
             Ok(shown)
         } else {
             Err(shown)
@@ -280,6 +344,57 @@ pub fn observe(what: What, subject: &Subject, o: &StepOutcome) -> Result<Value, 
         (What::Hazard, Subject::Hazard(k)) => Value::Bool(o.hazards.contains(k)),
         (What::Vmstat, Subject::Vmstat(n)) => {
             Value::Int(w.vmstat.get(n).ok_or_else(|| format!("no vmstat counter '{n}'"))? as i64)
+        }
+        (What::VmstatDelta, Subject::Vmstat(n)) => {
+            let get = |w: &World| {
+                w.vmstat
+                    .get(n)
+                    .map(|v| v as i64)
+                    .ok_or_else(|| format!("no vmstat counter '{n}'"))
+            };
+            Value::Int(get(w)? - get(o.before)?)
+        }
+        (What::BioFlags | What::WillPin, Subject::At(Address::Holder { name, .. })) => {
+            let h = w.holder(name).map_err(|e| e.to_string())?;
+            if what == What::WillPin {
+                Value::Bool(
+                    h.will_pin()
+                        .ok_or_else(|| format!("'{name}' is neither an iov_iter_extract_pages holder nor a bio"))?,
+                )
+            } else {
+                let b = h.bio.as_ref().ok_or_else(|| format!("'{name}' is not a bio"))?;
+                let mut names: Vec<String> = b.flags.names().iter().map(|s| s.to_string()).collect();
+                names.sort();
+                Value::Set(names)
+            }
+        }
+        (What::Mapped, Subject::At(Address::Page { proc, vma, page })) => {
+            let pid = w.pid_of(proc).map_err(|e| e.to_string())?;
+            let mm = &w.proc(pid).mm;
+            Value::Bool(
+                mm.regions
+                    .get(vma.as_str())
+                    .is_some_and(|r| *page < r.pages && mm.vma_at(r.base + page).is_some()),
+            )
+        }
+        (What::Mapped, Subject::At(Address::Mapping { proc, vma })) => {
+            let pid = w.pid_of(proc).map_err(|e| e.to_string())?;
+            let mm = &w.proc(pid).mm;
+            Value::Bool(
+                mm.regions
+                    .get(vma.as_str())
+                    .is_some_and(|r| (r.base..r.base + r.pages).any(|v| mm.vma_at(v).is_some())),
+            )
+        }
+        (What::RefcountDelta | What::PincountDelta | What::MapcountDelta, Subject::At(a)) => {
+            let (id, page) = resolve_folio(w, o.labels, a)?;
+            let count = |f: &pinlab_model::Folio| match what {
+                What::RefcountDelta => f.refcount,
+                What::PincountDelta => f.pincount,
+                _ => f.page_mapcount(page) as i64,
+            };
+            let before = o.before.folios.get(id.0 as usize).map(count).unwrap_or(0);
+            Value::Int(count(w.folio(id)) - before)
         }
         (What::SameFolio, Subject::Pair(a, b)) => {
             // The same folio, whichever of its pages each address designates.
@@ -308,6 +423,8 @@ pub fn observe(what: What, subject: &Subject, o: &StepOutcome) -> Result<Value, 
                 What::Writeback => Value::Bool(f.flags.writeback),
                 What::Buffers => Value::Bool(f.flags.private),
                 What::Freed => Value::Bool(f.freed),
+                What::Swapcache => Value::Bool(f.flags.swapcache),
+                What::Zone => Value::Str(f.zone.name().into()),
                 What::Lru => Value::Str(
                     match f.lru {
                         None => "none",

@@ -23,6 +23,10 @@ pub struct Lesson {
 pub struct Step {
     /// Line of the step's `[[step]]` header.
     pub line: usize,
+    /// The kernels the step runs under (all when empty); its checks too.
+    pub kernels: Vec<KernelFilter>,
+    /// What-if toggles for this step's action only (the lesson's otherwise).
+    pub whatif: Option<WhatIf>,
     pub action: Action,
     /// The action as the lesson wrote it (`do = ...` and its arguments).
     pub action_text: String,
@@ -61,6 +65,13 @@ pub enum Answer {
         what: What,
         subject: Subject,
     },
+}
+
+impl Step {
+    /// Does the step run under this kernel?
+    pub fn runs_under(&self, p: Preset) -> bool {
+        crate::kernels::any_matches(&self.kernels, p)
+    }
 }
 
 impl Lesson {

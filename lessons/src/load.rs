@@ -2,7 +2,7 @@
 //! what was expected; nothing a file contains can panic the loader.
 
 use crate::address::Address;
-use crate::expect::{Expectation, Subject, Value, ValueKind, What};
+use crate::expect::{Cmp, Expectation, Subject, Value, ValueKind, What};
 use crate::kernels::KernelFilter;
 use crate::lesson::{Answer, Lesson, Narration, Question, Step};
 use pinlab_model::{Action, Errno, HazardKind, Preset, WhatIf};
@@ -190,6 +190,17 @@ fn address(c: &Ctx, s: &str, span: &Range<usize>) -> R<Address> {
     Address::parse(s).or_else(|e| c.err(span, e))
 }
 
+/// An address of something smaller than a whole mapping (focus, labels).
+fn page_address(c: &Ctx, s: &str, span: &Range<usize>) -> R<Address> {
+    match address(c, s, span)? {
+        Address::Mapping { .. } => c.err(
+            span,
+            format!("bad address '{s}': a process address needs a [page] index, such as '{s}[0]'"),
+        ),
+        a => Ok(a),
+    }
+}
+
 /// Converts a DeValue to a toml::Value for serde (action arguments).
 fn to_value(v: &DeValue) -> Option<toml::Value> {
     Some(match v {
@@ -228,7 +239,9 @@ const LESSON_KEYS: [&str; 8] = [
     "step",
     "kernel",
 ];
-const STEP_KEYS: [&str; 7] = ["do", "say", "focus", "question", "expect", "label", "at"];
+const STEP_KEYS: [&str; 9] = [
+    "do", "say", "focus", "question", "expect", "label", "at", "kernels", "whatif",
+];
 
 /// Loads one lesson from TOML text; `file` names it in errors.
 pub fn load_str(file: &str, text: &str) -> Result<Lesson, LoadError> {
@@ -335,6 +348,9 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
                 format!("'at' must be a process page such as 'parent:buf[0]', not '{at}'"),
             );
         };
+        let Ok(page) = i64::try_from(page) else {
+            return c.err(&span, format!("page index {page} in '{at}' is too large"));
+        };
         let page_key = if matches!(kind.as_str(), "write" | "read") {
             "page"
         } else {
@@ -343,7 +359,7 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
         for (k, v) in [
             ("proc", toml::Value::String(proc)),
             ("vma", toml::Value::String(vma)),
-            (page_key, toml::Value::Integer(page as i64)),
+            (page_key, toml::Value::Integer(page)),
         ] {
             if args.contains_key(k) {
                 return c.err(&span, format!("'at' already gives '{k}'; remove one of them"));
@@ -397,7 +413,7 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
     let focus = st
         .strings(c, "focus")?
         .iter()
-        .map(|(s, span)| address(c, s, span))
+        .map(|(s, span)| page_address(c, s, span))
         .collect::<R<Vec<_>>>()?;
     let question = match st.tables(c, "question")?.into_iter().next() {
         Some(q) => Some(load_question(
@@ -435,10 +451,21 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
                     format!("label '{name}' must be letters, digits, '-' and '_'"),
                 );
             }
-            labels.push((name.clone(), address(c, s, &val.span())?));
+            labels.push((name.clone(), page_address(c, s, &val.span())?));
             labels_seen.push(name);
         }
     }
+    let kernels = kernel_filters(c, &st.strings(c, "kernels")?)?;
+    let whatif = match st.get("whatif") {
+        None => None,
+        Some(_) => {
+            let mut w = WhatIf::default();
+            for (name, span) in st.strings(c, "whatif")? {
+                w.set(&name).or_else(|e| c.err(&span, e))?;
+            }
+            Some(w)
+        }
+    };
     let mut expect = Vec::new();
     for e in st.tables(c, "expect")? {
         let e = Tbl {
@@ -449,6 +476,8 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
     }
     Ok(Step {
         line: c.line(&st.span),
+        kernels,
+        whatif,
         action,
         action_text,
         say,
@@ -535,15 +564,15 @@ pub fn action_args(kind: &str) -> Option<&'static [&'static str]> {
         "exit" => &["proc"],
         "create_file" => &["name", "fs", "pages", "data"],
         "mmap" => &[
-            "proc", "vma", "pages", "file", "offset", "shared", "write", "thp", "order", "movable", "populate",
+            "proc", "vma", "pages", "file", "offset", "shared", "write", "thp", "order", "movable", "zone", "populate",
         ],
         "munmap" | "mlock" => &["proc", "vma", "start", "pages"],
         "mprotect" => &["proc", "vma", "start", "pages", "write"],
         "madvise" => &["proc", "vma", "start", "pages", "advice"],
-        "write" => &["proc", "vma", "page", "data"],
+        "write" => &["proc", "vma", "page", "pages", "data"],
         "read" => &["proc", "vma", "page"],
         "gup" => &[
-            "proc", "vma", "start", "pages", "holder", "pin", "write", "longterm", "fast",
+            "proc", "vma", "start", "pages", "holder", "pin", "write", "longterm", "fast", "count",
         ],
         "release" => &["holder", "dirty"],
         "device_read" => &["holder", "index"],
@@ -556,7 +585,7 @@ pub fn action_args(kind: &str) -> Option<&'static [&'static str]> {
         "kbuf_write" => &["kbuf", "page", "data"],
         "kbuf_read" | "kbuf_free" => &["kbuf"],
         "iov_iter_get_pages2" | "iov_iter_extract_pages" => &[
-            "iter", "dest", "proc", "vma", "kbuf", "file", "pipe", "start", "pages", "holder",
+            "iter", "dest", "proc", "vma", "kbuf", "file", "pipe", "start", "pages", "holder", "count",
         ],
         "dio_read" | "dio_write" => &["proc", "vma", "start", "pages", "file", "offset", "bio", "wait"],
         "kernel_bio" => &["kbuf", "iter", "file", "offset", "write", "bio", "wait"],
@@ -619,7 +648,7 @@ fn action_keys(a: &Action) -> Vec<String> {
     if let Ok(toml::Value::Table(t)) = toml::Value::try_from(a) {
         keys.extend(t.keys().filter(|k| *k != "action").cloned());
     }
-    for opt in ["pages", "index", "proc", "vma", "kbuf", "file", "pipe"] {
+    for opt in ["pages", "index", "proc", "vma", "kbuf", "file", "pipe", "count"] {
         if !keys.iter().any(|k| k == opt) && optional_arg(a, opt) {
             keys.push(opt.to_string());
         }
@@ -636,15 +665,16 @@ fn optional_arg(a: &Action, key: &str) -> bool {
         }
         Action::DeviceRead { .. } | Action::DeviceWrite { .. } => key == "index",
         Action::IovIterGetPages2 { .. } | Action::IovIterExtractPages { .. } => {
-            matches!(key, "pages" | "proc" | "vma" | "kbuf" | "file" | "pipe")
+            matches!(key, "pages" | "proc" | "vma" | "kbuf" | "file" | "pipe" | "count")
         }
+        Action::Gup { .. } => key == "count",
         _ => false,
     }
 }
 
 fn load_expectation(c: &Ctx, e: &Tbl, labels_seen: &[String]) -> R<Expectation> {
     let mut allowed: Vec<&str> = What::ALL.iter().map(|(_, k, _)| *k).collect();
-    allowed.extend(["is", "kernels"]);
+    allowed.extend(["is", "at_least", "one_of", "kernels"]);
     e.unknown_keys(c, &allowed)?;
     let whats: Vec<(What, &str)> = What::ALL
         .iter()
@@ -672,21 +702,36 @@ fn load_expectation(c: &Ctx, e: &Tbl, labels_seen: &[String]) -> R<Expectation> 
             );
         }
     };
-    let (subject, is) = subject_and_value(c, e, what, key, labels_seen)?;
+    let subject = load_subject(c, e, what, key, labels_seen)?;
+    let cmp = load_cmp(c, e, what, key)?;
     let kernels = kernel_filters(c, &e.strings(c, "kernels")?)?;
     Ok(Expectation {
         what,
         subject,
-        is,
+        cmp,
         kernels,
         line: c.line(&e.span),
     })
 }
 
-/// Reads the subject of `what` (from `key`) and the `is` value.
-fn subject_and_value(c: &Ctx, e: &Tbl, what: What, key: &str, labels_seen: &[String]) -> R<(Subject, Option<Value>)> {
+/// A vmstat counter name, checked.
+fn vmstat_name(c: &Ctx, s: &str, span: &Range<usize>) -> R<Subject> {
+    if !pinlab_model::world::Vmstat::NAMES.contains(&s) {
+        return c.err(
+            span,
+            format!(
+                "unknown vmstat counter '{s}'; known: {}",
+                pinlab_model::world::Vmstat::NAMES.join(", ")
+            ),
+        );
+    }
+    Ok(Subject::Vmstat(s.to_string()))
+}
+
+/// Reads the subject of `what` (from `key`).
+fn load_subject(c: &Ctx, e: &Tbl, what: What, key: &str, labels_seen: &[String]) -> R<Subject> {
     let v = e.get(key).expect("present");
-    let subject = match what {
+    Ok(match what {
         What::SameFolio => {
             let items = e.strings(c, key)?;
             let [a, b] = items.as_slice() else {
@@ -713,18 +758,9 @@ fn subject_and_value(c: &Ctx, e: &Tbl, what: What, key: &str, labels_seen: &[Str
             let (s, span) = e.req_string(c, key)?;
             Subject::Errno(Errno::parse(&s).map_or_else(|| c.err(&span, format!("unknown errno '{s}'")), Ok)?)
         }
-        What::Vmstat => {
+        What::Vmstat | What::VmstatDelta => {
             let (s, span) = e.req_string(c, key)?;
-            if !pinlab_model::world::Vmstat::NAMES.contains(&s.as_str()) {
-                return c.err(
-                    &span,
-                    format!(
-                        "unknown vmstat counter '{s}'; known: {}",
-                        pinlab_model::world::Vmstat::NAMES.join(", ")
-                    ),
-                );
-            }
-            Subject::Vmstat(s)
+            vmstat_name(c, &s, &span)?
         }
         _ => {
             let (s, span) = e.req_string(c, key)?;
@@ -734,42 +770,133 @@ fn subject_and_value(c: &Ctx, e: &Tbl, what: What, key: &str, labels_seen: &[Str
             {
                 return c.err(&span, format!("label '@{l}' is used before a step captures it"));
             }
+            let fits = match (&a, what) {
+                (Address::Mapping { .. }, What::Mapped) => true,
+                (_, What::Mapped) => matches!(a, Address::Page { .. }),
+                (Address::Mapping { .. }, _) => false,
+                (_, What::BioFlags | What::WillPin) => matches!(a, Address::Holder { .. }),
+                _ => true,
+            };
+            if !fits {
+                let need = match what {
+                    What::Mapped => "a process page or mapping, such as 'child:buf[0]' or 'child:buf'",
+                    What::BioFlags | What::WillPin => "a bio or holder, such as 'bio:io1'",
+                    _ => "a page, such as 'parent:buf[0]'",
+                };
+                return c.err(&span, format!("'{key}' needs {need}, not '{s}'"));
+            }
             Subject::At(a)
         }
-    };
-    let is = match (what.value_kind(), e.get("is")) {
-        (ValueKind::None, None) => None,
-        (ValueKind::None, Some(v)) => return c.err(&v.span(), format!("'{key}' takes no 'is'")),
-        (ValueKind::Bool, None) if matches!(what, What::Hazard | What::SameFolio) => Some(Value::Bool(true)),
-        (kind, None) => return c.err(&e.span, format!("'{key}' needs 'is = {}'", kind_example(kind))),
-        (kind, Some(v)) => Some(match (kind, v.get_ref()) {
-            (ValueKind::Int, DeValue::Integer(_)) => match to_value(v.get_ref()) {
-                Some(toml::Value::Integer(i)) => Value::Int(i),
-                _ => return c.err(&v.span(), "the number is too large"),
-            },
-            (ValueKind::Bool, DeValue::Boolean(b)) => Value::Bool(*b),
-            (ValueKind::Str, DeValue::String(s)) => {
-                if what == What::Lru && !["inactive", "active", "unevictable", "none"].contains(&s.as_ref()) {
+    })
+}
+
+const LRU_VALUES: [&str; 4] = ["inactive", "active", "unevictable", "none"];
+const ZONE_VALUES: [&str; 3] = ["normal", "movable", "cma"];
+
+/// One value of `what`'s kind from a TOML value.
+fn value_of(c: &Ctx, what: What, key: &str, kind: ValueKind, v: &Spanned<DeValue>) -> R<Value> {
+    Ok(match (kind, v.get_ref()) {
+        (ValueKind::Int, DeValue::Integer(_)) => match to_value(v.get_ref()) {
+            Some(toml::Value::Integer(i)) => Value::Int(i),
+            _ => return c.err(&v.span(), "the number is too large"),
+        },
+        (ValueKind::Bool, DeValue::Boolean(b)) => Value::Bool(*b),
+        (ValueKind::Str, DeValue::String(s)) => {
+            let allowed: &[&str] = match what {
+                What::Lru => &LRU_VALUES,
+                What::Zone => &ZONE_VALUES,
+                _ => &[],
+            };
+            if !allowed.is_empty() && !allowed.contains(&s.as_ref()) {
+                return c.err(&v.span(), format!("{key} is one of {}; not '{s}'", allowed.join(", ")));
+            }
+            Value::Str(s.to_string())
+        }
+        (ValueKind::Set, DeValue::Array(items)) => {
+            let mut names = Vec::new();
+            for i in items {
+                let DeValue::String(n) = i.get_ref() else {
                     return c.err(
-                        &v.span(),
-                        format!("lru is one of inactive, active, unevictable, none; not '{s}'"),
+                        &i.span(),
+                        format!("'{key}' lists flag names, found {}", type_name(i.get_ref())),
+                    );
+                };
+                if !BIO_FLAG_NAMES.contains(&n.as_ref()) {
+                    return c.err(
+                        &i.span(),
+                        format!("unknown bio flag '{n}'; known: {}", BIO_FLAG_NAMES.join(", ")),
                     );
                 }
-                Value::Str(s.to_string())
+                names.push(n.to_string());
             }
-            (kind, other) => {
+            names.sort();
+            names.dedup();
+            Value::Set(names)
+        }
+        (kind, other) => {
+            return c.err(
+                &v.span(),
+                format!(
+                    "'{key}' needs 'is = {}', found {}",
+                    kind_example(kind),
+                    type_name(other)
+                ),
+            );
+        }
+    })
+}
+
+/// The bio flags a `bio_flags` check may name (include/linux/blk_types.h; BIO_PAGE_REFFED
+/// only under the bio_v7_modes what-if).
+pub const BIO_FLAG_NAMES: [&str; 4] = ["BIO_NO_PAGE_REF", "BIO_PAGE_PINNED", "BIO_PAGE_REFFED", "BIO_CLONED"];
+
+/// Reads `is`, `at_least` or `one_of`.
+fn load_cmp(c: &Ctx, e: &Tbl, what: What, key: &str) -> R<Option<Cmp>> {
+    let kind = what.value_kind();
+    let given: Vec<(&str, &Spanned<DeValue>)> = ["is", "at_least", "one_of"]
+        .into_iter()
+        .filter_map(|k| e.get(k).map(|v| (k, v)))
+        .collect();
+    if given.len() > 1 {
+        return c.err(
+            &given[1].1.span(),
+            format!(
+                "use one of 'is', 'at_least' and 'one_of', not {} and {}",
+                given[0].0, given[1].0
+            ),
+        );
+    }
+    Ok(Some(match (kind, given.first()) {
+        (ValueKind::None, None) => return Ok(None),
+        (ValueKind::None, Some((k, v))) => return c.err(&v.span(), format!("'{key}' takes no '{k}'")),
+        (ValueKind::Bool, None) if matches!(what, What::Hazard | What::SameFolio) => Cmp::Is(Value::Bool(true)),
+        (kind, None) => return c.err(&e.span, format!("'{key}' needs 'is = {}'", kind_example(kind))),
+        (kind, Some(("is", v))) => Cmp::Is(value_of(c, what, key, kind, v)?),
+        (ValueKind::Int, Some(("at_least", v))) => match value_of(c, what, key, ValueKind::Int, v)? {
+            Value::Int(n) => Cmp::AtLeast(n),
+            _ => unreachable!("an Int value"),
+        },
+        (_, Some(("at_least", v))) => {
+            return c.err(&v.span(), format!("'at_least' compares numbers; '{key}' is not one"));
+        }
+        (kind, Some((_, v))) => {
+            let DeValue::Array(items) = v.get_ref() else {
                 return c.err(
                     &v.span(),
-                    format!(
-                        "'{key}' needs 'is = {}', found {}",
-                        kind_example(kind),
-                        type_name(other)
-                    ),
+                    format!("'one_of' needs an array of values, found {}", type_name(v.get_ref())),
                 );
+            };
+            if items.is_empty() {
+                return c.err(&v.span(), "'one_of' needs at least one value");
             }
-        }),
-    };
-    Ok((subject, is))
+            Cmp::OneOf(
+                items
+                    .iter()
+                    .map(|i| value_of(c, what, key, kind, i))
+                    .collect::<R<Vec<_>>>()?,
+            )
+        }
+    }))
 }
 
 fn kind_example(k: ValueKind) -> &'static str {
@@ -777,6 +904,7 @@ fn kind_example(k: ValueKind) -> &'static str {
         ValueKind::Int => "<integer>",
         ValueKind::Bool => "true|false",
         ValueKind::Str => "\"<text>\"",
+        ValueKind::Set => "[\"<flag>\", ...]",
         ValueKind::None => "",
     }
 }
@@ -868,12 +996,9 @@ fn load_question(c: &Ctx, q: &Tbl) -> R<Question> {
 fn model_subject(c: &Ctx, t: &Tbl, what: What, key: &str) -> R<Subject> {
     let v = t.get(key).expect("present");
     let subject = match what {
-        What::Vmstat => {
+        What::Vmstat | What::VmstatDelta => {
             let (s, span) = t.req_string(c, key)?;
-            if !pinlab_model::world::Vmstat::NAMES.contains(&s.as_str()) {
-                return c.err(&span, format!("unknown vmstat counter '{s}'"));
-            }
-            Subject::Vmstat(s)
+            vmstat_name(c, &s, &span)?
         }
         _ => match v.get_ref() {
             DeValue::String(s) => Subject::At(address(c, s, &v.span())?),

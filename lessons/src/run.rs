@@ -3,9 +3,10 @@
 
 use crate::expect::{StepOutcome, observe};
 use crate::lesson::{Answer, Lesson, Question};
-use pinlab_model::{FolioId, Preset, Sim, WhatIf, World};
+use pinlab_model::{ActionError, Errno, FolioId, Preset, Sim, WhatIf, World};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::fmt;
 use std::fmt::Write;
 
 #[derive(Clone, Debug, Serialize)]
@@ -28,8 +29,8 @@ pub struct StepReport {
     pub line: usize,
     pub action: String,
     pub narration: String,
-    /// "ok", or the errno and reason the action failed with.
-    pub result: String,
+    /// ok, the error the action failed with, or why it did not run.
+    pub result: StepResult,
     pub data: Vec<String>,
     pub micro_steps: Vec<MicroLine>,
     pub changes: Vec<String>,
@@ -39,6 +40,51 @@ pub struct StepReport {
     /// The step's micro-steps are history entries [first_entry, end_entry).
     pub first_entry: usize,
     pub end_entry: usize,
+}
+
+/// How a step's action went. In JSON and the transcript it is one string:
+/// "ok", the error ("EFAULT: ...", "invalid request: ..."), or "not run ...".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepResult {
+    Ok,
+    /// The action failed: the kernel refused it, or it asked for something
+    /// that does not exist. Nothing changed.
+    Failed(ActionError),
+    /// The step does not run under this kernel (its `kernels` filter).
+    NotRun(String),
+}
+
+impl StepResult {
+    pub fn is_ok(&self) -> bool {
+        *self == StepResult::Ok
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self, StepResult::Failed(_))
+    }
+
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            StepResult::Failed(e) => e.errno(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for StepResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepResult::Ok => f.write_str("ok"),
+            StepResult::Failed(e) => write!(f, "{e}"),
+            StepResult::NotRun(why) => f.write_str(why),
+        }
+    }
+}
+
+impl Serialize for StepResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -102,15 +148,19 @@ fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
         if aborted {
             break;
         }
+        if !step.runs_under(preset) {
+            steps.push(skipped_step(i, step, sim.len()));
+            continue;
+        }
         let before = sim.world().clone();
         let first_entry = sim.len();
         let hazards_before = before.hazards.len();
-        let result = sim.apply(&step.action);
+        let result = sim.apply_with(&step.action, step.whatif);
         let end_entry = sim.len();
         let world = sim.world().clone();
         let (result_text, errno, data) = match &result {
-            Ok(out) => ("ok".to_string(), None, out.data.clone()),
-            Err(e) => (e.to_string(), e.errno(), Vec::new()),
+            Ok(out) => (StepResult::Ok, None, out.data.clone()),
+            Err(e) => (StepResult::Failed(e.clone()), e.errno(), Vec::new()),
         };
         let new_hazards: Vec<_> = world.hazards.iter().skip(hazards_before).cloned().collect();
         for (name, addr) in &step.labels {
@@ -119,6 +169,7 @@ fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
             }
         }
         let outcome = StepOutcome {
+            before: &before,
             world: &world,
             labels: &labels,
             errno,
@@ -202,6 +253,29 @@ fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
         passed: bad == 0,
     };
     (sim, report)
+}
+
+/// The report line of a step that does not run under this kernel.
+fn skipped_step(i: usize, step: &crate::lesson::Step, at: usize) -> StepReport {
+    let kernels: Vec<&str> = step.kernels.iter().map(|k| k.text.as_str()).collect();
+    StepReport {
+        step: i + 1,
+        line: step.line,
+        action: step.action_text.clone(),
+        narration: String::new(),
+        result: StepResult::NotRun(format!(
+            "not run under this kernel (the step runs under {})",
+            kernels.join(", ")
+        )),
+        data: Vec::new(),
+        micro_steps: Vec::new(),
+        changes: Vec::new(),
+        hazards: Vec::new(),
+        checks: Vec::new(),
+        question: None,
+        first_entry: at,
+        end_entry: at,
+    }
 }
 
 pub fn run_lesson(lesson: &Lesson, preset: Preset) -> Report {
@@ -348,7 +422,7 @@ pub fn transcript(lesson: &Lesson, r: &Report) -> String {
             };
             let _ = writeln!(s, "  - {}: {}{n}: {}", m.path, m.function, m.text);
         }
-        if st.result != "ok" {
+        if !st.result.is_ok() {
             let _ = writeln!(s, "  result: {}", st.result);
         }
         if !st.data.is_empty() {

@@ -40,6 +40,10 @@ fn thp_pins_holds_under_6_0_and_6_1() {
     let l = builtin::by_id("thp-pins").expect("lesson");
     for p in [pinlab_lessons::model::Preset::V6_0, pinlab_lessons::model::Preset::V6_1] {
         let r = run_lesson(&l, p);
-        assert!(r.passed, "thp-pins under {p}: {}", pinlab_lessons::run::transcript(&l, &r));
+        assert!(
+            r.passed,
+            "thp-pins under {p}: {}",
+            pinlab_lessons::run::transcript(&l, &r)
+        );
     }
 }

@@ -101,7 +101,11 @@ fn known_outcomes_name_their_source_and_derived_ones_are_not_compared() {
     let known = known().unwrap();
     assert!(known.iter().all(|k| !k.source.trim().is_empty()));
     assert!(known.iter().any(|k| k.basis == Basis::Derived));
-    let c = cases().into_iter().map(|c| c.unwrap()).find(|c| c.test == "Basic COW").unwrap();
+    let c = cases()
+        .into_iter()
+        .map(|c| c.unwrap())
+        .find(|c| c.test == "Basic COW")
+        .unwrap();
     let row = run_row(&c, &known);
     for (_, cell) in &row.cells {
         if cell.derived() {

@@ -97,7 +97,7 @@ pub fn log_ui(ui: &mut Ui, s: &Session) {
         ui.label("The kernel has booted: only the shared zero page exists.");
         return;
     };
-    if st.result != "ok" {
+    if !st.result.is_ok() {
         ui.label(RichText::new(format!("The action failed: {}", st.result)).color(theme::HAZARD));
     }
     for i in st.first_entry..st.end_entry {

@@ -143,7 +143,7 @@ mod tests {
             .report
             .steps
             .iter()
-            .find(|st| st.result != "ok" && st.question.is_some())
+            .find(|st| st.result.failed() && st.question.is_some())
             .expect("a failing step with a question")
             .step;
         let mut q = Quiz {

@@ -47,7 +47,7 @@ impl Default for Sandbox {
 }
 
 /// Arguments that are numbers or booleans (docs/lesson-format.md); the rest are text.
-const NUMBER_ARGS: &[&str] = &["pages", "start", "page", "offset", "order", "index", "scan"];
+const NUMBER_ARGS: &[&str] = &["pages", "start", "page", "offset", "order", "index", "scan", "count"];
 const BOOL_ARGS: &[&str] = &[
     "shared", "write", "thp", "movable", "populate", "pin", "longterm", "fast", "dirty", "wait", "dest",
 ];
@@ -120,6 +120,7 @@ fn suggestions(arg: &str, w: &World, proc: Option<&str>) -> Vec<String> {
         ]
         .map(String::from)
         .to_vec(),
+        "zone" => ["normal", "movable", "cma"].map(String::from).to_vec(),
         "iter" => ["ubuf", "iovec", "kvec", "bvec", "xarray", "folioq", "pipe"]
             .map(String::from)
             .to_vec(),
@@ -238,7 +239,7 @@ impl PinlabApp {
         let tried = load_str("sandbox.toml", &text).map_err(|e| e.message).and_then(|l| {
             let session = Session::new(l, preset, Some(whatif));
             match session.report.steps.last().map(|s| s.result.clone()) {
-                Some(res) if res == "ok" => Ok(session),
+                Some(res) if res.is_ok() => Ok(session),
                 Some(res) => Err(format!("{res}. Nothing changed.")),
                 None => Err("no step".into()),
             }

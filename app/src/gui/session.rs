@@ -186,7 +186,7 @@ mod tests {
             .report
             .steps
             .iter()
-            .filter(|x| x.result != "ok")
+            .filter(|x| x.result.failed())
             .map(|x| x.step)
             .collect();
         assert!(!failed.is_empty(), "the lesson has a failing step");

@@ -68,6 +68,7 @@ impl T {
             vma: vma.into(),
             page,
             data: data.into(),
+            pages: None,
         });
     }
 
@@ -96,6 +97,7 @@ impl T {
             pages,
             holder: holder.into(),
             flags,
+            count: 1,
         });
     }
 

@@ -1,23 +1,91 @@
-//! The command line: `pinlab lessons | run | check | handout`. Exit status 0
-//! when everything held, 1 when an expectation failed, 2 for invalid input.
+//! The command line: `pinlab lessons | run | check | matrix | exercise |
+//! counterexample | handout` (and `open`, in main.rs). Exit status 0 when
+//! everything held, 1 when an expectation failed (or the model broke an
+//! invariant), 2 for invalid input or output that could not be written
+//! (docs/cli.md).
 
-/// `println!` that stops quietly when stdout is closed (`pinlab run x | head`)
-/// instead of panicking on the broken pipe.
+/// `println!` that never panics on stdout: a closed pipe (`pinlab run x |
+/// head`) silences the rest of the output and keeps the outcome's exit code;
+/// any other write error is remembered, reported once on stderr at the end,
+/// and makes the exit status non-zero (`output::finish`).
 macro_rules! out {
     ($($t:tt)*) => {{
-        use std::io::Write as _;
-        if writeln!(std::io::stdout(), $($t)*).is_err() {
-            std::process::exit(0);
-        }
+        crate::cli::output::line(format_args!($($t)*));
     }};
+}
+
+/// What happened to standard output.
+pub mod output {
+    use std::io::{ErrorKind, Write};
+    use std::process::ExitCode;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct State {
+        closed: bool,
+        error: Option<String>,
+    }
+
+    static STATE: Mutex<State> = Mutex::new(State {
+        closed: false,
+        error: None,
+    });
+
+    pub fn line(args: std::fmt::Arguments) {
+        let mut st = STATE.lock().unwrap_or_else(|e| e.into_inner());
+        if st.closed || st.error.is_some() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let r = out
+            .write_fmt(args)
+            .and_then(|_| out.write_all(b"\n"))
+            .and_then(|_| out.flush());
+        match r {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => st.closed = true,
+            Err(e) => st.error = Some(e.to_string()),
+        }
+    }
+
+    /// Raw bytes (a handout on stdout).
+    pub fn bytes(b: &[u8]) {
+        let mut st = STATE.lock().unwrap_or_else(|e| e.into_inner());
+        if st.closed || st.error.is_some() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        match out.write_all(b).and_then(|_| out.flush()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => st.closed = true,
+            Err(e) => st.error = Some(e.to_string()),
+        }
+    }
+
+    /// The exit status once the output is done: the outcome's, unless
+    /// writing failed for another reason than a closed pipe; then the error
+    /// goes to stderr and a successful outcome becomes 2 (a failed one stays 1).
+    pub fn finish(outcome: ExitCode, outcome_ok: bool) -> ExitCode {
+        let st = STATE.lock().unwrap_or_else(|e| e.into_inner());
+        match &st.error {
+            Some(e) => {
+                eprintln!("pinlab: cannot write the output: {e}");
+                if outcome_ok {
+                    ExitCode::from(super::EXIT_INVALID)
+                } else {
+                    outcome
+                }
+            }
+            None => outcome,
+        }
+    }
 }
 
 use clap::{Parser, Subcommand};
 use pinlab_lessons::load::{LoadError, check_unique, load_str};
-use pinlab_lessons::model::{Preset, WhatIf};
-use pinlab_lessons::run::{run_with_sim, transcript};
+use pinlab_lessons::model::{Checks, Fault, Preset, WhatIf};
+use pinlab_lessons::run::{RunOptions, run_with, transcript};
 use pinlab_lessons::{Lesson, builtin};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -63,12 +131,18 @@ pub enum Command {
         /// What-if toggle (vm_nocow, unevictable_pins, pinned_writeback=skip|bounce|usual, bio_v7_modes); repeatable.
         #[arg(long = "what-if")]
         what_if: Vec<String>,
-        /// Print the report as one JSON document (docs/cli-json.md).
+        /// Print the report as one JSON document (docs/cli.md, "pinlab run --json").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        checking: Checking,
     },
     /// Run every built-in lesson (or the given files and folders) under each kernel it declares.
-    Check { paths: Vec<PathBuf> },
+    Check {
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        checking: Checking,
+    },
     /// The kernel's COW and long-term pin selftests (cow.c, gup_longterm.c) under every
     /// preset: P pass, F fail, s skipped by the selftest, - not run on that kernel; a
     /// source confirms the outcome (*) or contradicts it (!); unmarked: no source says.
@@ -103,8 +177,12 @@ pub enum Command {
         what_if: Vec<String>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// How many random sequences to try (at most 1,000,000).
         #[arg(long, default_value_t = 20_000)]
         tries: u32,
+        /// Give up after this many seconds (at most 3600).
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
     },
     /// Write a Markdown handout of a lesson.
     Handout {
@@ -116,8 +194,45 @@ pub enum Command {
     },
 }
 
+/// How the model's own invariants are checked while lessons run.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Checking {
+    /// Check every invariant over the whole world after every micro-step, as
+    /// well as incrementally (slow on big worlds; for debugging the model).
+    #[arg(long)]
+    full_checks: bool,
+    /// Break the model on purpose (refcount-drift), to see the checks catch it.
+    #[arg(long, hide = true)]
+    inject_fault: Option<String>,
+}
+
+impl Checking {
+    fn options(&self, whatif: Option<WhatIf>) -> Result<RunOptions, String> {
+        let fault = match &self.inject_fault {
+            None => None,
+            Some(f) => Some(Fault::parse(f).ok_or_else(|| format!("unknown fault '{f}' (known: refcount-drift)"))?),
+        };
+        Ok(RunOptions {
+            whatif,
+            checks: if self.full_checks {
+                Checks::Both
+            } else {
+                Checks::Incremental
+            },
+            fault,
+        })
+    }
+}
+
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
+
+/// Lesson files are read whole; larger than this is not a lesson.
+pub const MAX_LESSON_BYTES: u64 = 1 << 20;
+
+/// Most tries and seconds a counterexample search may be given.
+pub const MAX_TRIES: u32 = 1_000_000;
+pub const MAX_SECONDS: u64 = 3600;
 
 fn invalid(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("pinlab: {msg}");
@@ -139,14 +254,36 @@ pub fn find_lesson(arg: &str) -> Result<Lesson, String> {
     load_file(Path::new(arg)).map_err(|e| e.to_string())
 }
 
+/// Reads a lesson file: a regular file (not a FIFO or a device, which could
+/// block or never end) of at most MAX_LESSON_BYTES, checked before it is opened.
 pub fn load_file(path: &Path) -> Result<Lesson, LoadError> {
+    use std::io::Read;
     let name = path.display().to_string();
-    let text = std::fs::read(path).map_err(|e| LoadError {
+    let fail = |message: String| LoadError {
         file: name.clone(),
         line: 0,
         col: 0,
-        message: format!("cannot read: {e}"),
-    })?;
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file (a lesson is a .toml file)".into()));
+    }
+    if meta.len() > MAX_LESSON_BYTES {
+        return Err(fail(format!(
+            "{} bytes: a lesson file is at most {MAX_LESSON_BYTES} bytes",
+            meta.len()
+        )));
+    }
+    let mut text = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_LESSON_BYTES + 1).read_to_end(&mut text))
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if text.len() as u64 > MAX_LESSON_BYTES {
+        return Err(fail(format!(
+            "more than {MAX_LESSON_BYTES} bytes: a lesson file is at most that"
+        )));
+    }
     let text = String::from_utf8(text).map_err(|e| LoadError {
         file: name.clone(),
         line: 0,
@@ -156,24 +293,34 @@ pub fn load_file(path: &Path) -> Result<Lesson, LoadError> {
     load_str(&name, &text)
 }
 
-fn preset_arg(kernel: &Option<String>, lesson: &Lesson) -> Result<Preset, String> {
-    match kernel {
-        None => Ok(lesson.kernels[0]),
-        Some(k) => Preset::parse(k).ok_or_else(|| {
-            format!(
-                "unknown kernel '{k}' (known presets: {})",
-                Preset::ALL.map(|p| p.name()).join(", ")
-            )
-        }),
+/// The preset for `--kernel` (the lesson's first kernel when absent). Says
+/// on stderr which preset a release maps to, and when it is newer than all.
+pub fn kernel_arg(kernel: Option<&str>) -> Result<Option<Preset>, String> {
+    let Some(k) = kernel else { return Ok(None) };
+    let m = Preset::for_release(k)?;
+    match &m.note {
+        Some(note) => eprintln!("pinlab: {note}"),
+        None if m.preset.name() != k.trim().trim_start_matches('v') => {
+            eprintln!("pinlab: kernel {k}: preset {} ({})", m.preset.name(), m.preset.span())
+        }
+        None => {}
     }
+    Ok(Some(m.preset))
+}
+
+fn preset_arg(kernel: &Option<String>, lesson: &Lesson) -> Result<Preset, String> {
+    Ok(kernel_arg(kernel.as_deref())?.unwrap_or(lesson.kernels[0]))
 }
 
 pub fn main_with(cli: Cli) -> ExitCode {
+    let code = run_command(cli);
+    let ok = code == ExitCode::SUCCESS;
+    output::finish(code, ok)
+}
+
+fn run_command(cli: Cli) -> ExitCode {
     match cli.command {
-        None | Some(Command::Open { .. }) => {
-            eprintln!("pinlab: the desktop app is started by the binary's main");
-            ExitCode::from(EXIT_INVALID)
-        }
+        None | Some(Command::Open { .. }) => invalid("the desktop app is started by the binary's main"),
         Some(Command::Lessons) => {
             for l in builtin::all() {
                 match l {
@@ -188,6 +335,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             kernel,
             what_if,
             json,
+            checking,
         }) => {
             let l = match find_lesson(&lesson) {
                 Ok(l) => l,
@@ -204,7 +352,11 @@ pub fn main_with(cli: Cli) -> ExitCode {
                     return invalid(e);
                 }
             }
-            let (_, report) = run_with_sim(&l, preset, whatif);
+            let opts = match checking.options(whatif) {
+                Ok(o) => o,
+                Err(e) => return invalid(e),
+            };
+            let (_, report) = run_with(&l, preset, opts);
             let out = if json {
                 serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
             } else {
@@ -217,7 +369,10 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 ExitCode::from(EXIT_FAILED)
             }
         }
-        Some(Command::Check { paths }) => check(&paths),
+        Some(Command::Check { paths, checking }) => match checking.options(None) {
+            Ok(opts) => check(&paths, opts),
+            Err(e) => invalid(e),
+        },
         Some(Command::Matrix { json, only }) => matrix(json, only.as_deref()),
         Some(Command::Counterexample {
             hazard,
@@ -225,7 +380,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
             what_if,
             seed,
             tries,
-        }) => counterexample(&hazard, &kernel, &what_if, seed, tries),
+            seconds,
+        }) => counterexample(&hazard, &kernel, &what_if, seed, tries, seconds),
         Some(Command::Exercise {
             seed,
             count,
@@ -248,9 +404,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
                         return invalid(format!("cannot write {}: {e}", p.display()));
                     }
                 }
-                None => {
-                    let _ = std::io::stdout().write_all(md.as_bytes());
-                }
+                None => output::bytes(md.as_bytes()),
             }
             ExitCode::SUCCESS
         }
@@ -287,7 +441,7 @@ fn collect(paths: &[PathBuf]) -> Vec<Result<Lesson, String>> {
     out
 }
 
-fn check(paths: &[PathBuf]) -> ExitCode {
+fn check(paths: &[PathBuf], opts: RunOptions) -> ExitCode {
     let loaded = collect(paths);
     let (mut passed, mut failed, mut invalid_files) = (0, 0, 0);
     let mut lessons = Vec::new();
@@ -306,18 +460,23 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     }
     for l in &lessons {
         for p in &l.kernels {
-            let (_, r) = run_with_sim(l, *p, None);
+            let (_, r) = run_with(l, *p, opts);
             if r.passed {
                 passed += 1;
                 out!("pass  {:<28} kernel {:<5} {} checks", l.id, p.name(), r.checks_passed);
             } else {
                 failed += 1;
                 out!(
-                    "FAIL  {:<28} kernel {:<5} {} of {} checks failed",
+                    "FAIL  {:<28} kernel {:<5} {} of {} checks failed{}",
                     l.id,
                     p.name(),
                     r.checks_failed,
-                    r.checks_passed + r.checks_failed
+                    r.checks_passed + r.checks_failed,
+                    if r.model_bugs > 0 {
+                        format!(", {} model bug(s)", r.model_bugs)
+                    } else {
+                        String::new()
+                    }
                 );
                 for st in &r.steps {
                     for c in st.checks.iter().filter(|c| !c.passed) {
@@ -329,6 +488,9 @@ fn check(paths: &[PathBuf]) -> ExitCode {
                             c.expect,
                             c.actual
                         );
+                    }
+                    for b in &st.model_bugs {
+                        out!("      step {}: MODEL BUG: {b}", st.step);
                     }
                 }
             }
@@ -454,40 +616,66 @@ fn exercise(seed: u64, count: usize, json: bool, lessons: Option<&Path>) -> Exit
     ExitCode::SUCCESS
 }
 
-fn counterexample(hazard: &str, kernel: &str, what_if: &[String], seed: u64, tries: u32) -> ExitCode {
-    use pinlab_lessons::counterexample::{lesson_text, search};
+fn counterexample(hazard: &str, kernel: &str, what_if: &[String], seed: u64, tries: u32, seconds: u64) -> ExitCode {
+    use pinlab_lessons::counterexample::{Progress, Search, lesson_text};
     use pinlab_lessons::model::HazardKind;
     let Some(h) = HazardKind::parse(hazard) else {
         let all: Vec<&str> = HazardKind::ALL.iter().map(|h| h.name()).collect();
         return invalid(format!("unknown hazard '{hazard}' (known: {})", all.join(", ")));
     };
-    let Some(p) = Preset::parse(kernel) else {
-        return invalid(format!("unknown kernel '{kernel}'"));
+    let p = match kernel_arg(Some(kernel)) {
+        Ok(p) => p.unwrap_or(Preset::NEWEST),
+        Err(e) => return invalid(e),
     };
+    if tries == 0 || tries > MAX_TRIES {
+        return invalid(format!("--tries must be between 1 and {MAX_TRIES}"));
+    }
+    if seconds == 0 || seconds > MAX_SECONDS {
+        return invalid(format!("--seconds must be between 1 and {MAX_SECONDS}"));
+    }
     let mut w = WhatIf::default();
     for t in what_if {
         if let Err(e) = w.set(t) {
             return invalid(e);
         }
     }
-    match search(p, w, h, seed, tries, 8) {
-        Some(f) => {
-            eprintln!(
-                "pinlab: {} found after {} sequence(s), shrunk from {} to {} steps",
-                h.name(),
-                f.tries,
-                f.original_len,
-                f.steps.len()
-            );
-            out!(
-                "{}",
-                lesson_text(&format!("Counterexample: {}", h.name()), p, w, &f.steps).trim_end()
-            );
-            ExitCode::SUCCESS
-        }
-        None => {
-            eprintln!("pinlab: no {} in {tries} sequences under {}", h.name(), p.name());
-            ExitCode::from(EXIT_FAILED)
+    let start = std::time::Instant::now();
+    let mut search = Search::new(p, w, h, seed, tries, 8);
+    loop {
+        match search.advance(200) {
+            Progress::Searching { tried } => {
+                if start.elapsed().as_secs() >= seconds {
+                    eprintln!(
+                        "pinlab: no {} in {tried} sequences under {}: the {seconds} s budget ran out",
+                        h.name(),
+                        p.name()
+                    );
+                    return ExitCode::from(EXIT_FAILED);
+                }
+            }
+            Progress::Found(f) => {
+                eprintln!(
+                    "pinlab: {} found after {} sequence(s), shrunk from {} to {} steps",
+                    h.name(),
+                    f.tries,
+                    f.original_len,
+                    f.steps.len()
+                );
+                out!(
+                    "{}",
+                    lesson_text(&format!("Counterexample: {}", h.name()), p, w, &f.steps).trim_end()
+                );
+                return ExitCode::SUCCESS;
+            }
+            Progress::Exhausted { tried } => {
+                eprintln!("pinlab: no {} in {tried} sequences under {}", h.name(), p.name());
+                return ExitCode::from(EXIT_FAILED);
+            }
+            Progress::ModelBug { steps, bug } => {
+                eprintln!("pinlab: MODEL BUG (please report it): {bug}");
+                out!("{}", lesson_text("Model bug", p, w, &steps).trim_end());
+                return ExitCode::from(EXIT_FAILED);
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! CLI subcommands.
 
 use clap::Parser;
-use pinlab::cli::{Cli, Command, EXIT_INVALID, find_lesson, main_with};
+use pinlab::cli::{Cli, Command, EXIT_INVALID, find_lesson, kernel_arg, main_with};
 use pinlab::gui::{PinlabApp, Source, session::Nav};
 use pinlab_lessons::model::Preset;
 use std::process::ExitCode;
@@ -26,12 +26,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_INVALID);
                 }
             };
-            let parse = |k: &Option<String>| match k.as_deref().map(Preset::parse) {
-                None => Ok(None),
-                Some(Some(p)) => Ok(Some(p)),
-                Some(None) => Err(format!("unknown kernel '{}'", k.clone().unwrap_or_default())),
-            };
-            let (preset, compare) = match (parse(&kernel), parse(&compare)) {
+            let (preset, compare) = match (kernel_arg(kernel.as_deref()), kernel_arg(compare.as_deref())) {
                 (Ok(a), Ok(b)) => (a, b),
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("pinlab: {e}");
@@ -99,8 +94,8 @@ fn run_gui(start: Option<Start>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pinlab: the desktop app could not start: {e}");
-            ExitCode::from(1)
+            eprintln!("pinlab: the desktop app could not start (is there a display?): {e}");
+            ExitCode::from(EXIT_INVALID)
         }
     }
 }

@@ -211,3 +211,97 @@ fn exercises_are_reproducible_and_their_lessons_run() {
     assert_eq!(r.status.code(), Some(0), "{}", stdout(&r));
     assert_eq!(pinlab(&["exercise", "--count", "0"]).status.code(), Some(2));
 }
+
+fn pinlab_with_stdout(args: &[&str], stdout_to: std::fs::File) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pinlab"))
+        .args(args)
+        .stdout(stdout_to)
+        .output()
+        .expect("runs")
+}
+
+/// `pinlab check failing.toml > /dev/full`: the failure is still 1; a
+/// success whose output cannot be written is 2; both say so on stderr.
+#[test]
+fn exit_status_survives_an_unwritable_stdout() {
+    let failing = temp("full-fail.toml", LESSON.replace("REFCOUNT", "7").as_bytes());
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    let o = pinlab_with_stdout(&["check", failing.to_str().unwrap()], full());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write the output"), "{}", stderr(&o));
+    let passing = temp("full-pass.toml", LESSON.replace("REFCOUNT", "1").as_bytes());
+    let o = pinlab_with_stdout(&["check", passing.to_str().unwrap()], full());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// Not a regular file: refused at once, without reading (a FIFO would block,
+/// /dev/zero never ends).
+#[test]
+fn devices_fifos_and_big_files_are_refused_at_once() {
+    let o = pinlab(&["run", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    let fifo = std::env::temp_dir().join(format!("pinlab-fifo-{}.toml", std::process::id()));
+    let _ = std::fs::remove_file(&fifo);
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let start = std::time::Instant::now();
+    let o = pinlab(&["run", fifo.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&fifo);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(start.elapsed().as_secs() < 10, "returned without waiting for a writer");
+    let big = temp("big.toml", &vec![b'#'; 2 << 20]);
+    let o = pinlab(&["run", big.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("at most 1048576 bytes"), "{}", stderr(&o));
+}
+
+/// A deliberately broken invariant (a folio whose refcount drifts from its
+/// holders) makes `pinlab check` exit 1 and name the violation.
+#[test]
+fn a_broken_invariant_fails_check_and_is_named() {
+    let o = pinlab(&["check", "--inject-fault", "refcount-drift"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("MODEL BUG"), "{out}");
+    assert!(
+        out.contains("refcount") && out.contains("references add up to"),
+        "{out}"
+    );
+    // The same lessons without the fault pass.
+    assert_eq!(pinlab(&["check"]).status.code(), Some(0));
+}
+
+/// `--kernel` takes what `uname -r` prints and says which preset it chose.
+#[test]
+fn kernel_accepts_uname_releases_and_notes_newer_ones() {
+    let o = pinlab(&["run", "folio-life", "--kernel", "6.8.0-45-generic"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("kernel 6.8"));
+    assert!(stderr(&o).contains("preset 6.8 (6.8-6.11)"), "{}", stderr(&o));
+    let o = pinlab(&["run", "folio-life", "--kernel", "7.1.5"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("newer than the newest preset: using 6.18"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        pinlab(&["run", "folio-life", "--kernel", "4.19"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn counterexample_tries_and_time_are_bounded() {
+    let o = pinlab(&["counterexample", "data_leak", "--tries", "4294967295"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--tries must be between 1 and 1000000"));
+    let o = pinlab(&["counterexample", "data_leak", "--seconds", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+}

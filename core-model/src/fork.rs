@@ -14,6 +14,16 @@ pub fn fork(ctx: &mut Ctx, parent: Pid, child_name: &str) -> KResult<Pid> {
     if child_name.is_empty() || ctx.w.procs.values().any(|p| p.name == child_name) {
         return invalid(format!("process name '{child_name}' is empty or already used"));
     }
+    let copied: u64 = ctx
+        .w
+        .proc(parent)
+        .mm
+        .vmas
+        .values()
+        .filter(|v| !v.flags.dontcopy)
+        .map(|v| v.pages())
+        .sum();
+    ctx.w.check_budget(copied, "this fork")?;
     let preset = ctx.w.preset;
     let pinned_note = if preset >= crate::preset::Preset::V5_14 {
         " MMF_HAS_PINNED is not inherited (not in MMF_INIT_MASK)."
@@ -118,6 +128,7 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                 }
                 if exclusive {
                     pv.ptes.set(i, Pte::Swap { slot, exclusive: false });
+                    ctx.w.note_pte(parent, vma.start + i as u64, pte, pv.ptes[i]);
                 }
                 child_ptes.push(Pte::Swap { slot, exclusive: false });
             }
@@ -135,11 +146,13 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     }
                 }
                 for k in 0..PMD_PAGES as usize {
-                    let mut p = pv.ptes[i + k];
+                    let old = pv.ptes[i + k];
+                    let mut p = old;
                     if cow {
                         p.wrprotect();
                     }
                     pv.ptes.set(i + k, p);
+                    ctx.w.note_pte(parent, vma.start + (i + k) as u64, old, p);
                     child_ptes.push(p);
                 }
                 pmds += 1;
@@ -196,6 +209,7 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     if cow && writable {
                         p.wrprotect();
                         pv.ptes.set(i, p);
+                        ctx.w.note_pte(parent, vma.start + i as u64, pte, p);
                     }
                     // VM_SHARED: the child's PTE is clean; it keeps write permission.
                     let cp = if vma.flags.shared {
@@ -261,6 +275,11 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
     });
     if has_anon || pv.has_anon_vma {
         cv.anon_vma = ((child.0 as u64) << 40) | (start + 1);
+    }
+    for (i, p) in child_ptes.iter().enumerate() {
+        if *p != Pte::None {
+            ctx.w.note_pte(child, start + i as u64, Pte::None, *p);
+        }
     }
     cv.ptes = child_ptes.into_iter().collect();
     ctx.w.proc_mut(parent).mm.vmas.insert(start, Arc::new(pv));

@@ -23,6 +23,7 @@ pub fn alloc(ctx: &mut Ctx, name: &str, pages: u64) -> KResult<()> {
     if pages == 0 || pages > 1 << 16 {
         return invalid(format!("a kernel buffer of {pages} pages (1 to 65536 allowed)"));
     }
+    ctx.w.check_budget(pages, "this kernel buffer")?;
     ctx.step(
         "alloc_pages",
         "include/linux/gfp.h",

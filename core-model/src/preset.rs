@@ -143,6 +143,71 @@ impl Preset {
         Some(p)
     }
 
+    /// The preset for a release as a user or `uname -r` writes it: "6.8",
+    /// "v6.1.5", "6.8.0-45-generic", "6.18.44-fc-v669". A release newer than
+    /// the newest preset maps to it, with a note saying so.
+    pub fn for_release(text: &str) -> Result<ReleaseMatch, String> {
+        let t = text.trim().trim_start_matches('v');
+        // The release is the leading "major.minor[.patch]"; the rest of a
+        // `uname -r` string (flavour, build) is ignored.
+        let end = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+        let nums: Vec<&str> = t[..end].trim_end_matches('.').split('.').collect();
+        let bad = || {
+            format!(
+                "'{text}' is not a kernel release (write one such as 6.8 or 6.8.0-45-generic; presets: {})",
+                Preset::ALL.map(|p| p.name()).join(", ")
+            )
+        };
+        if nums.len() < 2 || nums.len() > 3 || (end < t.len() && !t[end..].starts_with(['-', '+', '_', '~'])) {
+            return Err(bad());
+        }
+        let num = |s: &str| s.parse::<u32>().map_err(|_| bad());
+        let (major, minor) = (num(nums[0])?, num(nums[1])?);
+        if nums.len() == 3 {
+            num(nums[2])?;
+        }
+        let release = format!("{major}.{minor}");
+        let Some(preset) = Preset::parse(&release) else {
+            return Err(format!(
+                "kernel {text}: the model starts at 5.7 (the pin counting bias, 3faa52c03f44); presets: {}",
+                Preset::ALL.map(|p| p.name()).join(", ")
+            ));
+        };
+        let newer = (major, minor) > (6, 18);
+        let note = if newer {
+            Some(format!(
+                "kernel {text} is newer than the newest preset: using {} (releases after it may differ)",
+                preset.name()
+            ))
+        } else {
+            None
+        };
+        Ok(ReleaseMatch { preset, note })
+    }
+
+    /// The releases this preset stands for, e.g. "6.8-6.11", "6.18 and later".
+    pub fn span(self) -> String {
+        let i = Preset::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        match Preset::ALL.get(i + 1) {
+            None => format!("{} and later", self.name()),
+            Some(next) => {
+                let (maj, min) = next.name().split_once('.').unwrap_or(("0", "0"));
+                let (maj, min): (u32, u32) = (maj.parse().unwrap_or(0), min.parse().unwrap_or(0));
+                let last = if min == 0 {
+                    // 5.19 is followed by 6.0.
+                    format!("{}.19", maj - 1)
+                } else {
+                    format!("{maj}.{}", min - 1)
+                };
+                if last == self.name() {
+                    self.name().to_string()
+                } else {
+                    format!("{}-{last}", self.name())
+                }
+            }
+        }
+    }
+
     /// The release that starts this preset's span, for source links.
     pub fn release(self) -> &'static str {
         match self {
@@ -375,6 +440,14 @@ impl fmt::Display for Preset {
     }
 }
 
+/// A release mapped to the preset whose span holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseMatch {
+    pub preset: Preset,
+    /// Said to the user when the release is newer than every preset.
+    pub note: Option<String>,
+}
+
 /// How do_wp_page decides whether a write fault may reuse an anon page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReuseRule {
@@ -429,6 +502,21 @@ mod tests {
         assert_eq!(Preset::parse("6.18"), Some(Preset::V6_18));
         assert_eq!(Preset::parse("7.1"), Some(Preset::V6_18));
         assert_eq!(Preset::parse("5.6"), None);
+        let m = |t: &str| Preset::for_release(t).map(|r| (r.preset, r.note.is_some()));
+        assert_eq!(m("6.8.0-45-generic"), Ok((Preset::V6_8, false)));
+        assert_eq!(m("6.18.44-fc-v669"), Ok((Preset::V6_18, false)));
+        assert_eq!(m("v6.1.5"), Ok((Preset::V6_1, false)));
+        assert_eq!(m("7.1.5"), Ok((Preset::V6_18, true)));
+        assert_eq!(m("99.0"), Ok((Preset::V6_18, true)));
+        assert!(m("4.19").is_err());
+        assert!(m("six").is_err());
+        assert!(m("6").is_err());
+        assert!(m("6.8x").is_err());
+        assert_eq!(Preset::V6_8.span(), "6.8-6.11");
+        assert_eq!(Preset::V5_19.span(), "5.19");
+        assert_eq!(Preset::V5_18.span(), "5.18");
+        assert_eq!(Preset::V5_9.span(), "5.9-5.10");
+        assert_eq!(Preset::V6_18.span(), "6.18 and later");
         assert_eq!(Preset::parse("five"), None);
         for p in Preset::ALL {
             assert_eq!(Preset::parse(p.name()), Some(p));

@@ -83,6 +83,7 @@ pub fn create_file(ctx: &mut Ctx, name: &str, fs: FsKind, pages: u64, data: &[St
     if data.len() as u64 > pages {
         return invalid(format!("{} data tags for a file of {pages} pages", data.len()));
     }
+    ctx.w.check_budget(pages, "this file")?;
     ctx.step(
         "create",
         "(setup)",

@@ -15,6 +15,35 @@ pub struct Entry {
     pub world: World,
     /// Index into `Sim::actions` of the action this step belongs to.
     pub action: Option<usize>,
+    /// The folios this micro-step changed or whose mappings it changed.
+    pub touched: Vec<crate::ids::FolioId>,
+}
+
+/// A deliberate model bug, for testing that the checks catch one (`pinlab
+/// check --inject-fault`). Never set in normal use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// After every action, one more reference on the newest live folio than
+    /// its holders account for.
+    RefcountDrift,
+}
+
+impl Fault {
+    pub fn parse(s: &str) -> Option<Fault> {
+        (s == "refcount-drift").then_some(Fault::RefcountDrift)
+    }
+}
+
+/// How the model's invariants are checked after every micro-step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checks {
+    Off,
+    /// On what the micro-step touched (`tracker.rs`): the default.
+    Incremental,
+    /// Over the whole world (`invariants::check`): slow on big worlds.
+    Full,
+    /// Both, and they must agree (tests).
+    Both,
 }
 
 #[derive(Clone, Debug)]
@@ -38,8 +67,10 @@ pub struct Sim {
     entries: Vec<Entry>,
     actions: Vec<ActionRecord>,
     cursor: usize,
-    check_invariants: bool,
+    checks: Checks,
+    tracker: Option<Box<crate::tracker::Tracker>>,
     violations: Vec<Violation>,
+    fault: Option<Fault>,
 }
 
 impl Sim {
@@ -70,18 +101,33 @@ impl Sim {
                 step: boot,
                 world: World::new(preset, whatif),
                 action: None,
+                touched: Vec::new(),
             }],
             actions: Vec::new(),
             cursor: 0,
-            check_invariants: true,
+            checks: Checks::Incremental,
+            tracker: None,
             violations: Vec::new(),
+            fault: None,
         }
     }
 
-    /// Turns invariant checking after every micro-step on or off (it costs
-    /// time proportional to the world; benchmarks turn it off).
+    /// Turns invariant checking after every micro-step on (incremental) or off.
     pub fn set_check_invariants(&mut self, on: bool) {
-        self.check_invariants = on;
+        self.set_checks(if on { Checks::Incremental } else { Checks::Off });
+    }
+
+    pub fn set_checks(&mut self, checks: Checks) {
+        self.checks = checks;
+    }
+
+    pub fn checks(&self) -> Checks {
+        self.checks
+    }
+
+    /// Breaks the model on purpose (see `Fault`).
+    pub fn inject_fault(&mut self, fault: Fault) {
+        self.fault = Some(fault);
     }
 
     pub fn preset(&self) -> Preset {
@@ -113,14 +159,40 @@ impl Sim {
         let mut ctx = Ctx::new(start, base);
         let outcome = run(&mut ctx, action)?;
         let (_, mut steps) = ctx.finish();
-        for (_, w) in steps.iter_mut() {
+        for (_, w, _) in steps.iter_mut() {
             w.whatif = own;
         }
+        if let (Some(Fault::RefcountDrift), Some((_, w, journal))) = (self.fault, steps.last_mut())
+            && let Some((id, _)) = w.live_folios().filter(|(id, _)| *id != crate::ids::ZERO_FOLIO).last()
+        {
+            w.folio_mut(id).refcount += 1;
+            journal.touch(id);
+            w.journal = Default::default();
+        }
         let idx = self.actions.len();
-        for (step, world) in steps {
-            if self.check_invariants {
-                let at = self.entries.len();
+        let incremental = matches!(self.checks, Checks::Incremental | Checks::Both);
+        if !incremental {
+            // Stale as soon as a step goes unchecked: rebuilt when needed.
+            self.tracker = None;
+        }
+        if incremental && self.tracker.is_none() {
+            let prev = &self.entries[base - 1].world;
+            self.tracker = Some(Box::new(crate::tracker::Tracker::new(prev)));
+        }
+        for (step, world, journal) in steps {
+            let at = self.entries.len();
+            if let Some(t) = self.tracker.as_mut().filter(|_| incremental) {
+                for text in t.step(&world, &journal) {
+                    self.violations.push(Violation { step: at, text });
+                }
+            }
+            if matches!(self.checks, Checks::Full | Checks::Both) {
                 for text in crate::invariants::check(&world) {
+                    let text = if self.checks == Checks::Both {
+                        format!("(full check) {text}")
+                    } else {
+                        text
+                    };
                     self.violations.push(Violation { step: at, text });
                 }
             }
@@ -128,6 +200,7 @@ impl Sim {
                 step,
                 world,
                 action: Some(idx),
+                touched: journal.touched(),
             });
         }
         self.actions.push(ActionRecord {
@@ -153,6 +226,8 @@ impl Sim {
         self.entries.truncate(keep_entries);
         self.violations.retain(|v| v.step < keep_entries);
         self.cursor = keep_entries - 1;
+        // The counts follow the newest world: rebuilt from the kept one.
+        self.tracker = None;
     }
 
     /// The world at the cursor.

@@ -37,7 +37,7 @@ pub struct Ctx {
     pub w: World,
     /// Index the first recorded step will have in the history.
     base: usize,
-    done: Vec<(MicroStep, World)>,
+    done: Vec<(MicroStep, World, crate::journal::Journal)>,
     pending: Option<MicroStep>,
     /// Key of a batchable pending step (same key: merge instead of a new step).
     pending_key: Option<String>,
@@ -56,7 +56,8 @@ impl Ctx {
 
     fn flush(&mut self) {
         if let Some(step) = self.pending.take() {
-            self.done.push((step, self.w.clone()));
+            let journal = std::mem::take(&mut self.w.journal);
+            self.done.push((step, self.w.clone(), journal));
         }
         self.pending_key = None;
     }
@@ -132,8 +133,8 @@ impl Ctx {
         }
     }
 
-    /// Ends recording: the steps with the world after each.
-    pub fn finish(mut self) -> (World, Vec<(MicroStep, World)>) {
+    /// Ends recording: the steps with the world after each and what each changed.
+    pub fn finish(mut self) -> (World, Vec<(MicroStep, World, crate::journal::Journal)>) {
         self.flush();
         (self.w, self.done)
     }

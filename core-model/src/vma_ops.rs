@@ -69,6 +69,7 @@ pub fn mmap(ctx: &mut Ctx, pid: Pid, name: &str, a: &MmapArgs) -> KResult<()> {
             ),
         );
     }
+    ctx.w.check_budget(a.pages, "this mmap")?;
     let zone = match (a.zone, a.movable) {
         (Some(z), true) if z != Zone::Movable => {
             return invalid(format!(
@@ -427,7 +428,8 @@ pub fn mprotect(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, write: bool) -> KRe
         let mut v = (*vma).clone();
         v.flags.write = write;
         for i in 0..v.ptes.len() {
-            let mut pte = v.ptes[i];
+            let old = v.ptes[i];
+            let mut pte = old;
             let Pte::Present {
                 folio,
                 page,
@@ -458,6 +460,7 @@ pub fn mprotect(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, write: bool) -> KRe
                 *writable = *writable || ok;
             }
             v.ptes.set(i, pte);
+            ctx.w.note_pte(pid, s + i as u64, old, pte);
         }
         ctx.w.proc_mut(pid).mm.vmas.insert(s, Arc::new(v));
     }

@@ -116,11 +116,50 @@ pub struct World {
     pub hazards: Vector<Hazard>,
     /// Logical clock: bumps on every write, fork and spawn.
     pub seq: u64,
+    /// What changed since the last micro-step boundary (not state: two
+    /// journals always compare equal).
+    #[serde(skip)]
+    pub journal: crate::journal::Journal,
     pub next_pid: u32,
     pub next_swap: u32,
 }
 
+/// Most pages a world may hold across every mapping, file and kernel buffer
+/// (16 GiB of 4 KiB pages): requests beyond it fail with ENOMEM before they
+/// change anything, so no input makes the model allocate without bound.
+pub const MAX_WORLD_PAGES: u64 = 1 << 22;
+
 impl World {
+    /// Pages the world holds: every live process's mappings, every file
+    /// (shmem objects behind shared anonymous mappings are counted by their
+    /// mappings) and every kernel buffer.
+    pub fn pages_in_use(&self) -> u64 {
+        let mapped: u64 = self
+            .procs
+            .values()
+            .filter(|p| p.alive)
+            .flat_map(|p| p.mm.vmas.values())
+            .map(|v| v.pages())
+            .sum();
+        let files: u64 = self.files.values().filter(|f| !f.shmem_for_anon).map(|f| f.pages).sum();
+        let kbufs: u64 = self.kbufs.values().map(|k| k.len() as u64).sum();
+        mapped + files + kbufs
+    }
+
+    /// ENOMEM if `more` pages would take the world past MAX_WORLD_PAGES.
+    pub fn check_budget(&self, more: u64, what: &str) -> KResult<()> {
+        let now = self.pages_in_use();
+        if now.saturating_add(more) > MAX_WORLD_PAGES {
+            return errno(
+                Errno::ENOMEM,
+                format!(
+                    "{what} would need {more} more page(s): the model's world holds at most {MAX_WORLD_PAGES} pages (16 GiB) across all mappings, files and kernel buffers, and {now} are in use"
+                ),
+            );
+        }
+        Ok(())
+    }
+
     pub fn new(preset: Preset, whatif: WhatIf) -> World {
         let mut zero = Folio::new(FolioKind::Zero, 0, Zone::Normal);
         // The zero page is reserved memory with one reference of its own.
@@ -141,6 +180,7 @@ impl World {
             vmstat: Vmstat::default(),
             hazards: Vector::new(),
             seq: 0,
+            journal: Default::default(),
             next_pid: 1,
             next_swap: 0,
         }
@@ -153,6 +193,7 @@ impl World {
     }
 
     pub fn folio_mut(&mut self, id: FolioId) -> &mut Folio {
+        self.journal.touch(id);
         self.folios.get_mut(id.0 as usize)
     }
 
@@ -175,6 +216,7 @@ impl World {
         f.flags.uptodate = true;
         let id = FolioId(self.folios.len() as u32);
         self.folios.push_back(f);
+        self.journal.touch(id);
         id
     }
 
@@ -295,7 +337,15 @@ impl World {
     }
 
     pub fn set_pte(&mut self, pid: Pid, vpn: u64, pte: Pte) {
+        let old = self.pte(pid, vpn);
+        self.journal.pte(pid, vpn, old, pte);
         self.proc_mut(pid).mm.set_pte(vpn, pte);
+    }
+
+    /// Records a PTE rewritten in place by code that edits a VMA's page table
+    /// directly (fork, mprotect).
+    pub fn note_pte(&mut self, pid: Pid, vpn: u64, old: Pte, new: Pte) {
+        self.journal.pte(pid, vpn, old, new);
     }
 
     /// Name a student would use for a virtual page: `proc:region[i]`.

@@ -224,3 +224,58 @@ fn mthp_only_from_6_8() {
     });
     assert_eq!(e.errno(), Some(Errno::EINVAL));
 }
+
+/// The world has a page budget across everything it holds: forty 16 GiB
+/// mappings fail at the second with ENOMEM, and so does a fork that would
+/// double a world already at half the budget; nothing changes.
+#[test]
+fn the_world_page_budget_bounds_mappings_files_buffers_and_forks() {
+    use pinlab_model::world::MAX_WORLD_PAGES;
+    let mut t = T::new(Preset::NEWEST);
+    t.spawn("p");
+    let big = |vma: &str| Action::Mmap {
+        proc: "p".into(),
+        vma: vma.into(),
+        args: MmapArgs {
+            pages: MAX_WORLD_PAGES,
+            write: true,
+            ..Default::default()
+        },
+    };
+    t.ok(big("m0"));
+    let e = t.err(big("m1"));
+    assert_eq!(e.errno(), Some(Errno::ENOMEM), "{e}");
+    assert!(e.to_string().contains("at most 4194304 pages"), "{e}");
+    let e = t.err(Action::CreateFile {
+        name: "f".into(),
+        fs: FsKind::Ext4,
+        pages: 1,
+        data: vec![],
+    });
+    assert_eq!(e.errno(), Some(Errno::ENOMEM));
+    let e = t.err(Action::KbufAlloc {
+        kbuf: "k".into(),
+        pages: 1,
+    });
+    assert_eq!(e.errno(), Some(Errno::ENOMEM));
+    t.ok(Action::Munmap {
+        proc: "p".into(),
+        vma: "m0".into(),
+        start: 0,
+        pages: None,
+    });
+    t.ok(Action::Mmap {
+        proc: "p".into(),
+        vma: "half".into(),
+        args: MmapArgs {
+            pages: MAX_WORLD_PAGES / 2 + 1,
+            write: true,
+            ..Default::default()
+        },
+    });
+    let e = t.err(Action::Fork {
+        parent: "p".into(),
+        child: "c".into(),
+    });
+    assert_eq!(e.errno(), Some(Errno::ENOMEM));
+}

@@ -215,6 +215,7 @@ fn whatif() -> impl Strategy<Value = WhatIf> {
 /// Runs the setup and the actions; returns the transcript and the final world.
 fn run(preset: Preset, whatif: WhatIf, actions: &[Action]) -> (Vec<String>, World) {
     let mut sim = Sim::with_whatif(preset, whatif);
+    sim.set_checks(Checks::Both);
     for a in setup() {
         sim.apply(&a).expect("setup");
     }

@@ -47,6 +47,28 @@ pub enum Address {
 /// Holder prefixes accepted (they all name the same kind of object).
 pub const HOLDER_PREFIXES: [&str; 6] = ["pin", "ref", "mr", "bio", "ring", "holder"];
 
+/// Address prefixes that are not process names: a process called one of
+/// these could not be addressed.
+pub const RESERVED_PREFIXES: [&str; 11] = [
+    "file", "disk", "pipe", "kbuf", "proc", "pin", "ref", "mr", "bio", "ring", "holder",
+];
+
+/// Why a process name could not be used in addresses, if it could not.
+pub fn process_name_problem(name: &str) -> Option<String> {
+    if RESERVED_PREFIXES.contains(&name) {
+        return Some(format!(
+            "'{name}' is an address prefix and cannot name a process (reserved: {})",
+            RESERVED_PREFIXES.join(", ")
+        ));
+    }
+    if !name_ok(name) || name.contains(':') {
+        return Some(format!(
+            "'{name}' cannot name a process: use letters, digits, '-', '_' and '.'"
+        ));
+    }
+    None
+}
+
 fn name_ok(s: &str) -> bool {
     !s.is_empty()
         && s.chars()

@@ -5,7 +5,7 @@
 //! `pinlab run` replays it.
 
 use crate::load::load_str;
-use crate::run::{Report, run_unchecked};
+use crate::run::{Report, run_report};
 use pinlab_model::{HazardKind, Preset, WhatIf};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -138,7 +138,7 @@ fn run(preset: Preset, whatif: WhatIf, steps: &[String]) -> Option<Report> {
         &lesson_text("Counterexample", preset, whatif, steps),
     )
     .ok()?;
-    Some(run_unchecked(&l, preset, None))
+    Some(run_report(&l, preset, None))
 }
 
 /// Does the sequence raise `hazard`, with every step succeeding?
@@ -161,6 +161,12 @@ pub enum Progress {
     /// Every try used, no hit.
     Exhausted {
         tried: u32,
+    },
+    /// A sequence made the model break its own invariants: a bug in pinlab,
+    /// reported with the sequence that shows it.
+    ModelBug {
+        steps: Vec<String>,
+        bug: String,
     },
 }
 
@@ -212,6 +218,12 @@ impl Search {
                 }
             }
             let Some(r) = run(preset, whatif, &steps) else { continue };
+            if let Some(bug) = r.steps.iter().flat_map(|s| s.model_bugs.iter()).next() {
+                return Progress::ModelBug {
+                    steps,
+                    bug: bug.clone(),
+                };
+            }
             // Keep the prefix up to the first hazard of that kind, minus failed steps.
             let Some(at) = r
                 .steps
@@ -244,7 +256,8 @@ impl Search {
     }
 }
 
-/// Searches up to `tries` random sequences of up to `max_len` steps.
+/// Searches up to `tries` random sequences of up to `max_len` steps. Err: a
+/// sequence broke the model's invariants (the bug, then the sequence).
 pub fn search(
     preset: Preset,
     whatif: WhatIf,
@@ -252,12 +265,13 @@ pub fn search(
     seed: u64,
     tries: u32,
     max_len: usize,
-) -> Option<Found> {
+) -> Result<Option<Found>, String> {
     let mut s = Search::new(preset, whatif, hazard, seed, tries, max_len);
     loop {
         match s.advance(1000) {
-            Progress::Found(f) => return Some(f),
-            Progress::Exhausted { .. } => return None,
+            Progress::Found(f) => return Ok(Some(f)),
+            Progress::Exhausted { .. } => return Ok(None),
+            Progress::ModelBug { steps, bug } => return Err(format!("{bug}\n{}", steps.join("\n--\n"))),
             Progress::Searching { .. } => {}
         }
     }
@@ -289,7 +303,9 @@ mod tests {
     #[test]
     fn finds_a_leak_under_5_7_and_shrinks_it_to_a_minimal_sequence() {
         let w = WhatIf::default();
-        let found = search(Preset::V5_7, w, HazardKind::DataLeak, 1, 20_000, 8).expect("found under 5.7");
+        let found = search(Preset::V5_7, w, HazardKind::DataLeak, 1, 20_000, 8)
+            .unwrap()
+            .expect("found under 5.7");
         let s = &found.steps;
         assert!(shows(Preset::V5_7, w, s, HazardKind::DataLeak));
         // 1-minimal: removing any step loses the leak.
@@ -326,7 +342,9 @@ mod tests {
     /// would differ between a class's machines.
     #[test]
     fn seed_1_finds_the_leak_after_the_same_number_of_tries() {
-        let f = search(Preset::V5_7, WhatIf::default(), HazardKind::DataLeak, 1, 20_000, 8).unwrap();
+        let f = search(Preset::V5_7, WhatIf::default(), HazardKind::DataLeak, 1, 20_000, 8)
+            .unwrap()
+            .unwrap();
         assert_eq!((f.tries, f.original_len, f.steps.len()), (1816, 6, 6));
     }
 

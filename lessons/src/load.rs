@@ -535,6 +535,21 @@ fn build_action(
             return c.err(&span, format!("action '{kind}': {msg}"));
         }
     };
+    let new_process = match &action {
+        Action::Spawn { name } => Some(("name", name)),
+        Action::Fork { child, .. } => Some(("child", child)),
+        _ => None,
+    };
+    if let Some((key, name)) = new_process
+        && let Some(why) = crate::address::process_name_problem(name)
+    {
+        let span = spans
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, s)| s.clone())
+            .unwrap_or(do_span.clone());
+        return c.err(&span, why);
+    }
     let back = toml::Value::try_from(&action).ok();
     let back_keys: Vec<String> = match back {
         Some(toml::Value::Table(t)) => t.keys().cloned().collect(),

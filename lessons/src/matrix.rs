@@ -12,7 +12,7 @@
 use crate::kernels::KernelFilter;
 use crate::lesson::Lesson;
 use crate::load::{LoadError, load_str};
-use crate::run::run_unchecked;
+use crate::run::run_report;
 use pinlab_model::Preset;
 use serde::{Deserialize, Serialize};
 
@@ -172,13 +172,21 @@ pub fn known_for<'a>(known: &'a [Known], case: &Case, p: Preset) -> Option<&'a K
 
 /// Runs one case under one preset and classifies the result as the selftest would.
 pub fn run_case(case: &Case, p: Preset, known: &[Known]) -> Cell {
-    let report = run_unchecked(&case.lesson, p, None);
+    let report = run_report(&case.lesson, p, None);
     let known = known_for(known, case, p).cloned();
     if report.passed {
         return Cell {
             outcome: Outcome::Pass,
             step: None,
             detail: String::new(),
+            known,
+        };
+    }
+    if let Some(bug) = report.steps.iter().flat_map(|s| s.model_bugs.iter()).next() {
+        return Cell {
+            outcome: Outcome::Fail,
+            step: None,
+            detail: format!("MODEL BUG: {bug}"),
             known,
         };
     }

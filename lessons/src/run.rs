@@ -3,7 +3,7 @@
 
 use crate::expect::{StepOutcome, observe};
 use crate::lesson::{Answer, Lesson, Question};
-use pinlab_model::{ActionError, Errno, FolioId, Preset, Sim, WhatIf, World};
+use pinlab_model::{ActionError, Checks, Errno, Fault, FolioId, Preset, Sim, WhatIf, World};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -18,7 +18,10 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     pub checks_passed: usize,
     pub checks_failed: usize,
-    /// True when every expectation held and no action failed unexpectedly.
+    /// Broken invariants: bugs in the model, never findings about the kernel.
+    pub model_bugs: usize,
+    /// True when every expectation held, no action failed unexpectedly and
+    /// the model kept every invariant.
     pub passed: bool,
 }
 
@@ -36,6 +39,8 @@ pub struct StepReport {
     pub changes: Vec<String>,
     pub hazards: Vec<HazardLine>,
     pub checks: Vec<CheckLine>,
+    /// Invariants the model broke during this step (a bug in pinlab).
+    pub model_bugs: Vec<String>,
     pub question: Option<QuestionLine>,
     /// The step's micro-steps are history entries [first_entry, end_entry).
     pub first_entry: usize,
@@ -120,21 +125,52 @@ pub struct QuestionLine {
     pub explain: String,
 }
 
-/// Runs a lesson under `preset` (what-if toggles: the lesson's, or `whatif`
-/// when given). Returns the timeline too, for the GUI.
-pub fn run_with_sim(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> (Sim, Report) {
-    let whatif = whatif.unwrap_or(lesson.whatif);
-    run_on(lesson, Sim::with_whatif(preset, whatif))
+/// How to run a lesson: what-if toggles (the lesson's when None), how the
+/// model's invariants are checked (incremental by default), and a deliberate
+/// model bug for testing the checks.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    pub whatif: Option<WhatIf>,
+    pub checks: Checks,
+    pub fault: Option<Fault>,
 }
 
-/// Runs a lesson without checking the model's invariants after every
-/// micro-step: for bulk runs (the selftest matrix, exercise generation,
-/// counterexample search) where that check costs 80% of the time. The
-/// invariants stay checked by the lesson runs and the property tests.
-pub fn run_unchecked(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> Report {
-    let mut sim = Sim::with_whatif(preset, whatif.unwrap_or(lesson.whatif));
-    sim.set_check_invariants(false);
-    run_on(lesson, sim).1
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            whatif: None,
+            checks: Checks::Incremental,
+            fault: None,
+        }
+    }
+}
+
+/// Runs a lesson under `preset` with options. Returns the timeline too, for the GUI.
+pub fn run_with(lesson: &Lesson, preset: Preset, opts: RunOptions) -> (Sim, Report) {
+    let mut sim = Sim::with_whatif(preset, opts.whatif.unwrap_or(lesson.whatif));
+    sim.set_checks(opts.checks);
+    if let Some(f) = opts.fault {
+        sim.inject_fault(f);
+    }
+    run_on(lesson, sim)
+}
+
+/// Runs a lesson under `preset` (what-if toggles: the lesson's, or `whatif`
+/// when given), checking the model's invariants after every micro-step.
+pub fn run_with_sim(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> (Sim, Report) {
+    run_with(
+        lesson,
+        preset,
+        RunOptions {
+            whatif,
+            ..RunOptions::default()
+        },
+    )
+}
+
+/// The report alone (bulk runs: the selftest matrix, exercises, searches).
+pub fn run_report(lesson: &Lesson, preset: Preset, whatif: Option<WhatIf>) -> Report {
+    run_with_sim(lesson, preset, whatif).1
 }
 
 fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
@@ -144,6 +180,7 @@ fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
     let mut steps = Vec::new();
     let (mut ok, mut bad) = (0, 0);
     let mut aborted = false;
+    let mut bugs_seen = 0;
     for (i, step) in lesson.steps.iter().enumerate() {
         if aborted {
             break;
@@ -219,7 +256,19 @@ fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
                 pages: e.step.count,
             })
             .collect();
-        let changes = changes(&before, &world);
+        let changes = changes(&before, &world, &sim.entries()[first_entry..end_entry]);
+        let model_bugs: Vec<String> = sim.violations()[bugs_seen..]
+            .iter()
+            .map(|v| {
+                format!(
+                    "after micro-step {} ({}): {}",
+                    v.step,
+                    sim.entries().get(v.step).map_or("", |e| e.step.func),
+                    v.text
+                )
+            })
+            .collect();
+        bugs_seen = sim.violations().len();
         steps.push(StepReport {
             step: i + 1,
             line: step.line,
@@ -237,6 +286,7 @@ fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
                 })
                 .collect(),
             checks,
+            model_bugs,
             question,
             first_entry,
             end_entry,
@@ -250,7 +300,8 @@ fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
         steps,
         checks_passed: ok,
         checks_failed: bad,
-        passed: bad == 0,
+        model_bugs: sim.violations().len(),
+        passed: bad == 0 && sim.violations().is_empty(),
     };
     (sim, report)
 }
@@ -272,6 +323,7 @@ fn skipped_step(i: usize, step: &crate::lesson::Step, at: usize) -> StepReport {
         changes: Vec::new(),
         hazards: Vec::new(),
         checks: Vec::new(),
+        model_bugs: Vec::new(),
         question: None,
         first_entry: at,
         end_entry: at,
@@ -313,8 +365,9 @@ fn question_line(q: &Question, preset: Preset, o: &StepOutcome) -> QuestionLine 
     }
 }
 
-/// Counts that moved during the step, on every folio (at most 40 lines).
-fn changes(before: &World, after: &World) -> Vec<String> {
+/// Counts that moved during the step, on the folios its micro-steps touched
+/// (at most 40 lines): the cost follows the step, not the world.
+fn changes(before: &World, after: &World, entries: &[pinlab_model::sim::Entry]) -> Vec<String> {
     let mut out = Vec::new();
     let mut more = 0;
     let mut push = |line: String, out: &mut Vec<String>| {
@@ -324,10 +377,15 @@ fn changes(before: &World, after: &World) -> Vec<String> {
             more += 1;
         }
     };
-    for i in 0..after.folios.len() {
-        let id = FolioId(i as u32);
+    let mut touched: Vec<FolioId> = entries.iter().flat_map(|e| e.touched.iter().copied()).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    for id in touched {
+        if id.0 as usize >= after.folios.len() {
+            continue;
+        }
         let a = after.folio(id);
-        let Some(b) = before.folios.get(i) else {
+        let Some(b) = before.folios.get(id.0 as usize) else {
             let pins = if a.pincount > 0 {
                 format!(", pincount {}", a.pincount)
             } else {
@@ -434,6 +492,12 @@ pub fn transcript(lesson: &Lesson, r: &Report) -> String {
         for h in &st.hazards {
             let _ = writeln!(s, "  HAZARD {}: {}", h.kind, h.text);
         }
+        for b in &st.model_bugs {
+            let _ = writeln!(
+                s,
+                "  MODEL BUG (an invariant of pinlab's model broke; please report it): {b}"
+            );
+        }
         for c in &st.checks {
             let _ = writeln!(
                 s,
@@ -449,5 +513,8 @@ pub fn transcript(lesson: &Lesson, r: &Report) -> String {
         }
     }
     let _ = writeln!(s, "\n{} checks passed, {} failed", r.checks_passed, r.checks_failed);
+    if r.model_bugs > 0 {
+        let _ = writeln!(s, "{} model bug(s): the model broke its own invariants", r.model_bugs);
+    }
     s
 }

@@ -4,7 +4,7 @@
 //! tree per preset by tools/symbols/verify.py).
 
 use pinlab_lessons::lesson::Lesson;
-use pinlab_lessons::run::{Report, run_unchecked};
+use pinlab_lessons::run::{Report, run_report};
 use pinlab_lessons::{builtin, matrix};
 use pinlab_model::symbols::SymbolTable;
 use pinlab_model::world::Vmstat;
@@ -88,7 +88,7 @@ fn builtin_lessons_name_only_functions_of_each_release() {
     let mut bad = BTreeSet::new();
     for l in lessons() {
         for p in Preset::ALL {
-            let r = run_unchecked(&l, p, None);
+            let r = run_report(&l, p, None);
             bad.extend(check_run(table, &r, p).into_iter().map(|b| format!("{}: {b}", l.id)));
         }
         for p in &l.kernels {
@@ -110,7 +110,7 @@ fn selftest_cases_name_only_functions_of_each_release() {
     for case in matrix::cases() {
         let case = case.expect("loads");
         for p in Preset::ALL {
-            let r = run_unchecked(&case.lesson, p, None);
+            let r = run_report(&case.lesson, p, None);
             bad.extend(check_run(table, &r, p).into_iter().map(|b| format!("{}: {b}", case.id)));
         }
     }
@@ -131,7 +131,7 @@ fn a_deliberately_wrong_table_entry_fails_the_check() {
         e.releases.retain(|r| r != "5.19");
     }
     let l = builtin::by_id("fsync-pinned").expect("lesson");
-    let r = run_unchecked(&l, Preset::V5_19, None);
+    let r = run_report(&l, Preset::V5_19, None);
     let bad = check_run(&table, &r, Preset::V5_19);
     assert!(bad.iter().any(|b| b.contains("folio_clear_dirty_for_io")), "{bad:?}");
     assert!(check_run(SymbolTable::builtin(), &r, Preset::V5_19).is_empty());

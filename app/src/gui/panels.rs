@@ -33,6 +33,7 @@ pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, view: Na
     } = view;
     let k = s.step();
     ui.heading(&s.lesson.title);
+    model_bug_banner(ui, s);
     if k == 0 {
         ui.label(RichText::new(&s.lesson.summary).italics());
         if !s.lesson.objectives.is_empty() {
@@ -137,6 +138,30 @@ pub fn log_ui(ui: &mut Ui, s: &Session) {
         ui.label(if future { text.weak() } else { text });
         ui.add_space(4.0);
     }
+}
+
+/// A broken invariant is a bug in pinlab, not a finding about the kernel:
+/// shown apart from hazards, above the narration, in black on yellow.
+pub fn model_bug_banner(ui: &mut Ui, s: &Session) {
+    if s.report.model_bugs == 0 {
+        return;
+    }
+    let first = s
+        .report
+        .steps
+        .iter()
+        .find_map(|st| st.model_bugs.first().map(|b| format!("step {}: {b}", st.step)))
+        .unwrap_or_default();
+    egui::Frame::new().fill(theme::YELLOW).inner_margin(6.0).show(ui, |ui| {
+        ui.label(
+            RichText::new(format!(
+                "Model bug: pinlab broke {} of its own invariant(s) in this lesson under {}. \
+                     This is a bug in pinlab, not a kernel hazard: please report it. First: {first}",
+                s.report.model_bugs, s.report.kernel
+            ))
+            .color(egui::Color32::BLACK),
+        );
+    });
 }
 
 pub fn hazards_ui(ui: &mut Ui, w: &World) {

@@ -468,6 +468,16 @@ impl PinlabApp {
                     format!("No {} in {tried} sequences under {}.", sb.hazard.name(), preset.name()),
                 ));
             }
+            Progress::ModelBug { steps, bug } => {
+                sb.search = None;
+                sb.message = Some((
+                    false,
+                    format!("Model bug (please report it): {bug}. The sequence is now in the sandbox."),
+                ));
+                let mine = std::mem::replace(&mut sb.steps, steps);
+                sb.before_search.get_or_insert(mine);
+                self.rebuild_sandbox();
+            }
             Progress::Found(f) => {
                 sb.search = None;
                 sb.message = Some((

@@ -9,8 +9,12 @@ pub struct T {
 }
 
 impl T {
+    /// A timeline that checks every invariant both ways (incremental and
+    /// full) after every micro-step.
     pub fn new(p: Preset) -> T {
-        T { sim: Sim::new(p) }
+        let mut sim = Sim::new(p);
+        sim.set_checks(Checks::Both);
+        T { sim }
     }
 
     pub fn w(&self) -> &World {
@@ -252,7 +256,7 @@ pub fn with(p: Preset, whatif: &[&str]) -> T {
     for n in whatif {
         w.set(n).unwrap();
     }
-    T {
-        sim: Sim::with_whatif(p, w),
-    }
+    let mut sim = Sim::with_whatif(p, w);
+    sim.set_checks(Checks::Both);
+    T { sim }
 }

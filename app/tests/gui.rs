@@ -114,3 +114,22 @@ fn saved_state_round_trips_and_damaged_state_falls_back() {
     assert_eq!(third.session.lesson.id, "folio-life");
     assert!(third.error.is_none());
 }
+
+/// A broken invariant is shown apart from hazards, as a model bug.
+#[test]
+fn a_model_bug_gets_its_own_banner() {
+    use pinlab::gui::session::Session;
+    use pinlab_lessons::model::Fault;
+    use pinlab_lessons::run::RunOptions;
+    let mut h = harness();
+    assert!(h.query_by_label_contains("Model bug").is_none());
+    let lesson = pinlab_lessons::builtin::by_id("folio-life").unwrap();
+    let opts = RunOptions {
+        fault: Some(Fault::RefcountDrift),
+        ..RunOptions::default()
+    };
+    h.state_mut().session = Session::with_options(lesson, Preset::NEWEST, opts);
+    h.run();
+    let banner = h.get_by_label_contains("Model bug: pinlab broke");
+    assert!(format!("{banner:?}").contains("not a kernel hazard"));
+}

@@ -72,13 +72,20 @@ pub fn dio(
     crate::writeback::writeback_range(ctx, file, block, n, true)?;
     // bio_iov_iter_get_pages on an ITER_UBUF iterator (section 9.2, 12a).
     let pin = if v7 { !write } else { preset >= Preset::V6_5 };
+    // The proposal was written against iov_iter_extract_pages (6.3+); on an
+    // older release the what-if narrates the extraction that release has.
+    let extract = if preset >= Preset::V6_3 {
+        "iov_iter_extract_pages"
+    } else {
+        crate::names::dio_get_user_pages(preset)
+    };
     let how = match (pin, v7) {
         (true, true) => {
-            "v7 what-if: data flows into user pages, so iov_iter_extract_pages pins them (FOLL_PIN), BIO_PAGE_PINNED"
+            &format!("v7 what-if: data flows into user pages, so {extract} pins them (FOLL_PIN), BIO_PAGE_PINNED")
         }
-        (false, true) => {
-            "v7 what-if: data flows out of user pages, so iov_iter_extract_pages takes references (FOLL_GET), BIO_PAGE_REFFED"
-        }
+        (false, true) => &format!(
+            "v7 what-if: data flows out of user pages, so {extract} takes references (FOLL_GET), BIO_PAGE_REFFED"
+        ),
         (true, false) => {
             "iov_iter_extract_pages: the iterator is user-backed (iov_iter_extract_will_pin is true), so pin_user_pages_fast pins each page; BIO_PAGE_PINNED (6.5+)"
         }

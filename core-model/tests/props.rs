@@ -26,6 +26,13 @@ fn setup() -> Vec<Action> {
             pages: 4,
             data: vec!["F0".into(), "F1".into()],
         },
+        // The direct-I/O and kernel-bio target of the I/O generator.
+        Action::CreateFile {
+            name: "disk.img".into(),
+            fs: FsKind::Ext4,
+            pages: 8,
+            data: vec![],
+        },
         Action::CreateFile {
             name: "tmp".into(),
             fs: FsKind::Tmpfs,
@@ -321,4 +328,39 @@ fn random_sequences_mostly_do_something() {
     }
     eprintln!("{ok} of {total} random actions succeeded, {hazards} hazards");
     assert!(ok * 5 > total * 2, "only {ok} of {total} random actions succeeded");
+}
+
+#[test]
+fn random_io_sequences_mostly_do_something() {
+    // The same guard for the I/O half of the generator (bios, writeback,
+    // reclaim, RDMA, iterators, buffered I/O).
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut ok, mut total) = (0, 0);
+    let mut kinds = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let actions = prop::collection::vec(io_action(), 30)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let mut sim = Sim::new(Preset::ALL[total % Preset::ALL.len()]);
+        for a in setup() {
+            sim.apply(&a).unwrap();
+        }
+        for a in &actions {
+            total += 1;
+            match sim.apply(a) {
+                Ok(_) => {
+                    ok += 1;
+                    kinds.insert(a.kind());
+                }
+                Err(e) if std::env::var("PROPS_DEBUG").is_ok() => eprintln!("{}: {e}", a.kind()),
+                Err(_) => {}
+            }
+        }
+    }
+    eprintln!("{ok} of {total} random I/O actions succeeded, kinds: {kinds:?}");
+    assert!(ok * 5 > total * 2, "only {ok} of {total} random I/O actions succeeded");
+    assert!(kinds.len() >= 8, "only {kinds:?} ever succeeded");
 }

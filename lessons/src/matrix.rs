@@ -125,6 +125,11 @@ struct KnownFile {
     known: Vec<Known>,
 }
 
+/// Every case's file name and text, as compiled in.
+pub fn sources() -> &'static [(&'static str, &'static str)] {
+    SELFTESTS
+}
+
 /// Every case, in file order.
 pub fn cases() -> Vec<Result<Case, LoadError>> {
     SELFTESTS

@@ -4,7 +4,7 @@
 
 use pinlab_lessons::Lesson;
 use pinlab_lessons::model::{Preset, Sim, WhatIf, World};
-use pinlab_lessons::run::{Report, StepReport, run_with_sim};
+use pinlab_lessons::run::{Report, RunOptions, StepReport, run_with};
 
 /// Moving through time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +37,27 @@ pub struct Session {
 
 impl Session {
     pub fn new(lesson: Lesson, preset: Preset, whatif: Option<WhatIf>) -> Session {
-        let whatif = whatif.unwrap_or(lesson.whatif);
-        let (sim, report) = run_with_sim(&lesson, preset, Some(whatif));
+        Session::with_options(
+            lesson,
+            preset,
+            RunOptions {
+                whatif,
+                ..RunOptions::default()
+            },
+        )
+    }
+
+    /// A session run with options (how invariants are checked, a fault).
+    pub fn with_options(lesson: Lesson, preset: Preset, opts: RunOptions) -> Session {
+        let whatif = opts.whatif.unwrap_or(lesson.whatif);
+        let (sim, report) = run_with(
+            &lesson,
+            preset,
+            RunOptions {
+                whatif: Some(whatif),
+                ..opts
+            },
+        );
         Session {
             lesson,
             preset,

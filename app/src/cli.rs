@@ -184,6 +184,28 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
+    /// Run lessons on this machine's own Linux (real processes, real system calls) and
+    /// compare what the kernel shows (pagemap, kpageflags, kpagecount, vmstat) with the
+    /// model under the matching preset. Linux only, as root (docs/probe.md).
+    Probe {
+        /// Built-in lesson ids, selftest case ids or .toml files.
+        lessons: Vec<String>,
+        /// Every built-in lesson and every selftest case.
+        #[arg(long)]
+        all: bool,
+        /// Print the reports as one JSON document.
+        #[arg(long)]
+        json: bool,
+        /// A known-differences file instead of the built-in one.
+        #[arg(long)]
+        known: Option<PathBuf>,
+        /// Seconds one step may take.
+        #[arg(long, default_value_t = 10)]
+        step_timeout: u64,
+    },
+    /// A probe worker (started by `pinlab probe`).
+    #[command(hide = true)]
+    ProbeWorker { socket: String },
     /// Write a Markdown handout of a lesson.
     Handout {
         lesson: String,
@@ -233,6 +255,16 @@ pub const MAX_LESSON_BYTES: u64 = 1 << 20;
 /// Most tries and seconds a counterexample search may be given.
 pub const MAX_TRIES: u32 = 1_000_000;
 pub const MAX_SECONDS: u64 = 3600;
+
+#[cfg(target_os = "linux")]
+fn probe_worker(socket: &str) -> ExitCode {
+    ExitCode::from(pinlab_probe::worker::main(socket).clamp(0, 255) as u8)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn probe_worker(_: &str) -> ExitCode {
+    ExitCode::from(EXIT_INVALID)
+}
 
 fn invalid(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("pinlab: {msg}");
@@ -374,6 +406,14 @@ fn run_command(cli: Cli) -> ExitCode {
             Err(e) => invalid(e),
         },
         Some(Command::Matrix { json, only }) => matrix(json, only.as_deref()),
+        Some(Command::Probe {
+            lessons,
+            all,
+            json,
+            known,
+            step_timeout,
+        }) => crate::probe_cmd::probe(&lessons, all, json, known.as_deref(), step_timeout),
+        Some(Command::ProbeWorker { socket }) => probe_worker(&socket),
         Some(Command::Counterexample {
             hazard,
             kernel,

@@ -1,5 +1,8 @@
 //! pinlab application library: the command line and the egui app.
 
 #[cfg(not(target_arch = "wasm32"))]
+#[macro_use]
 pub mod cli;
 pub mod gui;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod probe_cmd;

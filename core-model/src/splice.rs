@@ -10,18 +10,45 @@ use crate::ids::Pid;
 use crate::step::{Ctx, ObjRef};
 use std::sync::Arc;
 
+/// A pipe holds PIPE_DEF_BUFFERS (16) buffers unless F_SETPIPE_SZ grows it
+/// (include/linux/pipe_fs_i.h).
+pub const PIPE_DEF_BUFFERS: u64 = 16;
+
+/// vmsplice_to_pipe -> iter_to_pipe: pages go in while the pipe has free
+/// slots; add_to_pipe fails with -EAGAIN on a full pipe, the rest of the
+/// batch's references are put back (`while (++i < n) put_page(...)`) and
+/// vmsplice returns the bytes that went in. A full pipe refuses the call
+/// (EAGAIN; a blocking writer would wait in wait_for_space for a reader).
 pub fn vmsplice(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, pipe: &str) -> KResult<()> {
     if ctx.w.holders.contains_key(pipe) {
         return invalid(format!("'{pipe}' is a holder, not a pipe"));
     }
+    let used = ctx.w.pipes.get(pipe).map_or(0, |p| p.bufs.len() as u64);
+    let free = PIPE_DEF_BUFFERS.saturating_sub(used);
+    if free == 0 {
+        return crate::error::errno(
+            crate::error::Errno::EAGAIN,
+            format!("pipe '{pipe}' is full ({PIPE_DEF_BUFFERS} buffers): a blocking vmsplice would wait for a reader"),
+        );
+    }
+    let taken = n.min(free);
+    let fits = if taken < n {
+        format!(
+            " Only {taken} of the {n} fit: a pipe has {PIPE_DEF_BUFFERS} buffers (PIPE_DEF_BUFFERS) and {used} are in use, so vmsplice returns {} bytes.",
+            taken * 4096
+        )
+    } else {
+        String::new()
+    };
     ctx.step(
         "iter_to_pipe",
         "fs/splice.c",
         format!(
-            "vmsplice: {} takes a plain reference (FOLL_GET, no pin) on each of {n} page(s) and puts them into pipe '{pipe}'.",
+            "vmsplice: {} takes a plain reference (FOLL_GET, no pin) on each of {taken} page(s) and puts them into pipe '{pipe}'.{fits}",
             crate::names::iov_iter_get_pages(ctx.w.preset).0
         ),
     );
+    let n = taken;
     let flags = GupFlags {
         pin: false,
         write: false,

@@ -526,3 +526,46 @@ fn a_senders_own_later_write_through_vmsplice_is_not_a_leak() {
         t.w().hazards
     );
 }
+
+/// fs/splice.c: iter_to_pipe adds pages while add_to_pipe finds a free slot
+/// (PIPE_DEF_BUFFERS = 16); the rest stay where they are and vmsplice returns
+/// the bytes that went in; a full pipe refuses with EAGAIN. Found by `pinlab
+/// probe`: a 512-page vmsplice on Linux 6.18 moves 16 pages.
+#[test]
+fn vmsplice_moves_only_what_fits_in_the_pipe() {
+    for p in [Preset::V5_7, Preset::V6_18] {
+        let mut t = T::new(p);
+        t.spawn("p");
+        t.anon("p", "buf", 20);
+        for i in 0..20 {
+            t.write("p", "buf", i, &format!("d{i}"));
+        }
+        t.ok(Action::Vmsplice {
+            proc: "p".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: 20,
+            pipe: "q".into(),
+        });
+        assert_eq!(t.w().pipes["q"].bufs.len(), 16, "{p}");
+        // Page 16 was not taken: only its mapping references it.
+        let (f, _) = t.pte("p", "buf", 16).folio().unwrap();
+        assert_eq!(t.w().folio(f).refcount, 1, "{p}");
+        let e = t.err(Action::Vmsplice {
+            proc: "p".into(),
+            vma: "buf".into(),
+            start: 16,
+            pages: 1,
+            pipe: "q".into(),
+        });
+        assert_eq!(e.errno(), Some(Errno::EAGAIN), "{p}");
+        let seen = t
+            .ok(Action::PipeRead {
+                proc: "p".into(),
+                pipe: "q".into(),
+            })
+            .data;
+        assert_eq!(seen.len(), 16);
+        assert_eq!(seen[15], "d15");
+    }
+}

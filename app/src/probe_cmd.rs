@@ -1,0 +1,210 @@
+//! `pinlab probe`: lessons and selftest cases run on this machine's own
+//! kernel and compared with the model (docs/probe.md).
+
+use crate::cli::{EXIT_FAILED, EXIT_INVALID, find_lesson};
+use pinlab_lessons::{Lesson, builtin, matrix};
+use pinlab_probe::{Known, ProbeReport, Totals};
+use std::path::Path;
+use std::process::ExitCode;
+
+fn cannot(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("pinlab probe: {msg}");
+    ExitCode::from(EXIT_INVALID)
+}
+
+/// What to probe: named lessons, or everything built in.
+fn lessons(names: &[String], all: bool) -> Result<Vec<(Lesson, bool)>, String> {
+    if all {
+        let mut out = Vec::new();
+        for l in builtin::all() {
+            out.push((l.map_err(|e| e.to_string())?, false));
+        }
+        for c in matrix::cases() {
+            out.push((c.map_err(|e| e.to_string())?.lesson, true));
+        }
+        return Ok(out);
+    }
+    if names.is_empty() {
+        return Err("name a lesson (a built-in id or a .toml file), or give --all".into());
+    }
+    let cases: Vec<matrix::Case> = matrix::cases().into_iter().flatten().collect();
+    names
+        .iter()
+        .map(|n| {
+            if let Some(c) = cases.iter().find(|c| c.id == *n) {
+                return Ok((c.lesson.clone(), true));
+            }
+            let l = find_lesson(n)?;
+            let case = cases.iter().any(|c| c.id == l.id);
+            Ok((l, case))
+        })
+        .collect()
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn probe(_: &[String], _: bool, _: bool, _: Option<&Path>, _: u64) -> ExitCode {
+    cannot(pinlab_probe::unavailable().unwrap_or_default())
+}
+
+#[cfg(target_os = "linux")]
+pub fn probe(names: &[String], all: bool, json: bool, known: Option<&Path>, step_timeout: u64) -> ExitCode {
+    use pinlab_probe::{Probe, ProbeOptions};
+    let list = match lessons(names, all) {
+        Ok(l) => l,
+        Err(e) => return cannot(e),
+    };
+    let known = match known {
+        None => Known::builtin(),
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => match Known::parse(&p.display().to_string(), &t) {
+                Ok(k) => k,
+                Err(e) => return cannot(e),
+            },
+            Err(e) => return cannot(format!("{}: {e}", p.display())),
+        },
+    };
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return cannot(format!("cannot find the pinlab executable: {e}")),
+    };
+    let interrupted = pinlab_probe::interrupt_flag();
+    let probe = match Probe::new(ProbeOptions {
+        exe,
+        step_timeout: std::time::Duration::from_secs(step_timeout.clamp(1, 600)),
+        known,
+        interrupted: interrupted.clone(),
+    }) {
+        Ok(p) => p,
+        Err(e) => return cannot(e),
+    };
+    let mut reports: Vec<(ProbeReport, bool)> = Vec::new();
+    let mut totals = Totals::default();
+    for (l, case) in &list {
+        if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        let r = probe.probe(l);
+        totals.merge(&r.totals);
+        if !json {
+            if all {
+                out!(
+                    "{:<72} {:>4} passed {:>3} failed {:>4} skipped{}",
+                    r.lesson,
+                    r.totals.passed,
+                    r.totals.failed,
+                    r.totals.skipped,
+                    if r.totals.failed > 0 { "  <-- disagrees" } else { "" }
+                );
+                for s in &r.steps {
+                    for c in s.checks.iter().filter(|c| c.verdict == pinlab_probe::report::Verdict::Disagree) {
+                        out!(
+                            "    step {} (line {}) {}({}): model {} | live {}",
+                            s.step,
+                            s.line,
+                            c.what,
+                            c.subject,
+                            c.model,
+                            c.live
+                        );
+                    }
+                }
+            } else {
+                out!("{}", pinlab_probe::transcript(&r));
+            }
+        }
+        reports.push((r, *case));
+    }
+    let live = matrix_column(&probe, &reports);
+    if json {
+        let doc = serde_json::json!({
+            "release": probe.machine.release,
+            "kernel": probe.preset.name(),
+            "lessons": reports.iter().map(|(r, _)| r).collect::<Vec<_>>(),
+            "selftests": live.iter().map(|(id, model, live, v)| serde_json::json!({
+                "case": id, "model": model, "live": live, "verdict": v,
+            })).collect::<Vec<_>>(),
+            "totals": totals,
+        });
+        out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        if !live.is_empty() {
+            let confirmed = live.iter().filter(|x| x.3 == "confirmed").count();
+            let contradicted = live.iter().filter(|x| x.3 == "contradicted").count();
+            out!(
+                "selftest cases under {}: {confirmed} confirmed by this kernel, {contradicted} contradicted, {} not decidable live",
+                probe.preset.name(),
+                live.len() - confirmed - contradicted
+            );
+            for (id, model, l, _) in live.iter().filter(|x| x.3 == "contradicted") {
+                out!("  {id}: model {model}, live {l}");
+            }
+        }
+        out!(
+            "{} passed, {} failed, {} skipped{} (model under {}, live Linux {})",
+            totals.passed,
+            totals.failed,
+            totals.skipped,
+            if totals.known > 0 {
+                format!(", {} known differences", totals.known)
+            } else {
+                String::new()
+            },
+            probe.preset.name(),
+            probe.machine.release
+        );
+    }
+    if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("pinlab probe: interrupted; workers stopped and temporary files removed");
+        return ExitCode::from(EXIT_INVALID);
+    }
+    if totals.failed > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The selftest outcome the live run shows for each case (P: every pass
+/// criterion held live, F: one did not, ?: not decidable live), beside the
+/// model's outcome under the same preset.
+#[cfg(target_os = "linux")]
+fn matrix_column(
+    probe: &pinlab_probe::Probe,
+    reports: &[(ProbeReport, bool)],
+) -> Vec<(String, String, String, &'static str)> {
+    use pinlab_probe::report::Source;
+    let known = matrix::known().unwrap_or_default();
+    let cases: Vec<matrix::Case> = matrix::cases().into_iter().flatten().collect();
+    let mut out = Vec::new();
+    for (r, is_case) in reports {
+        if !is_case {
+            continue;
+        }
+        let Some(case) = cases.iter().find(|c| c.id == r.lesson) else {
+            continue;
+        };
+        let cell = matrix::run_case(case, probe.preset, &known);
+        let expects: Vec<_> = r
+            .steps
+            .iter()
+            .flat_map(|s| &s.checks)
+            .filter(|c| c.source == Source::Expect && c.line.is_some())
+            .collect();
+        let live = if expects.iter().any(|c| c.holds_live == Some(false)) {
+            "F"
+        } else if !expects.is_empty() && expects.iter().all(|c| c.holds_live == Some(true)) {
+            "P"
+        } else {
+            // A criterion was not observable (or the case stopped before it).
+            "?"
+        };
+        let model = cell.outcome.short().to_string();
+        let verdict = match live {
+            "?" => "undecided",
+            l if l == model => "confirmed",
+            _ => "contradicted",
+        };
+        out.push((r.lesson.clone(), model, live.to_string(), verdict));
+    }
+    out
+}

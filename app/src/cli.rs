@@ -202,6 +202,9 @@ pub enum Command {
         /// Seconds one step may take.
         #[arg(long, default_value_t = 10)]
         step_timeout: u64,
+        /// Break the model on purpose (fork-copies), to see the probe catch it.
+        #[arg(long, hide = true)]
+        inject_fault: Option<String>,
     },
     /// A probe worker (started by `pinlab probe`).
     #[command(hide = true)]
@@ -223,7 +226,7 @@ pub struct Checking {
     /// well as incrementally (slow on big worlds; for debugging the model).
     #[arg(long)]
     full_checks: bool,
-    /// Break the model on purpose (refcount-drift), to see the checks catch it.
+    /// Break the model on purpose (refcount-drift, fork-copies), to see the checks catch it.
     #[arg(long, hide = true)]
     inject_fault: Option<String>,
 }
@@ -232,7 +235,9 @@ impl Checking {
     fn options(&self, whatif: Option<WhatIf>) -> Result<RunOptions, String> {
         let fault = match &self.inject_fault {
             None => None,
-            Some(f) => Some(Fault::parse(f).ok_or_else(|| format!("unknown fault '{f}' (known: refcount-drift)"))?),
+            Some(f) => Some(
+                Fault::parse(f).ok_or_else(|| format!("unknown fault '{f}' (known: refcount-drift, fork-copies)"))?,
+            ),
         };
         Ok(RunOptions {
             whatif,
@@ -412,7 +417,15 @@ fn run_command(cli: Cli) -> ExitCode {
             json,
             known,
             step_timeout,
-        }) => crate::probe_cmd::probe(&lessons, all, json, known.as_deref(), step_timeout),
+            inject_fault,
+        }) => {
+            let fault = match inject_fault.as_deref().map(|f| Fault::parse(f).ok_or(f)) {
+                None => None,
+                Some(Ok(f)) => Some(f),
+                Some(Err(f)) => return invalid(format!("unknown fault '{f}' (known: refcount-drift, fork-copies)")),
+            };
+            crate::probe_cmd::probe(&lessons, all, json, known.as_deref(), step_timeout, fault)
+        }
         Some(Command::ProbeWorker { socket }) => probe_worker(&socket),
         Some(Command::Counterexample {
             hazard,

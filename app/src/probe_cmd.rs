@@ -2,6 +2,7 @@
 //! kernel and compared with the model (docs/probe.md).
 
 use crate::cli::{EXIT_FAILED, EXIT_INVALID, find_lesson};
+use pinlab_lessons::model::Fault;
 use pinlab_lessons::{Lesson, builtin, matrix};
 use pinlab_probe::{Known, ProbeReport, Totals};
 use std::path::Path;
@@ -42,12 +43,19 @@ fn lessons(names: &[String], all: bool) -> Result<Vec<(Lesson, bool)>, String> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn probe(_: &[String], _: bool, _: bool, _: Option<&Path>, _: u64) -> ExitCode {
+pub fn probe(_: &[String], _: bool, _: bool, _: Option<&Path>, _: u64, _: Option<Fault>) -> ExitCode {
     cannot(pinlab_probe::unavailable().unwrap_or_default())
 }
 
 #[cfg(target_os = "linux")]
-pub fn probe(names: &[String], all: bool, json: bool, known: Option<&Path>, step_timeout: u64) -> ExitCode {
+pub fn probe(
+    names: &[String],
+    all: bool,
+    json: bool,
+    known: Option<&Path>,
+    step_timeout: u64,
+    fault: Option<Fault>,
+) -> ExitCode {
     use pinlab_probe::{Probe, ProbeOptions};
     let list = match lessons(names, all) {
         Ok(l) => l,
@@ -73,6 +81,7 @@ pub fn probe(names: &[String], all: bool, json: bool, known: Option<&Path>, step
         step_timeout: std::time::Duration::from_secs(step_timeout.clamp(1, 600)),
         known,
         interrupted: interrupted.clone(),
+        fault,
     }) {
         Ok(p) => p,
         Err(e) => return cannot(e),
@@ -96,7 +105,11 @@ pub fn probe(names: &[String], all: bool, json: bool, known: Option<&Path>, step
                     if r.totals.failed > 0 { "  <-- disagrees" } else { "" }
                 );
                 for s in &r.steps {
-                    for c in s.checks.iter().filter(|c| c.verdict == pinlab_probe::report::Verdict::Disagree) {
+                    for c in s
+                        .checks
+                        .iter()
+                        .filter(|c| c.verdict == pinlab_probe::report::Verdict::Disagree)
+                    {
                         out!(
                             "    step {} (line {}) {}({}): model {} | live {}",
                             s.step,

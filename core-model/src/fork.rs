@@ -170,7 +170,8 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                 let f = ctx.w.folio(folio);
                 let page_ae = f.pages[page as usize].anon_exclusive;
                 // What-if VM_NOCOW: anon pages of the VMA are never COW-shared.
-                let nocow = vma.flags.nocow && f.is_anon();
+                // (Fault::ForkCopies: the same, everywhere, as a wrong rule.)
+                let nocow = (vma.flags.nocow || ctx.w.fault == Some(crate::sim::Fault::ForkCopies)) && f.is_anon();
                 let copy = !vma.flags.shared
                     && (nocow
                         || needs_cow(f)

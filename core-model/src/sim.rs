@@ -26,11 +26,19 @@ pub enum Fault {
     /// After every action, one more reference on the newest live folio than
     /// its holders account for.
     RefcountDrift,
+    /// A wrong rule that no invariant catches: fork copies every anonymous
+    /// page at once instead of sharing it copy-on-write. Only a referee
+    /// outside the model (`pinlab probe`, the real kernel) can see it.
+    ForkCopies,
 }
 
 impl Fault {
     pub fn parse(s: &str) -> Option<Fault> {
-        (s == "refcount-drift").then_some(Fault::RefcountDrift)
+        match s {
+            "refcount-drift" => Some(Fault::RefcountDrift),
+            "fork-copies" => Some(Fault::ForkCopies),
+            _ => None,
+        }
     }
 }
 
@@ -152,6 +160,7 @@ impl Sim {
         }
         let base = self.entries.len();
         let mut start = self.entries[base - 1].world.clone();
+        start.fault = self.fault;
         let own = start.whatif;
         if let Some(w) = whatif {
             start.whatif = w;

@@ -120,6 +120,10 @@ pub struct World {
     /// journals always compare equal).
     #[serde(skip)]
     pub journal: crate::journal::Journal,
+    /// A deliberately wrong rule for tests (`Sim::inject_fault`); None in
+    /// normal use.
+    #[serde(skip)]
+    pub fault: Option<crate::sim::Fault>,
     pub next_pid: u32,
     pub next_swap: u32,
 }
@@ -181,6 +185,7 @@ impl World {
             hazards: Vector::new(),
             seq: 0,
             journal: Default::default(),
+            fault: None,
             next_pid: 1,
             next_swap: 0,
         }

@@ -296,7 +296,9 @@ pub fn live_value(what: What, subject: &Subject, live: &LiveStep) -> Result<Valu
             }
             let get = |k: &str| live.vmstat_since_start.get(k).copied();
             let v = if n == "pins_outstanding" {
-                get("nr_foll_pin_acquired").zip(get("nr_foll_pin_released")).map(|(a, r)| a - r)
+                get("nr_foll_pin_acquired")
+                    .zip(get("nr_foll_pin_released"))
+                    .map(|(a, r)| a - r)
             } else {
                 get(n)
             };

@@ -64,6 +64,14 @@ pub struct Live {
     fifos: BTreeMap<String, (PathBuf, File)>,
     rings: BTreeMap<String, Ring>,
     pub kpage: Kpage,
+    /// nr_foll_pin_acquired - nr_foll_pin_released when the probe began.
+    pins_before: i64,
+}
+
+fn pins_outstanding() -> i64 {
+    let v = observe::vmstat().unwrap_or_default();
+    let get = |k: &str| v.get(k).copied().unwrap_or(0) as i64;
+    get("nr_foll_pin_acquired") - get("nr_foll_pin_released")
 }
 
 fn io_err(e: impl std::fmt::Display) -> String {
@@ -104,6 +112,7 @@ impl Live {
             fifos: BTreeMap::new(),
             rings: BTreeMap::new(),
             kpage: Kpage::open().map_err(|e| format!("cannot open /proc/kpageflags: {e}"))?,
+            pins_before: pins_outstanding(),
         })
     }
 
@@ -784,5 +793,12 @@ impl Drop for Live {
             }
         }
         self.fifos.clear();
+        // A killed worker's io_uring ring is torn down in a workqueue
+        // (io_ring_exit_work), which unpins its buffers a little later: wait
+        // for the pins to come back to where they were.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while pins_outstanding() > self.pins_before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }

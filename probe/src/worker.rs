@@ -30,6 +30,7 @@ struct Worker {
 /// The worker's main loop (`pinlab probe-worker SOCKET`). Returns the exit
 /// status.
 pub fn main(socket: &str) -> i32 {
+    one_cpu();
     let Ok(stream) = connect(socket) else {
         return 2;
     };
@@ -77,6 +78,24 @@ pub fn main(socket: &str) -> i32 {
         if send(reader.get_mut(), &reply).is_err() {
             exit_now(0);
         }
+    }
+}
+
+/// Every worker (and every process it forks) runs on the lowest CPU it may
+/// use. A freshly faulted folio waits in a per-CPU LRU batch that holds a
+/// reference; do_wp_page's reuse test (wp_can_reuse_anon_folio) drains only
+/// the local CPU's batches (lru_add_drain), so a process that moved to
+/// another CPU sees that reference and copies instead of reusing: the
+/// outcome would depend on the scheduler. On one CPU it does not.
+fn one_cpu() {
+    use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
+    let Ok(allowed) = sched_getaffinity(None) else {
+        return;
+    };
+    if let Some(cpu) = (0..CpuSet::MAX_CPU).find(|&c| allowed.is_set(c)) {
+        let mut one = CpuSet::new();
+        one.set(cpu);
+        let _ = sched_setaffinity(None, &one);
     }
 }
 

@@ -196,6 +196,9 @@ pub enum Command {
         /// Print the reports as one JSON document.
         #[arg(long)]
         json: bool,
+        /// List every check, also the model's predictions that agree.
+        #[arg(short, long)]
+        verbose: bool,
         /// A known-differences file instead of the built-in one.
         #[arg(long)]
         known: Option<PathBuf>,
@@ -415,6 +418,7 @@ fn run_command(cli: Cli) -> ExitCode {
             lessons,
             all,
             json,
+            verbose,
             known,
             step_timeout,
             inject_fault,
@@ -424,7 +428,7 @@ fn run_command(cli: Cli) -> ExitCode {
                 Some(Ok(f)) => Some(f),
                 Some(Err(f)) => return invalid(format!("unknown fault '{f}' (known: refcount-drift, fork-copies)")),
             };
-            crate::probe_cmd::probe(&lessons, all, json, known.as_deref(), step_timeout, fault)
+            crate::probe_cmd::probe(&lessons, all, json, verbose, known.as_deref(), step_timeout, fault)
         }
         Some(Command::ProbeWorker { socket }) => probe_worker(&socket),
         Some(Command::Counterexample {

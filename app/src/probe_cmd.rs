@@ -43,15 +43,18 @@ fn lessons(names: &[String], all: bool) -> Result<Vec<(Lesson, bool)>, String> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn probe(_: &[String], _: bool, _: bool, _: Option<&Path>, _: u64, _: Option<Fault>) -> ExitCode {
+#[allow(clippy::too_many_arguments)]
+pub fn probe(_: &[String], _: bool, _: bool, _: bool, _: Option<&Path>, _: u64, _: Option<Fault>) -> ExitCode {
     cannot(pinlab_probe::unavailable().unwrap_or_default())
 }
 
 #[cfg(target_os = "linux")]
+#[allow(clippy::too_many_arguments)]
 pub fn probe(
     names: &[String],
     all: bool,
     json: bool,
+    verbose: bool,
     known: Option<&Path>,
     step_timeout: u64,
     fault: Option<Fault>,
@@ -122,7 +125,7 @@ pub fn probe(
                     }
                 }
             } else {
-                out!("{}", pinlab_probe::transcript(&r));
+                out!("{}", pinlab_probe::transcript(&r, verbose));
             }
         }
         reports.push((r, *case));

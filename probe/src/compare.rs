@@ -135,6 +135,8 @@ pub struct LiveStep {
     pub labels: HashMap<String, LivePage>,
     /// What each pipe holds (read with tee(2), which consumes nothing).
     pub pipes: HashMap<String, Vec<String>>,
+    /// What each registered io_uring buffer holds (read by WRITE_FIXED).
+    pub rings: HashMap<String, Vec<String>>,
     /// The compared counters' change since the lesson began: what the
     /// model's counters (which start at zero) say.
     pub vmstat_since_start: BTreeMap<String, i64>,
@@ -343,6 +345,9 @@ pub fn live_value(what: What, subject: &Subject, live: &LiveStep) -> Result<Valu
                 .ok_or_else(|| format!("pipe '{name}' was not read live"))?
                 .join(","),
         )),
+        (What::Data, Subject::At(Address::Holder { name, index: None })) if live.rings.contains_key(name) => {
+            Ok(Value::Str(live.rings[name].join(",")))
+        }
         (What::Data, Subject::At(a)) => {
             let p = page(a)?;
             p.data

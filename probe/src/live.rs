@@ -45,6 +45,7 @@ pub struct Region {
 struct Ring {
     owner: String,
     scratch: PathBuf,
+    pages: u64,
 }
 
 pub struct Live {
@@ -529,6 +530,7 @@ impl Live {
                         Ring {
                             owner: proc.clone(),
                             scratch,
+                            pages,
                         },
                     );
                 }
@@ -736,6 +738,37 @@ impl Live {
             }
             tags.push(tag_of(&buf[..n]));
         }
+        Some(tags)
+    }
+
+    /// What a registered io_uring buffer holds, as a device would read it:
+    /// IORING_OP_WRITE_FIXED of the whole buffer into a scratch file (a read
+    /// of the pinned pages that changes nothing about them).
+    pub fn peek_ring(&mut self, ring: &str) -> Option<Vec<String>> {
+        let (owner, pages) = self.rings.get(ring).map(|r| (r.owner.clone(), r.pages))?;
+        let peek = self.dir.path().join(format!("peek-{ring}.img"));
+        File::create(&peek).ok()?.set_len(pages * PAGE).ok()?;
+        let done = self.call(
+            &owner,
+            &Request::RingIo {
+                ring: ring.to_string(),
+                file: peek.to_string_lossy().into_owned(),
+                index: 0,
+                pages,
+                to_file: true,
+            },
+        );
+        if !matches!(done, Ok(Reply::Done)) {
+            return None;
+        }
+        let f = File::open(&peek).ok()?;
+        let mut tags = Vec::new();
+        for i in 0..pages {
+            let mut buf = vec![0u8; PAGE as usize];
+            f.read_exact_at(&mut buf, i * PAGE).ok()?;
+            tags.push(tag_of(&buf));
+        }
+        let _ = std::fs::remove_file(&peek);
         Some(tags)
     }
 

@@ -122,8 +122,10 @@ impl ProbeReport {
 }
 
 /// The transcript: each step, how it was done, its checks with a live
-/// column.
-pub fn transcript(r: &ProbeReport) -> String {
+/// column. Without `verbose`, the model's predictions that agree are
+/// counted on one line per step; the lesson's own checks and every
+/// disagreement are always listed.
+pub fn transcript(r: &ProbeReport, verbose: bool) -> String {
     let mut out = format!(
         "{} ({}): the model under {} against this machine's Linux {}\n",
         r.lesson, r.title, r.kernel, r.release
@@ -142,7 +144,19 @@ pub fn transcript(r: &ProbeReport) -> String {
             "step {} (line {}): {}\n    model: {}; {how}\n",
             s.step, s.line, s.action, s.model_result
         ));
-        for c in &s.checks {
+        let quiet = |c: &&Check| !verbose && c.source == Source::Predicted && c.verdict == Verdict::Agree;
+        let agreeing = s.checks.iter().filter(quiet).count();
+        if agreeing > 0 {
+            let mut kinds: Vec<&str> = s.checks.iter().filter(quiet).map(|c| c.what.as_str()).collect();
+            kinds.dedup();
+            kinds.sort();
+            kinds.dedup();
+            out.push_str(&format!(
+                "    ok   model  {agreeing} predictions agree ({})\n",
+                kinds.join(", ")
+            ));
+        }
+        for c in s.checks.iter().filter(|c| !quiet(c)) {
             let mark = match &c.verdict {
                 Verdict::Agree => "ok  ".to_string(),
                 Verdict::Disagree => "FAIL".to_string(),

@@ -380,10 +380,18 @@ impl Probe {
                 }
             }
             for e in &expectations {
-                if let Subject::At(Address::Pipe(name)) = &e.subject
-                    && let Some(tags) = l.peek_pipe(name)
-                {
-                    obs.pipes.insert(name.clone(), tags);
+                match &e.subject {
+                    Subject::At(Address::Pipe(name)) => {
+                        if let Some(tags) = l.peek_pipe(name) {
+                            obs.pipes.insert(name.clone(), tags);
+                        }
+                    }
+                    Subject::At(Address::Holder { name, index: None }) if e.what == What::Data => {
+                        if let Some(tags) = l.peek_ring(name) {
+                            obs.rings.insert(name.clone(), tags);
+                        }
+                    }
+                    _ => {}
                 }
             }
             obs.pages = observed.iter().map(|(a, _, lp)| (a.clone(), lp.clone())).collect();

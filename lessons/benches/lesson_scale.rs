@@ -80,7 +80,7 @@ pub fn generated(pages: u64, steps: usize, seed: u64) -> String {
 }
 
 fn mib(pages: u64) -> u64 {
-    pages * 4096 >> 20
+    (pages * 4096) >> 20
 }
 
 /// Seconds to run the lesson, and the peak heap bytes during the run.

@@ -1,5 +1,5 @@
-//! The command line: `pinlab lessons | run | check | matrix | exercise |
-//! counterexample | handout` (and `open`, in main.rs). Exit status 0 when
+//! The command line: `pinlab lessons | actions | run | check | matrix |
+//! exercise | counterexample | handout | probe` (and `open`, in main.rs). Exit status 0 when
 //! everything held, 1 when an expectation failed (or the model broke an
 //! invariant), 2 for invalid input or output that could not be written
 //! (docs/cli.md).
@@ -121,6 +121,15 @@ pub enum Command {
     },
     /// List the built-in lessons (id and title).
     Lessons,
+    /// List every action a lesson step can do, with its arguments (the action catalogue).
+    Actions {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+        /// As the Markdown table of docs/lesson-format.md.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
+    },
     /// Run a lesson (built-in id or file) and print its transcript.
     Run {
         /// A built-in lesson id or a path to a .toml file.
@@ -414,6 +423,33 @@ fn run_command(cli: Cli) -> ExitCode {
             Err(e) => invalid(e),
         },
         Some(Command::Matrix { json, only }) => matrix(json, only.as_deref()),
+        Some(Command::Actions { json, markdown }) => {
+            use pinlab_lessons::model::catalogue;
+            if json {
+                out!(
+                    "{}",
+                    serde_json::to_string_pretty(catalogue::CATALOGUE).unwrap_or_default()
+                );
+            } else if markdown {
+                output::bytes(catalogue::markdown_table().as_bytes());
+            } else {
+                for a in catalogue::CATALOGUE {
+                    let args: Vec<String> = a
+                        .args
+                        .iter()
+                        .map(|x| {
+                            if x.required {
+                                x.name.to_string()
+                            } else {
+                                format!("[{}]", x.name)
+                            }
+                        })
+                        .collect();
+                    out!("{:<24} {}\n{:<24} {}", a.name, args.join(" "), "", a.does);
+                }
+            }
+            ExitCode::SUCCESS
+        }
         Some(Command::Probe {
             lessons,
             all,

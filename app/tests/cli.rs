@@ -305,3 +305,33 @@ fn counterexample_tries_and_time_are_bounded() {
     let o = pinlab(&["counterexample", "data_leak", "--seconds", "0"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `--help`, docs/cli.md and the command enum list the same commands.
+#[test]
+fn help_and_docs_list_the_same_commands() {
+    let o = pinlab(&["--help"]);
+    let help = stdout(&o);
+    let listed: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(listed.len() >= 10, "{help}");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/cli.md")).unwrap();
+    for c in &listed {
+        assert!(
+            doc.contains(&format!("| `pinlab {c}")),
+            "docs/cli.md does not document `pinlab {c}`"
+        );
+    }
+    for line in doc.lines().filter(|l| l.starts_with("| `pinlab ")) {
+        let c = line.trim_start_matches("| `pinlab ").split([' ', '`']).next().unwrap();
+        assert!(
+            listed.iter().any(|l| l == c),
+            "docs/cli.md documents `pinlab {c}`, which --help does not list"
+        );
+    }
+}

@@ -14,8 +14,9 @@ fn one() -> u64 {
 
 /// One user-visible action. Processes, mappings, files, holders and pipes are
 /// named; `page`/`start` index pages of a named mapping.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     Spawn {
         name: String,

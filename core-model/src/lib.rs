@@ -9,6 +9,7 @@ pub mod access;
 pub mod action;
 pub mod bio;
 pub mod buffered;
+pub mod catalogue;
 pub mod collapse;
 pub mod data;
 pub mod device;

@@ -5,6 +5,7 @@ use crate::address::Address;
 use crate::expect::{Cmp, Expectation, Subject, Value, ValueKind, What};
 use crate::kernels::KernelFilter;
 use crate::lesson::{Answer, Lesson, Narration, Question, Step};
+use pinlab_model::catalogue;
 use pinlab_model::{Action, Errno, HazardKind, Preset, WhatIf};
 use std::fmt;
 use std::ops::Range;
@@ -511,22 +512,33 @@ fn build_action(
     args: toml::Table,
     spans: &[(String, Range<usize>)],
 ) -> R<Action> {
-    let Some(takes) = action_args(kind) else {
+    let Some(spec) = catalogue::spec(kind) else {
         return c.err(
             do_span,
-            format!("unknown action '{kind}'; known actions: {}", known_actions().join(", ")),
+            format!(
+                "unknown action '{kind}'; known actions: {}",
+                catalogue::names().join(", ")
+            ),
         );
     };
     for (k, span) in spans {
-        if !takes.contains(&k.as_str()) {
+        let Some(arg) = spec.arg(k) else {
             return c.err(
                 span,
                 format!(
                     "unknown argument '{k}' for action '{kind}'; it takes: {}",
-                    takes.join(", ")
+                    spec.arg_names().join(", ")
                 ),
             );
+        };
+        if let Some(v) = args.get(k)
+            && let Err(why) = check_kind(arg, v)
+        {
+            return c.err(span, format!("action '{kind}': `{k}` {why}"));
         }
+    }
+    if let Some(a) = spec.args.iter().find(|a| a.required && !args.contains_key(a.name)) {
+        return c.err(do_span, format!("action '{kind}' needs `{}`", a.name));
     }
     let mut table = args.clone();
     table.insert("action".into(), toml::Value::String(kind.to_string()));
@@ -585,90 +597,52 @@ fn build_action(
     Ok(action)
 }
 
-/// The arguments each action takes (docs/lesson-format.md lists the same).
-pub fn action_args(kind: &str) -> Option<&'static [&'static str]> {
-    Some(match kind {
-        "spawn" => &["name"],
-        "fork" => &["parent", "child"],
-        "exit" => &["proc"],
-        "create_file" => &["name", "fs", "pages", "data"],
-        "mmap" => &[
-            "proc", "vma", "pages", "file", "offset", "shared", "write", "thp", "order", "movable", "zone", "populate",
-        ],
-        "munmap" | "mlock" => &["proc", "vma", "start", "pages"],
-        "mprotect" => &["proc", "vma", "start", "pages", "write"],
-        "madvise" => &["proc", "vma", "start", "pages", "advice"],
-        "write" => &["proc", "vma", "page", "pages", "data"],
-        "read" => &["proc", "vma", "page"],
-        "gup" => &[
-            "proc", "vma", "start", "pages", "holder", "pin", "write", "longterm", "fast", "count",
-        ],
-        "release" => &["holder", "dirty"],
-        "device_read" => &["holder", "index"],
-        "device_write" => &["holder", "data", "index"],
-        "vmsplice" => &["proc", "vma", "start", "pages", "pipe"],
-        "pipe_read" => &["proc", "pipe"],
-        "io_uring_register" => &["proc", "vma", "start", "pages", "ring"],
-        "io_uring_unregister" => &["ring"],
-        "kbuf_alloc" => &["kbuf", "pages"],
-        "kbuf_write" => &["kbuf", "page", "data"],
-        "kbuf_read" | "kbuf_free" => &["kbuf"],
-        "iov_iter_get_pages2" | "iov_iter_extract_pages" => &[
-            "iter", "dest", "proc", "vma", "kbuf", "file", "pipe", "start", "pages", "holder", "count",
-        ],
-        "dio_read" | "dio_write" => &["proc", "vma", "start", "pages", "file", "offset", "bio", "wait"],
-        "kernel_bio" => &["kbuf", "iter", "file", "offset", "write", "bio", "wait"],
-        "bio_complete" => &["bio"],
-        "read_file" => &["proc", "file", "offset", "pages"],
-        "write_file" => &["proc", "file", "offset", "data"],
-        "writeback" | "fsync" => &["file"],
-        "reclaim" => &["scan"],
-        "rdma_reg_mr" => &["proc", "vma", "start", "pages", "mr", "write"],
-        "rdma_dereg_mr" => &["mr"],
-        _ => return None,
-    })
+/// The markers around the action table in docs/lesson-format.md.
+pub const ACTIONS_BEGIN: &str =
+    "<!-- actions: generated from core-model/src/catalogue.rs (pinlab actions --markdown) -->\n";
+pub const ACTIONS_END: &str = "<!-- end of actions -->";
+
+/// The argument names an action takes (from the action catalogue).
+pub fn action_args(kind: &str) -> Option<Vec<&'static str>> {
+    catalogue::spec(kind).map(|s| s.arg_names())
 }
 
-/// Every action name (the serde tags of `Action`).
+/// Every action name (the action catalogue's, which is the `Action` enum's).
 pub fn known_actions() -> Vec<&'static str> {
-    vec![
-        "spawn",
-        "fork",
-        "exit",
-        "create_file",
-        "mmap",
-        "munmap",
-        "mprotect",
-        "madvise",
-        "write",
-        "read",
-        "gup",
-        "release",
-        "device_read",
-        "device_write",
-        "vmsplice",
-        "pipe_read",
-        "io_uring_register",
-        "io_uring_unregister",
-        "kbuf_alloc",
-        "kbuf_write",
-        "kbuf_read",
-        "kbuf_free",
-        "iov_iter_get_pages2",
-        "iov_iter_extract_pages",
-        "dio_read",
-        "dio_write",
-        "kernel_bio",
-        "bio_complete",
-        "read_file",
-        "write_file",
-        "writeback",
-        "fsync",
-        "reclaim",
-        "mlock",
-        "rdma_reg_mr",
-        "rdma_dereg_mr",
-    ]
+    catalogue::names()
+}
+
+/// Whether a value has the kind the catalogue gives the argument (numbers
+/// in range, booleans, names, one of the listed words, tags).
+fn check_kind(arg: &catalogue::Arg, v: &toml::Value) -> Result<(), String> {
+    use catalogue::ArgKind as K;
+    use toml::Value as V;
+    match (arg.kind, v) {
+        (K::Number { min, max }, V::Integer(n)) => {
+            if *n < 0 || (*n as u64) < min || (*n as u64) > max {
+                Err(format!("must be from {min} to {max}, not {n}"))
+            } else {
+                Ok(())
+            }
+        }
+        (K::Number { .. }, other) => Err(format!("must be a whole number, not {other}")),
+        (K::Bool, V::Boolean(_)) => Ok(()),
+        (K::Bool, other) => Err(format!("must be true or false, not {other}")),
+        (K::OneOf { values }, V::String(x)) if values.contains(&x.as_str()) => Ok(()),
+        (K::OneOf { values }, other) => Err(format!("must be one of {}, not {other}", values.join(", "))),
+        (K::Name { .. } | K::Tag, V::String(_)) => Ok(()),
+        (K::Name { .. } | K::Tag, other) => Err(format!("must be a string, not {other}")),
+        (K::TagList, V::Array(items)) | (K::TagOrList, V::Array(items)) => {
+            if items.iter().all(|i| i.is_str()) {
+                Ok(())
+            } else {
+                Err("must be an array of strings".into())
+            }
+        }
+        (K::TagOrList, V::String(_)) => Ok(()),
+        (K::TagList, other) => Err(format!("must be an array of strings, not {other}")),
+        (K::TagOrList, other) => Err(format!("must be a string or an array of strings, not {other}")),
+    }
 }
 
 /// The argument names an action takes (from its serialized form).
@@ -1060,21 +1034,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_action_has_its_arguments_listed_and_documented() {
+    fn the_action_table_in_the_docs_is_the_catalogue() {
         let doc = include_str!("../../docs/lesson-format.md");
-        for a in known_actions() {
-            let args = action_args(a).unwrap_or_else(|| panic!("no argument list for {a}"));
-            assert!(
-                doc.contains(&format!("| `{a}` |")),
-                "docs/lesson-format.md does not document '{a}'"
-            );
-            for arg in args {
-                assert!(
-                    doc.contains(&format!("`{arg}`")),
-                    "docs/lesson-format.md does not mention argument '{arg}' of '{a}'"
-                );
-            }
-        }
+        let table = doc
+            .split(ACTIONS_BEGIN)
+            .nth(1)
+            .and_then(|rest| rest.split(ACTIONS_END).next());
+        assert_eq!(
+            table,
+            Some(catalogue::markdown_table().as_str()),
+            "docs/lesson-format.md's action table is stale: `pinlab actions --markdown` prints the new one"
+        );
     }
 
     #[test]

@@ -197,6 +197,15 @@ try {
     await p2.close();
   });
 
+  await test("actions: the catalogue in the page is the command line's", async () => {
+    const native = process.env.PINLAB_BIN || `${root}/target/debug/pinlab`;
+    const { execFileSync } = await import("node:child_process");
+    const want = JSON.parse(execFileSync(native, ["actions", "--json"], { encoding: "utf8" }));
+    const got = await page.evaluate(() => window.pinlab.actions());
+    assert.ok(got.some((a) => a.name === "vmsplice"));
+    assert.deepEqual(got, want);
+  });
+
   await test("exercises: the same seed gives the same exercises in wasm32 as natively", async () => {
     const native = process.env.PINLAB_BIN || `${root}/target/debug/pinlab`;
     const { execFileSync } = await import("node:child_process");

@@ -67,6 +67,11 @@ impl WebHandle {
         serde_json::to_string(&api::lessons()).unwrap_or_else(|_| "[]".into())
     }
 
+    /// The action catalogue as JSON, the same as `pinlab actions --json`.
+    pub fn actions_json(&self) -> String {
+        serde_json::to_string(pinlab_lessons::model::catalogue::CATALOGUE).unwrap_or_else(|_| "[]".into())
+    }
+
     /// A built-in lesson id or a lesson's TOML text. Throws the loader's
     /// error (file, line, column) and keeps the current lesson.
     pub fn load(&self, id_or_toml: &str) -> Result<(), JsValue> {

@@ -156,6 +156,7 @@ async function main() {
   const api = {
     build: BUILD,
     lessons: () => JSON.parse(handle.lessons_json()),
+    actions: () => JSON.parse(handle.actions_json()),
     load: (idOrToml) => call(() => handle.load(String(idOrToml))),
     open: (lesson, step, kernel) => call(() => handle.open_at(lesson, step, kernel)),
     step: (n = 1) => call(() => handle.step(n)),

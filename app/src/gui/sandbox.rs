@@ -8,7 +8,7 @@ use super::session::{Nav, Session};
 use super::{PinlabApp, Source, theme};
 use egui::{RichText, Ui};
 use pinlab_lessons::counterexample::{self, Progress, lesson_text};
-use pinlab_lessons::load::{action_args, known_actions};
+use pinlab_lessons::model::catalogue::{self, Arg, ArgKind, NameOf};
 use pinlab_lessons::model::{FolioId, HazardKind, World};
 use pinlab_lessons::{Lesson, load_str};
 use std::collections::BTreeMap;
@@ -46,88 +46,71 @@ impl Default for Sandbox {
     }
 }
 
-/// Arguments that are numbers or booleans (docs/lesson-format.md); the rest are text.
-const NUMBER_ARGS: &[&str] = &["pages", "start", "page", "offset", "order", "index", "scan", "count"];
-const BOOL_ARGS: &[&str] = &[
-    "shared", "write", "thp", "movable", "populate", "pin", "longterm", "fast", "dirty", "wait", "dest",
-];
-
-/// A form field as a TOML value of the argument's type. What was typed is
-/// never pasted into the lesson as is: text is quoted by the toml crate, and
-/// a line break is refused, so a field cannot add steps or keys.
-fn toml_value(action: &str, arg: &str, v: &str) -> Result<String, String> {
+/// A form field as a TOML value of the argument's kind (from the action
+/// catalogue). What was typed is never pasted into the lesson as is: text
+/// is quoted by the toml crate, and a line break is refused, so a field
+/// cannot add steps or keys.
+fn toml_value(arg: &Arg, v: &str) -> Result<String, String> {
     let v = v.trim();
+    let name = arg.name;
     if v.contains(['\n', '\r']) {
-        return Err(format!("{arg}: one line only"));
+        return Err(format!("{name}: one line only"));
     }
-    if NUMBER_ARGS.contains(&arg) {
-        return v
-            .parse::<u64>()
-            .map(|n| n.to_string())
-            .map_err(|_| format!("{arg}: a whole number, not '{v}'"));
-    }
-    if BOOL_ARGS.contains(&arg) {
-        return match v {
+    match arg.kind {
+        ArgKind::Number { min, max } => match v.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
+            Ok(n) => Err(format!("{name}: from {min} to {max}, not {n}")),
+            Err(_) => Err(format!("{name}: a whole number, not '{v}'")),
+        },
+        ArgKind::Bool => match v {
             "true" | "false" => Ok(v.to_string()),
-            _ => Err(format!("{arg}: true or false, not '{v}'")),
-        };
+            _ => Err(format!("{name}: true or false, not '{v}'")),
+        },
+        ArgKind::OneOf { values } if !values.contains(&v) => {
+            Err(format!("{name}: one of {}, not '{v}'", values.join(", ")))
+        }
+        ArgKind::TagList => {
+            // A list of page tags, typed as "a, b, c" (brackets and quotes optional).
+            let inner = v.trim_start_matches('[').trim_end_matches(']');
+            let tags: Vec<toml::Value> = inner
+                .split(',')
+                .map(|t| t.trim().trim_matches('"').to_string())
+                .filter(|t| !t.is_empty())
+                .map(toml::Value::String)
+                .collect();
+            Ok(toml::Value::Array(tags).to_string())
+        }
+        _ => Ok(toml::Value::String(v.to_string()).to_string()),
     }
-    if arg == "data" && matches!(action, "create_file" | "write_file") {
-        // A list of page tags, typed as "a, b, c" (brackets and quotes optional).
-        let inner = v.trim_start_matches('[').trim_end_matches(']');
-        let tags: Vec<toml::Value> = inner
-            .split(',')
-            .map(|t| t.trim().trim_matches('"').to_string())
-            .filter(|t| !t.is_empty())
-            .map(toml::Value::String)
-            .collect();
-        return Ok(toml::Value::Array(tags).to_string());
-    }
-    Ok(toml::Value::String(v.to_string()).to_string())
 }
 
-/// What an argument can be set to, from the world (names of processes,
-/// mappings, holders, files, pipes, kernel buffers) or the format.
-fn suggestions(arg: &str, w: &World, proc: Option<&str>) -> Vec<String> {
-    match arg {
-        "proc" | "parent" => w.procs.values().filter(|p| p.alive).map(|p| p.name.clone()).collect(),
-        "vma" => {
-            let mut v: Vec<String> = w
-                .procs
-                .values()
-                .filter(|p| p.alive && proc.is_none_or(|n| p.name == n))
-                .flat_map(|p| p.mm.vmas.values().map(|v| v.name.clone()))
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        }
-        "holder" | "bio" | "ring" | "mr" => w.holders.keys().cloned().collect(),
-        "file" => w.files.values().map(|f| f.name.clone()).collect(),
-        "pipe" => w.pipes.keys().cloned().collect(),
-        "kbuf" => w.kbufs.keys().cloned().collect(),
-        "fs" => ["ext4", "xfs", "btrfs", "tmpfs", "hugetlbfs"]
-            .map(String::from)
-            .to_vec(),
-        "advice" => [
-            "DONTFORK",
-            "DOFORK",
-            "HUGEPAGE",
-            "NOHUGEPAGE",
-            "DONTNEED",
-            "PAGEOUT",
-            "COLLAPSE",
-        ]
-        .map(String::from)
-        .to_vec(),
-        "zone" => ["normal", "movable", "cma"].map(String::from).to_vec(),
-        "iter" => ["ubuf", "iovec", "kvec", "bvec", "xarray", "folioq", "pipe"]
-            .map(String::from)
-            .to_vec(),
-        "pin" | "write" | "longterm" | "fast" | "dirty" | "shared" | "thp" | "wait" | "dest" | "populate"
-        | "movable" => {
-            vec!["true".into(), "false".into()]
-        }
+/// What an argument can be set to: names from the world (processes,
+/// mappings, holders, files, pipes, kernel buffers) or the catalogue's words.
+fn suggestions(arg: &Arg, w: &World, proc: Option<&str>) -> Vec<String> {
+    match arg.kind {
+        ArgKind::Name { of } => match of {
+            NameOf::Process => w.procs.values().filter(|p| p.alive).map(|p| p.name.clone()).collect(),
+            NameOf::Mapping => {
+                let mut v: Vec<String> = w
+                    .procs
+                    .values()
+                    .filter(|p| p.alive && proc.is_none_or(|n| p.name == n))
+                    .flat_map(|p| p.mm.vmas.values().map(|v| v.name.clone()))
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            }
+            NameOf::Holder => w.holders.keys().cloned().collect(),
+            NameOf::File => w.files.values().map(|f| f.name.clone()).collect(),
+            NameOf::Pipe => w.pipes.keys().cloned().collect(),
+            NameOf::Kbuf => w.kbufs.keys().cloned().collect(),
+            NameOf::NewProcess | NameOf::NewMapping | NameOf::NewFile | NameOf::NewHolder | NameOf::NewKbuf => {
+                Vec::new()
+            }
+        },
+        ArgKind::OneOf { values } => values.iter().map(|v| v.to_string()).collect(),
+        ArgKind::Bool => vec!["true".into(), "false".into()],
         _ => Vec::new(),
     }
 }
@@ -212,16 +195,15 @@ impl PinlabApp {
 
     /// Performs the palette's action: kept only if the kernel accepts it.
     pub fn sandbox_do(&mut self, action: &str, args: &[(&str, &str)]) -> Result<(), String> {
-        if !known_actions().contains(&action) {
+        let Some(spec) = catalogue::spec(action) else {
             return Err(format!("no action '{action}'"));
-        }
-        let names = action_args(action).unwrap_or(&[]);
+        };
         let mut body = format!("do = {action:?}");
         for (k, v) in args.iter().filter(|(_, v)| !v.trim().is_empty()) {
-            if !names.contains(k) {
+            let Some(arg) = spec.arg(k) else {
                 return Err(format!("{action} takes no argument '{k}'"));
-            }
-            let v = toml_value(action, k, v).inspect_err(|e| {
+            };
+            let v = toml_value(arg, v).inspect_err(|e| {
                 if let Some(sb) = &mut self.sandbox {
                     sb.message = Some((false, format!("{action}: {e}")));
                 }
@@ -289,8 +271,9 @@ impl PinlabApp {
         let r = egui::ComboBox::from_id_salt("sandbox-action")
             .selected_text(&action)
             .show_ui(ui, |ui| {
-                for a in known_actions() {
-                    ui.selectable_value(&mut action, a.to_string(), a);
+                for a in catalogue::CATALOGUE {
+                    ui.selectable_value(&mut action, a.name.to_string(), a.name)
+                        .on_hover_text(a.does);
                 }
             });
         r.response
@@ -299,15 +282,20 @@ impl PinlabApp {
             sb.action = action;
             sb.args.clear();
         }
-        let names = action_args(&sb.action).unwrap_or(&[]);
+        let spec_args: &[Arg] = catalogue::spec(&sb.action).map_or(&[], |s| s.args);
+        let names: Vec<&str> = spec_args.iter().map(|a| a.name).collect();
         let proc = sb.args.get("proc").cloned();
         egui::Grid::new("sandbox-args").num_columns(3).show(ui, |ui| {
-            for &name in names {
+            for arg in spec_args {
+                let name = arg.name;
                 let l = ui.label(name);
+                if !arg.doc.is_empty() {
+                    l.clone().on_hover_text(arg.doc);
+                }
                 let text = sb.args.entry(name.to_string()).or_default();
                 ui.add_sized([140.0, 20.0], egui::TextEdit::singleline(text))
                     .labelled_by(l.id);
-                let options = suggestions(name, &world, proc.as_deref());
+                let options = suggestions(arg, &world, proc.as_deref());
                 if options.is_empty() {
                     ui.label("");
                 } else {

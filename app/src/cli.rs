@@ -710,7 +710,7 @@ fn exercise(seed: u64, count: usize, json: bool, lessons: Option<&Path>) -> Exit
 }
 
 fn counterexample(hazard: &str, kernel: &str, what_if: &[String], seed: u64, tries: u32, seconds: u64) -> ExitCode {
-    use pinlab_lessons::counterexample::{Progress, Search, lesson_text};
+    use pinlab_lessons::counterexample::{self, Progress, Search};
     use pinlab_lessons::model::HazardKind;
     let Some(h) = HazardKind::parse(hazard) else {
         let all: Vec<&str> = HazardKind::ALL.iter().map(|h| h.name()).collect();
@@ -754,10 +754,8 @@ fn counterexample(hazard: &str, kernel: &str, what_if: &[String], seed: u64, tri
                     f.original_len,
                     f.steps.len()
                 );
-                out!(
-                    "{}",
-                    lesson_text(&format!("Counterexample: {}", h.name()), p, w, &f.steps).trim_end()
-                );
+                let l = counterexample::lesson(&format!("Counterexample: {}", h.name()), p, w, &f.steps);
+                out!("{}", l.to_toml().trim_end());
                 return ExitCode::SUCCESS;
             }
             Progress::Exhausted { tried } => {
@@ -766,7 +764,10 @@ fn counterexample(hazard: &str, kernel: &str, what_if: &[String], seed: u64, tri
             }
             Progress::ModelBug { steps, bug } => {
                 eprintln!("pinlab: MODEL BUG (please report it): {bug}");
-                out!("{}", lesson_text("Model bug", p, w, &steps).trim_end());
+                out!(
+                    "{}",
+                    counterexample::lesson("Model bug", p, w, &steps).to_toml().trim_end()
+                );
                 return ExitCode::from(EXIT_FAILED);
             }
         }

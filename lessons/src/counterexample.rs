@@ -4,19 +4,20 @@
 //! losing the hazard. The result is a lesson, so it opens in the app and
 //! `pinlab run` replays it.
 
-use crate::load::load_str;
+use crate::lesson::{Lesson, Step};
 use crate::run::{Report, run_report};
-use pinlab_model::{HazardKind, Preset, WhatIf};
+use pinlab_model::{Action, GupFlags, HazardKind, MmapArgs, Preset, Tags, WhatIf};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
 /// One page is enough for every hazard the model knows, and keeps the search small.
 const PAGES: u64 = 1;
 
-/// A found sequence: each step's TOML (the lines after `[[step]]`).
+/// A found sequence of actions (`lesson` makes it a lesson, `step_toml`
+/// each step's text).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
-    pub steps: Vec<String>,
+    pub steps: Vec<Action>,
     /// Sequences tried before this one.
     pub tries: u32,
     /// Length before shrinking.
@@ -38,54 +39,129 @@ fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
     rng.next_u64() % n
 }
 
+fn at(who: &str) -> (String, String) {
+    (who.to_string(), "buf".to_string())
+}
+
 /// One random step over a small world (two processes, one mapping, a pipe,
 /// a GUP holder and a device), among those that make sense now.
-fn random_step(rng: &mut ChaCha8Rng, st: &mut Shape, n: usize) -> Option<String> {
+fn random_step(rng: &mut ChaCha8Rng, st: &mut Shape, n: usize) -> Option<Action> {
     let tag = format!("d{n}");
-    let mut options: Vec<(String, u8)> = Vec::new();
+    let mut options: Vec<(Action, u8)> = Vec::new();
     for (i, who) in ["p", "c"].iter().enumerate() {
         let alive = i == 0 || st.child_alive;
         if !alive {
             continue;
         }
+        let (proc, vma) = at(who);
         if st.mapped[i] {
-            options.push((format!("do = \"write\"\nat = \"{who}:buf[0]\"\ndata = \"{tag}\""), 0));
-            options.push((format!("do = \"read\"\nat = \"{who}:buf[0]\""), 0));
             options.push((
-                format!("do = \"vmsplice\"\nproc = \"{who}\"\nvma = \"buf\"\npipe = \"q\""),
+                Action::Write {
+                    proc: proc.clone(),
+                    vma: vma.clone(),
+                    page: 0,
+                    pages: None,
+                    data: Tags::One(tag.clone()),
+                },
+                0,
+            ));
+            options.push((
+                Action::Read {
+                    proc: proc.clone(),
+                    vma: vma.clone(),
+                    page: 0,
+                },
+                0,
+            ));
+            options.push((
+                Action::Vmsplice {
+                    proc: proc.clone(),
+                    vma: vma.clone(),
+                    start: 0,
+                    pages: 1,
+                    pipe: "q".into(),
+                },
                 1,
             ));
-            options.push((format!("do = \"munmap\"\nproc = \"{who}\"\nvma = \"buf\""), 2 + i as u8));
+            options.push((
+                Action::Munmap {
+                    proc: proc.clone(),
+                    vma: vma.clone(),
+                    start: 0,
+                    pages: None,
+                },
+                2 + i as u8,
+            ));
             if st.holder.is_none() {
                 let pin = below(rng, 2) == 1;
                 options.push((
-                    format!("do = \"gup\"\nproc = \"{who}\"\nvma = \"buf\"\nholder = \"h\"\npin = {pin}\nwrite = true"),
+                    Action::Gup {
+                        proc: proc.clone(),
+                        vma: vma.clone(),
+                        start: 0,
+                        pages: 1,
+                        holder: "h".into(),
+                        flags: GupFlags {
+                            pin,
+                            write: true,
+                            ..GupFlags::default()
+                        },
+                        count: 1,
+                    },
                     4,
                 ));
             }
         }
         if st.pipe_full {
-            options.push((format!("do = \"pipe_read\"\nproc = \"{who}\"\npipe = \"q\""), 5));
+            options.push((
+                Action::PipeRead {
+                    proc: proc.clone(),
+                    pipe: "q".into(),
+                },
+                5,
+            ));
         }
     }
     if !st.forked {
-        options.push(("do = \"fork\"\nparent = \"p\"\nchild = \"c\"".into(), 6));
+        options.push((
+            Action::Fork {
+                parent: "p".into(),
+                child: "c".into(),
+            },
+            6,
+        ));
     }
     if st.child_alive {
-        options.push(("do = \"exit\"\nproc = \"c\"".into(), 7));
+        options.push((Action::Exit { proc: "c".into() }, 7));
     }
     if st.holder.is_some() {
-        options.push((format!("do = \"device_write\"\nholder = \"h\"\ndata = \"{tag}\""), 0));
-        options.push(("do = \"device_read\"\nholder = \"h\"".into(), 0));
         options.push((
-            format!("do = \"release\"\nholder = \"h\"\ndirty = {}", below(rng, 2) == 1),
+            Action::DeviceWrite {
+                holder: "h".into(),
+                data: tag.clone(),
+                index: None,
+            },
+            0,
+        ));
+        options.push((
+            Action::DeviceRead {
+                holder: "h".into(),
+                index: None,
+            },
+            0,
+        ));
+        options.push((
+            Action::Release {
+                holder: "h".into(),
+                dirty: below(rng, 2) == 1,
+            },
             8,
         ));
     }
     if options.is_empty() {
         return None; // nothing left to do: everything unmapped and exited
     }
-    let (text, effect) = options[below(rng, options.len() as u64) as usize].clone();
+    let (action, effect) = options[below(rng, options.len() as u64) as usize].clone();
     match effect {
         1 => st.pipe_full = true,
         2 => st.mapped[0] = false,
@@ -104,17 +180,27 @@ fn random_step(rng: &mut ChaCha8Rng, st: &mut Shape, n: usize) -> Option<String>
         8 => st.holder = None,
         _ => {}
     }
-    Some(text)
+    Some(action)
 }
 
 /// Every sequence starts from a process with a written private mapping.
-fn prologue() -> Vec<String> {
+fn prologue() -> Vec<Action> {
     vec![
-        "do = \"spawn\"\nname = \"p\"".into(),
-        format!("do = \"mmap\"\nproc = \"p\"\nvma = \"buf\"\npages = {PAGES}\nwrite = true"),
+        Action::Spawn { name: "p".into() },
+        Action::Mmap {
+            proc: "p".into(),
+            vma: "buf".into(),
+            args: MmapArgs {
+                pages: PAGES,
+                write: true,
+                ..MmapArgs::default()
+            },
+        },
     ]
 }
 
+/// The text of a sandbox or counterexample lesson, from each step's TOML
+/// (the lines after `[[step]]`).
 pub fn lesson_text(title: &str, preset: Preset, whatif: WhatIf, steps: &[String]) -> String {
     let toggles: Vec<String> = whatif.names().iter().map(|n| format!("{n:?}")).collect();
     let mut t = format!(
@@ -132,23 +218,25 @@ pub fn lesson_text(title: &str, preset: Preset, whatif: WhatIf, steps: &[String]
     t
 }
 
-fn run(preset: Preset, whatif: WhatIf, steps: &[String]) -> Option<Report> {
-    let l = load_str(
-        "<counterexample>",
-        &lesson_text("Counterexample", preset, whatif, steps),
-    )
-    .ok()?;
-    Some(run_report(&l, preset, None))
+/// The sequence as a lesson, built directly (no TOML in between).
+pub fn lesson(title: &str, preset: Preset, whatif: WhatIf, steps: &[Action]) -> Lesson {
+    let mut l = Lesson::new("counterexample", title, vec![preset], whatif);
+    l.summary = "Found by a random search, shrunk to a minimal sequence.".into();
+    l.steps = steps.iter().cloned().map(Step::of).collect();
+    l
+}
+
+fn run(preset: Preset, whatif: WhatIf, steps: &[Action]) -> Report {
+    run_report(&lesson("Counterexample", preset, whatif, steps), preset, None)
 }
 
 /// Does the sequence raise `hazard`, with every step succeeding?
-fn shows(preset: Preset, whatif: WhatIf, steps: &[String], hazard: HazardKind) -> bool {
-    run(preset, whatif, steps).is_some_and(|r| {
-        r.steps.iter().all(|s| s.result.is_ok())
-            && r.steps
-                .iter()
-                .any(|s| s.hazards.iter().any(|h| h.kind == hazard.name()))
-    })
+fn shows(preset: Preset, whatif: WhatIf, steps: &[Action], hazard: HazardKind) -> bool {
+    let r = run(preset, whatif, steps);
+    r.steps.iter().all(|s| s.result.is_ok())
+        && r.steps
+            .iter()
+            .any(|s| s.hazards.iter().any(|h| h.kind == hazard.name()))
 }
 
 /// Where a search stands.
@@ -165,7 +253,7 @@ pub enum Progress {
     /// A sequence made the model break its own invariants: a bug in pinlab,
     /// reported with the sequence that shows it.
     ModelBug {
-        steps: Vec<String>,
+        steps: Vec<Action>,
         bug: String,
     },
 }
@@ -217,7 +305,7 @@ impl Search {
                     None => break,
                 }
             }
-            let Some(r) = run(preset, whatif, &steps) else { continue };
+            let r = run(preset, whatif, &steps);
             if let Some(bug) = r.steps.iter().flat_map(|s| s.model_bugs.iter()).next() {
                 return Progress::ModelBug {
                     steps,
@@ -232,7 +320,7 @@ impl Search {
             else {
                 continue;
             };
-            let kept: Vec<String> = steps[..=at]
+            let kept: Vec<Action> = steps[..=at]
                 .iter()
                 .zip(&r.steps)
                 .filter(|(_, s)| s.result.is_ok())
@@ -271,7 +359,10 @@ pub fn search(
         match s.advance(1000) {
             Progress::Found(f) => return Ok(Some(f)),
             Progress::Exhausted { .. } => return Ok(None),
-            Progress::ModelBug { steps, bug } => return Err(format!("{bug}\n{}", steps.join("\n--\n"))),
+            Progress::ModelBug { steps, bug } => {
+                let text: Vec<String> = steps.iter().map(crate::write::step_toml).collect();
+                return Err(format!("{bug}\n{}", text.join("\n--\n")));
+            }
             Progress::Searching { .. } => {}
         }
     }
@@ -279,7 +370,7 @@ pub fn search(
 
 /// Removes steps one at a time (from the end) while the hazard still shows,
 /// until no single removal keeps it: a 1-minimal sequence.
-pub fn shrink(preset: Preset, whatif: WhatIf, hazard: HazardKind, mut steps: Vec<String>) -> Vec<String> {
+pub fn shrink(preset: Preset, whatif: WhatIf, hazard: HazardKind, mut steps: Vec<Action>) -> Vec<Action> {
     loop {
         let mut removed = false;
         for i in (0..steps.len()).rev() {
@@ -320,19 +411,43 @@ mod tests {
         // The shortest leak in this vocabulary: a device writes, through a
         // FOLL_GET reference taken before fork, into the page fork shared
         // with the child, and the child reads the parent's DMA data.
-        for verb in [
-            "\"gup\"",
-            "pin = false",
-            "\"fork\"",
-            "\"device_write\"",
-            "\"read\"\nat = \"c:",
-        ] {
-            assert!(s.iter().any(|x| x.contains(verb)), "{verb}: {s:#?}");
-        }
+        assert!(
+            s.iter().any(|a| matches!(a, Action::Gup { flags, .. } if !flags.pin)),
+            "{s:#?}"
+        );
+        assert!(s.iter().any(|a| matches!(a, Action::Fork { .. })), "{s:#?}");
+        assert!(s.iter().any(|a| matches!(a, Action::DeviceWrite { .. })), "{s:#?}");
+        assert!(
+            s.iter().any(|a| matches!(a, Action::Read { proc, .. } if proc == "c")),
+            "{s:#?}"
+        );
         // A reference is invisible to fork in every release; a pin makes
         // fork copy the page for the child from 5.9 (70e806e4e645).
         assert!(shows(Preset::NEWEST, w, s, HazardKind::DataLeak));
-        let pinned: Vec<String> = s.iter().map(|x| x.replace("pin = false", "pin = true")).collect();
+        let pinned: Vec<Action> = s
+            .iter()
+            .cloned()
+            .map(|a| match a {
+                Action::Gup {
+                    proc,
+                    vma,
+                    start,
+                    pages,
+                    holder,
+                    flags,
+                    count,
+                } => Action::Gup {
+                    proc,
+                    vma,
+                    start,
+                    pages,
+                    holder,
+                    flags: GupFlags { pin: true, ..flags },
+                    count,
+                },
+                other => other,
+            })
+            .collect();
         assert!(shows(Preset::V5_8, w, &pinned, HazardKind::DataLeak));
         assert!(!shows(Preset::V5_9, w, &pinned, HazardKind::DataLeak));
     }

@@ -14,6 +14,7 @@ pub mod lesson;
 pub mod load;
 pub mod matrix;
 pub mod run;
+pub mod write;
 
 pub use lesson::{Lesson, Step};
 pub use load::{LoadError, load_str};

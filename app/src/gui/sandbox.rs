@@ -10,6 +10,7 @@ use egui::{RichText, Ui};
 use pinlab_lessons::counterexample::{self, Progress, lesson_text};
 use pinlab_lessons::model::catalogue::{self, Arg, ArgKind, NameOf};
 use pinlab_lessons::model::{FolioId, HazardKind, World};
+use pinlab_lessons::write::step_toml;
 use pinlab_lessons::{Lesson, load_str};
 use std::collections::BTreeMap;
 
@@ -462,6 +463,7 @@ impl PinlabApp {
                     false,
                     format!("Model bug (please report it): {bug}. The sequence is now in the sandbox."),
                 ));
+                let steps = steps.iter().map(step_toml).collect();
                 let mine = std::mem::replace(&mut sb.steps, steps);
                 sb.before_search.get_or_insert(mine);
                 self.rebuild_sandbox();
@@ -478,7 +480,8 @@ impl PinlabApp {
                         f.steps.len()
                     ),
                 ));
-                let mine = std::mem::replace(&mut sb.steps, f.steps);
+                let steps = f.steps.iter().map(step_toml).collect();
+                let mine = std::mem::replace(&mut sb.steps, steps);
                 sb.before_search.get_or_insert(mine);
                 self.rebuild_sandbox();
             }

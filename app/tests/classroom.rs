@@ -198,7 +198,7 @@ fn a_sandbox_session_saved_runs_unchanged_with_pinlab_run() {
         h.state().session.report.steps[7]
             .hazards
             .iter()
-            .any(|z| z.kind == "data_leak")
+            .any(|z| z.kind == pinlab_lessons::model::HazardKind::DataLeak)
     );
 
     let path = std::env::temp_dir().join(format!("pinlab-sandbox-{}.toml", std::process::id()));
@@ -231,13 +231,11 @@ fn the_sandbox_finds_and_shrinks_a_leak_under_5_7() {
     for verb in ["\"fork\"", "\"device_write\""] {
         assert!(sb.steps.iter().any(|s| s.contains(verb)), "{verb}: {:?}", sb.steps);
     }
-    assert!(
-        app.session
-            .report
-            .steps
+    assert!(app.session.report.steps.iter().any(|s| {
+        s.hazards
             .iter()
-            .any(|s| s.hazards.iter().any(|h| h.kind == "data_leak"))
-    );
+            .any(|h| h.kind == pinlab_lessons::model::HazardKind::DataLeak)
+    }));
 }
 
 #[test]

@@ -88,7 +88,7 @@ pub fn differences(left: (&World, Option<&StepReport>), right: (&World, Option<&
     if let (Some(a), Some(b)) = (left.1, right.1) {
         plain("result", a.result.to_string(), b.result.to_string());
         plain("data read", list(&a.data), list(&b.data));
-        let kinds = |s: &StepReport| s.hazards.iter().map(|h| h.kind.clone()).collect::<Vec<_>>();
+        let kinds = |s: &StepReport| s.hazards.iter().map(|h| h.kind.name().to_string()).collect::<Vec<_>>();
         plain("hazards", list(&kinds(a)), list(&kinds(b)));
     }
     let (a, b) = (pages(left.0), pages(right.0));

@@ -233,10 +233,7 @@ fn run(preset: Preset, whatif: WhatIf, steps: &[Action]) -> Report {
 /// Does the sequence raise `hazard`, with every step succeeding?
 fn shows(preset: Preset, whatif: WhatIf, steps: &[Action], hazard: HazardKind) -> bool {
     let r = run(preset, whatif, steps);
-    r.steps.iter().all(|s| s.result.is_ok())
-        && r.steps
-            .iter()
-            .any(|s| s.hazards.iter().any(|h| h.kind == hazard.name()))
+    r.steps.iter().all(|s| s.result.is_ok()) && r.steps.iter().any(|s| s.hazards.iter().any(|h| h.kind == hazard))
 }
 
 /// Where a search stands.
@@ -313,11 +310,7 @@ impl Search {
                 };
             }
             // Keep the prefix up to the first hazard of that kind, minus failed steps.
-            let Some(at) = r
-                .steps
-                .iter()
-                .position(|s| s.hazards.iter().any(|h| h.kind == hazard.name()))
-            else {
+            let Some(at) = r.steps.iter().position(|s| s.hazards.iter().any(|h| h.kind == hazard)) else {
                 continue;
             };
             let kept: Vec<Action> = steps[..=at]

@@ -399,7 +399,7 @@ fn one(g: &mut Gen, seed: u64, number: usize) -> Exercise {
     let dw = steps.iter().position(|s| s.verb == "device_write").map(|i| i + 1);
     if let Some(k) = hz.map(|s| s.step).or(dw) {
         let kinds = ["none", "dma_lost", "data_leak", "stale_device_read", "use_after_free"];
-        let got = report.steps[k - 1].hazards.first().map_or("none", |h| h.kind.as_str());
+        let got = report.steps[k - 1].hazards.first().map_or("none", |h| h.kind.name());
         if let Some(i) = kinds.iter().position(|x| *x == got) {
             let expect = if got == "none" {
                 kinds[1..]

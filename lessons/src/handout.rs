@@ -90,7 +90,7 @@ pub fn handout_with(lesson: &Lesson, preset: Preset, whatif: Option<pinlab_model
             let _ = writeln!(s);
         }
         for h in &st.hazards {
-            let _ = writeln!(s, "**Hazard ({})**: {}\n", h.kind, h.text);
+            let _ = writeln!(s, "**Hazard ({})**: {}\n", h.kind.name(), h.text);
         }
     }
     if !answers.is_empty() {

@@ -36,6 +36,40 @@ pub struct Step {
     pub expect: Vec<Expectation>,
     /// Folios captured after the step: label -> address.
     pub labels: Vec<(String, Address)>,
+    /// In a selftest case: what a failure at this step means for the
+    /// selftest (it skips, or it does not run the case).
+    pub selftest: Option<SelftestRole>,
+}
+
+/// What a failure at a step of a selftest case means (the `selftest` key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelftestRole {
+    /// The selftest checks this first and skips when it does not hold.
+    Precondition,
+    /// The selftest skips when this step fails with EINVAL (gup_test's
+    /// PIN_LONGTERM_TEST_START where the kernel lacks the test).
+    SkipIfEinval,
+    /// The selftest does not run the case before 6.8 (mTHP sizes).
+    NotRunBefore6_8,
+}
+
+impl SelftestRole {
+    pub const ALL: [(SelftestRole, &'static str); 3] = [
+        (SelftestRole::Precondition, "precondition"),
+        (SelftestRole::SkipIfEinval, "skip_if_einval"),
+        (SelftestRole::NotRunBefore6_8, "not_run_before_6.8"),
+    ];
+
+    pub fn key(self) -> &'static str {
+        SelftestRole::ALL
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map_or("", |(_, k)| k)
+    }
+
+    pub fn parse(s: &str) -> Option<SelftestRole> {
+        SelftestRole::ALL.iter().find(|(_, k)| *k == s).map(|(r, _)| *r)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

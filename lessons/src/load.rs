@@ -4,7 +4,7 @@
 use crate::address::Address;
 use crate::expect::{Cmp, Expectation, Subject, Value, ValueKind, What};
 use crate::kernels::KernelFilter;
-use crate::lesson::{Answer, Lesson, Narration, Question, Step};
+use crate::lesson::{Answer, Lesson, Narration, Question, SelftestRole, Step};
 use pinlab_model::catalogue;
 use pinlab_model::{Action, Errno, HazardKind, Preset, WhatIf};
 use std::fmt;
@@ -250,8 +250,8 @@ const LESSON_KEYS: [&str; 8] = [
     "step",
     "kernel",
 ];
-const STEP_KEYS: [&str; 9] = [
-    "do", "say", "focus", "question", "expect", "label", "at", "kernels", "whatif",
+const STEP_KEYS: [&str; 10] = [
+    "do", "say", "focus", "question", "expect", "label", "at", "kernels", "whatif", "selftest",
 ];
 
 /// Loads one lesson from TOML text; `file` names it in errors.
@@ -481,6 +481,21 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
             Some(w)
         }
     };
+    let selftest = match st.string(c, "selftest")? {
+        None => None,
+        Some((v, span)) => Some(SelftestRole::parse(&v).map_or_else(
+            || {
+                c.err(
+                    &span,
+                    format!(
+                        "unknown selftest role '{v}'; known: {}",
+                        SelftestRole::ALL.map(|(_, k)| k).join(", ")
+                    ),
+                )
+            },
+            Ok,
+        )?),
+    };
     let mut expect = Vec::new();
     for e in st.tables(c, "expect")? {
         let e = Tbl {
@@ -500,6 +515,7 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
         question,
         expect,
         labels,
+        selftest,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use crate::expect::{StepOutcome, observe};
 use crate::lesson::{Answer, Lesson, Question};
-use pinlab_model::{ActionError, Checks, Errno, Fault, FolioId, Preset, Sim, WhatIf, World};
+use pinlab_model::{ActionError, Checks, Errno, Fault, FolioId, HazardKind, Preset, Sim, WhatIf, World};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -102,7 +102,8 @@ pub struct MicroLine {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct HazardLine {
-    pub kind: String,
+    /// Serialized as its name (`data_leak`), as before it was typed.
+    pub kind: HazardKind,
     pub text: String,
 }
 
@@ -281,7 +282,7 @@ fn run_on(lesson: &Lesson, mut sim: Sim) -> (Sim, Report) {
             hazards: new_hazards
                 .iter()
                 .map(|h| HazardLine {
-                    kind: h.kind.name().into(),
+                    kind: h.kind,
                     text: h.text.clone(),
                 })
                 .collect(),
@@ -490,7 +491,7 @@ pub fn transcript(lesson: &Lesson, r: &Report) -> String {
             let _ = writeln!(s, "  changed: {c}");
         }
         for h in &st.hazards {
-            let _ = writeln!(s, "  HAZARD {}: {}", h.kind, h.text);
+            let _ = writeln!(s, "  HAZARD {}: {}", h.kind.name(), h.text);
         }
         for b in &st.model_bugs {
             let _ = writeln!(

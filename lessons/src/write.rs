@@ -108,6 +108,7 @@ impl Step {
             question: None,
             expect: Vec::new(),
             labels: Vec::new(),
+            selftest: None,
         }
     }
 
@@ -175,6 +176,9 @@ impl Lesson {
             }
             if !st.kernels.is_empty() {
                 line(&mut out, "kernels", strings(st.kernels.iter().map(|k| k.text.clone())));
+            }
+            if let Some(role) = st.selftest {
+                line(&mut out, "selftest", s(role.key()));
             }
             if let Some(w) = &st.whatif {
                 line(&mut out, "whatif", strings(w.names().into_iter().map(String::from)));

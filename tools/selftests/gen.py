@@ -15,16 +15,18 @@ covers), probes (page indexes written/checked; the model keeps one tag per page,
 the selftest memsets every byte), init (tag the setup wrote on the probes),
 smem (non-anon: the second mapping), file / fs (file-backed variants).
 
-A step whose `say` starts with "[precondition]" is one whose failure makes the
-selftest SKIP (not FAIL) the case; lessons/src/matrix.rs classifies such runs as SKIP.
+A step with `selftest = "precondition"` is one whose failure makes the selftest
+SKIP (not FAIL) the case; `skip_if_einval` skips when the step fails with EINVAL;
+`not_run_before_6.8` marks a case the selftest does not run before 6.8.
+lessons/src/matrix.rs classifies runs by it.
 """
 import os
 import re
 import sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "assets", "selftests")
-PRESETS = ["6.12", "5.7", "5.8", "5.9", "5.11", "5.18", "5.19", "6.0", "6.1", "6.2",
-           "6.3", "6.4", "6.5", "6.8"]
+PRESETS = ["6.12", "5.7", "5.8", "5.9", "5.11", "5.14", "5.18", "5.19", "6.0", "6.1", "6.2",
+           "6.3", "6.4", "6.5", "6.8", "6.18"]
 PRE = "[precondition] "
 NEW = "ff"          # the selftest's memset(mem, 0xff, size)
 THP = 512           # pmdsize / pagesize
@@ -45,6 +47,10 @@ def tv(v):
     raise TypeError(v)
 
 
+ROLES = {"[precondition] ": "precondition", "[skip-if:EINVAL] ": "skip_if_einval",
+         "[n/a-before-6.8] ": "not_run_before_6.8"}
+
+
 def S(do, expect=None, say=None, **args):
     """One step."""
     st = {"do": do}
@@ -56,7 +62,18 @@ def S(do, expect=None, say=None, **args):
     return st
 
 
+def with_role(st):
+    """A narration that starts with a role tag becomes the step's `selftest` key."""
+    say = st.get("say", "")
+    for tag, role in ROLES.items():
+        if say.startswith(tag):
+            st["selftest"] = role
+            st["say"] = say[len(tag):]
+    return st
+
+
 def step_toml(st):
+    st = with_role(dict(st))
     lines = ["[[step]]"]
     for k, v in st.items():
         if k == "expect":

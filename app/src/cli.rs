@@ -118,6 +118,10 @@ pub enum Command {
         /// Start in quiz mode (stop before each question).
         #[arg(long)]
         quiz: bool,
+        /// Also run the lesson on this machine's own Linux and show it beside the model
+        /// (pinlab probe; Linux, as root).
+        #[arg(long)]
+        live: bool,
     },
     /// List the built-in lessons (id and title).
     Lessons,

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
             compare,
             present,
             quiz,
+            live,
         }) => {
             let l = match find_lesson(&lesson) {
                 Ok(l) => l,
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
                 compare,
                 present,
                 quiz,
+                live,
             }))
         }
         Some(other) => main_with(Cli { command: Some(other) }),
@@ -61,6 +63,8 @@ struct Start {
     compare: Option<Preset>,
     present: bool,
     quiz: bool,
+    /// Open the "This machine (live)" window (Linux).
+    live: bool,
 }
 
 fn run_gui(start: Option<Start>) -> ExitCode {
@@ -86,6 +90,10 @@ fn run_gui(start: Option<Start>) -> ExitCode {
                 app.nav(Nav::Step(s.step));
                 if s.present {
                     app.set_presenter(&cc.egui_ctx, true);
+                }
+                #[cfg(target_os = "linux")]
+                if s.live {
+                    app.live = Some(pinlab::gui::live_view::LiveView::start(&app.session.lesson));
                 }
             }
             Ok(Box::new(app))

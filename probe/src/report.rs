@@ -1,9 +1,9 @@
 //! What a probe found: per step, what was done for real, and every check
 //! with the model's value, the live value and whether they agree.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "verdict", content = "reason")]
 pub enum Verdict {
     /// The model and the machine's kernel say the same.
@@ -15,7 +15,7 @@ pub enum Verdict {
     Known(String),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// An expectation the lesson states.
@@ -25,7 +25,7 @@ pub enum Source {
     Predicted,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Check {
     pub source: Source,
     /// What is compared: `present`, `mapcount`, `data`, `same_folio`, ...
@@ -44,7 +44,7 @@ pub struct Check {
 }
 
 /// How a step was carried out on the machine.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "how", content = "detail")]
 pub enum Performed {
     /// Done for real: "ok" or the errno.
@@ -58,7 +58,7 @@ pub enum Performed {
     Skipped(String),
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProbeStep {
     pub step: usize,
     pub line: usize,
@@ -68,7 +68,7 @@ pub struct ProbeStep {
     pub checks: Vec<Check>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Totals {
     pub passed: usize,
     pub failed: usize,
@@ -95,7 +95,7 @@ impl Totals {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProbeReport {
     pub lesson: String,
     pub title: String,

@@ -5,6 +5,8 @@ pub mod api;
 pub mod canvas;
 pub mod exercises_view;
 pub mod export;
+#[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+pub mod live_view;
 pub mod panels;
 pub mod presenter;
 pub mod quiz;
@@ -71,6 +73,9 @@ pub struct PinlabApp {
     pub sandbox_stash: Option<Vec<String>>,
     pub selftests: Option<selftests_view::SelftestsView>,
     pub exercises: Option<exercises_view::ExercisesView>,
+    /// The lesson on this machine's own kernel (`pinlab probe`).
+    #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+    pub live: Option<live_view::LiveView>,
     /// Where the canvas was last drawn (for its PNG).
     canvas_rect: egui::Rect,
     /// What an export did (a PNG arrives from a screenshot callback).
@@ -123,6 +128,8 @@ impl Default for PinlabApp {
             sandbox_stash: None,
             selftests: None,
             exercises: None,
+            #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+            live: None,
             canvas_rect: egui::Rect::NOTHING,
             notice: Default::default(),
             presenter: false,
@@ -570,6 +577,8 @@ impl PinlabApp {
             });
         }
         self.selftests_window(&ctx);
+        #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+        self.live_window(&ctx);
         self.exercises_window(&ctx);
         if self.presenter && self.blank {
             self.blank_ui(&ctx);
@@ -698,6 +707,14 @@ impl PinlabApp {
             }
             if ui.button("Selftests").clicked() {
                 self.selftests = Some(Default::default());
+            }
+            #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+            if ui
+                .button("This machine (live)")
+                .on_hover_text("Run the lesson on this machine's own Linux (pinlab probe, needs root) and compare")
+                .clicked()
+            {
+                self.live = Some(live_view::LiveView::start(&self.session.lesson));
             }
             if ui.button("Exercises").clicked() {
                 self.exercises = Some(Default::default());

@@ -166,6 +166,10 @@ pub enum Command {
         /// Only cases whose group, test or variant contains this text.
         #[arg(long)]
         only: Option<String>,
+        /// Also run every case on this machine's own Linux (pinlab probe; as root) and mark
+        /// whether it confirms the model under the machine's preset.
+        #[arg(long)]
+        live: bool,
     },
     /// Generate exercises with an answer key (OSTEP style): a seed always gives the same ones.
     Exercise {
@@ -426,7 +430,7 @@ fn run_command(cli: Cli) -> ExitCode {
             Ok(opts) => check(&paths, opts),
             Err(e) => invalid(e),
         },
-        Some(Command::Matrix { json, only }) => matrix(json, only.as_deref()),
+        Some(Command::Matrix { json, only, live }) => matrix(json, only.as_deref(), live),
         Some(Command::Actions { json, markdown }) => {
             use pinlab_lessons::model::catalogue;
             if json {
@@ -603,7 +607,7 @@ fn check(paths: &[PathBuf], opts: RunOptions) -> ExitCode {
     }
 }
 
-fn matrix(json: bool, only: Option<&str>) -> ExitCode {
+fn matrix(json: bool, only: Option<&str>, live: bool) -> ExitCode {
     use pinlab_lessons::matrix::{self, Outcome};
     let known = match matrix::known() {
         Ok(k) => k,
@@ -630,8 +634,37 @@ fn matrix(json: bool, only: Option<&str>) -> ExitCode {
         .iter()
         .filter(|r| r.cells.last().is_some_and(|(_, c)| c.outcome != Outcome::Pass))
         .count();
+    let lives = if live {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        match crate::probe_cmd::live_outcomes(&ids) {
+            Ok(l) => Some(l),
+            Err(e) => return invalid(format!("--live: {e}")),
+        }
+    } else {
+        None
+    };
+    let contradicted = lives
+        .as_ref()
+        .map_or(0, |(_, m)| m.values().filter(|(_, v)| *v == "contradicted").count());
+    let live_mark = |id: &str| -> String {
+        let Some((_, m)) = &lives else { return String::new() };
+        match m.get(id) {
+            Some((o, "confirmed")) => format!("{o}="),
+            Some((o, "contradicted")) => format!("{o}!!"),
+            _ => "?".into(),
+        }
+    };
     if json {
-        out!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        let mut doc = serde_json::to_value(&rows).unwrap_or_default();
+        if let (Some((preset, m)), Some(items)) = (&lives, doc.as_array_mut()) {
+            for item in items {
+                let id = item["id"].as_str().unwrap_or_default().to_string();
+                if let Some((o, v)) = m.get(&id) {
+                    item["live"] = serde_json::json!({ "kernel": preset, "outcome": o, "verdict": v });
+                }
+            }
+        }
+        out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         let mut last = String::new();
         for r in &rows {
@@ -642,6 +675,9 @@ fn matrix(json: bool, only: Option<&str>) -> ExitCode {
                 for (p, _) in &r.cells {
                     head.push_str(&format!("{p:<6}"));
                 }
+                if let Some((preset, _)) = &lives {
+                    head.push_str(&format!("live {preset}"));
+                }
                 out!("{head}");
                 last = title;
             }
@@ -649,6 +685,7 @@ fn matrix(json: bool, only: Option<&str>) -> ExitCode {
             for (_, c) in &r.cells {
                 line.push_str(&format!("{:<6}", format!("{}{}", c.outcome.short(), c.mark())));
             }
+            line.push_str(&live_mark(&r.id));
             out!("{line}");
         }
         out!(
@@ -667,8 +704,15 @@ fn matrix(json: bool, only: Option<&str>) -> ExitCode {
             cells.len(),
             Preset::NEWEST.name()
         );
+        if let Some((preset, m)) = &lives {
+            let confirmed = m.values().filter(|(_, v)| *v == "confirmed").count();
+            out!(
+                "live (this machine's kernel, compared with the model under {preset}): {confirmed} case(s) confirmed (=), {contradicted} contradicted (!!), {} not decidable live (?: docs/probe.md says why).",
+                rows.len() - confirmed - contradicted
+            );
+        }
     }
-    if disagreements > 0 || newest_bad > 0 {
+    if disagreements > 0 || newest_bad > 0 || contradicted > 0 {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS

@@ -180,6 +180,44 @@ pub fn probe(
     }
 }
 
+/// The preset the live run was compared with, and per case id the live
+/// outcome (P, F or ?) and `confirmed`, `contradicted` or `undecided`.
+pub type LiveOutcomes = (String, std::collections::HashMap<String, (String, &'static str)>);
+
+/// The live outcome of selftest cases on this machine, for `pinlab matrix
+/// --live`.
+#[cfg(target_os = "linux")]
+pub fn live_outcomes(ids: &[String]) -> Result<LiveOutcomes, String> {
+    use pinlab_probe::{Probe, ProbeOptions};
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the pinlab executable: {e}"))?;
+    let interrupted = pinlab_probe::interrupt_flag();
+    let probe = Probe::new(ProbeOptions {
+        exe,
+        step_timeout: std::time::Duration::from_secs(10),
+        known: Known::builtin(),
+        interrupted: interrupted.clone(),
+        fault: None,
+    })?;
+    let cases: Vec<matrix::Case> = matrix::cases().into_iter().flatten().collect();
+    let mut reports = Vec::new();
+    for c in cases.iter().filter(|c| ids.contains(&c.id)) {
+        if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err("interrupted".into());
+        }
+        reports.push((probe.probe(&c.lesson), true));
+    }
+    let col = matrix_column(&probe, &reports);
+    Ok((
+        probe.preset.name().to_string(),
+        col.into_iter().map(|(id, _, live, v)| (id, (live, v))).collect(),
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn live_outcomes(_: &[String]) -> Result<LiveOutcomes, String> {
+    Err(pinlab_probe::unavailable().unwrap_or_default())
+}
+
 /// The selftest outcome the live run shows for each case (P: every pass
 /// criterion held live, F: one did not, ?: not decidable live), beside the
 /// model's outcome under the same preset.

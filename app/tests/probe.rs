@@ -214,3 +214,21 @@ fn ctrl_c_stops_the_probe_and_cleans_up() {
     assert_eq!(leftovers(), Vec::<String>::new());
     assert_eq!(vmstat("nr_foll_pin_acquired"), vmstat("nr_foll_pin_released"));
 }
+
+#[test]
+fn the_matrix_marks_cases_the_live_kernel_confirms() {
+    if !root() {
+        return;
+    }
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let o = pinlab(&["matrix", "--live", "--only", "vmsplice() + unmap in child", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = json(&o);
+    let rows = rows.as_array().unwrap();
+    let confirmed = rows.iter().filter(|r| r["live"]["verdict"] == "confirmed").count();
+    assert!(confirmed >= 5, "{rows:?}");
+    assert!(!rows.iter().any(|r| r["live"]["verdict"] == "contradicted"));
+    // The base-page case is confirmed: the pipe keeps the old content.
+    let base = rows.iter().find(|r| r["variant"] == "base page").unwrap();
+    assert_eq!(base["live"]["outcome"], "P");
+}

@@ -30,33 +30,9 @@ pub fn check(w: &World) -> Vec<String> {
     for id in w.folio_ids() {
         let f = w.folio(id);
         let expect = sum_refs.get(&id).copied().unwrap_or(0);
-        if f.freed {
-            // 1: a freed folio has no holder.
-            if expect != 0 || f.refcount != 0 {
-                bad.push(format!(
-                    "{id} is freed but refcount is {} and references add up to {expect}",
-                    f.refcount
-                ));
-            }
-            continue;
-        }
-        // 2: refcount accounting matches the holders exactly.
-        if f.refcount != expect {
-            bad.push(format!(
-                "{id}: refcount {} but references add up to {expect}",
-                f.refcount
-            ));
-        }
-        if f.refcount <= 0 {
-            bad.push(format!("{id} is live with refcount {}", f.refcount));
-        }
-        // 3: exact pincount for large folios, none for small ones.
         let pins = sum_pins.get(&id).copied().unwrap_or(0);
-        if f.has_pincount() && f.pincount != pins {
-            bad.push(format!("{id}: pincount {} but {pins} pins are held", f.pincount));
-        }
-        if !f.has_pincount() && f.pincount != 0 {
-            bad.push(format!("{id}: small folio with pincount {}", f.pincount));
+        if !check_counts(id, f, expect, pins, &mut bad) {
+            continue;
         }
         if id != ZERO_FOLIO {
             for (i, p) in f.pages.iter().enumerate() {
@@ -224,4 +200,34 @@ pub fn check(w: &World) -> Vec<String> {
         }
     }
     bad
+}
+
+/// Invariants 1-3 for one folio, given what its holders add up to (the full
+/// check and the incremental tracker both use it): a freed folio has no
+/// holder; a live one's refcount is exactly its holders' references and
+/// positive; a large folio's pincount is exactly its pins, a small one has
+/// none. Returns false for a freed folio (nothing more to check).
+pub(crate) fn check_counts(id: FolioId, f: &crate::Folio, refs: i64, pins: i64, bad: &mut Vec<String>) -> bool {
+    if f.freed {
+        if refs != 0 || f.refcount != 0 {
+            bad.push(format!(
+                "{id} is freed but refcount is {} and references add up to {refs}",
+                f.refcount
+            ));
+        }
+        return false;
+    }
+    if f.refcount != refs {
+        bad.push(format!("{id}: refcount {} but references add up to {refs}", f.refcount));
+    }
+    if f.refcount <= 0 {
+        bad.push(format!("{id} is live with refcount {}", f.refcount));
+    }
+    if f.has_pincount() && f.pincount != pins {
+        bad.push(format!("{id}: pincount {} but {pins} pins are held", f.pincount));
+    }
+    if !f.has_pincount() && f.pincount != 0 {
+        bad.push(format!("{id}: small folio with pincount {}", f.pincount));
+    }
+    true
 }

@@ -256,29 +256,8 @@ impl Tracker {
         if swap_cached {
             expect += 1;
         }
-        if f.freed {
-            if expect != 0 || f.refcount != 0 {
-                bad.push(format!(
-                    "{id} is freed but refcount is {} and references add up to {expect}",
-                    f.refcount
-                ));
-            }
+        if !crate::invariants::check_counts(id, f, expect, pins, bad) {
             return;
-        }
-        if f.refcount != expect {
-            bad.push(format!(
-                "{id}: refcount {} but references add up to {expect}",
-                f.refcount
-            ));
-        }
-        if f.refcount <= 0 {
-            bad.push(format!("{id} is live with refcount {}", f.refcount));
-        }
-        if f.has_pincount() && f.pincount != pins {
-            bad.push(format!("{id}: pincount {} but {pins} pins are held", f.pincount));
-        }
-        if !f.has_pincount() && f.pincount != 0 {
-            bad.push(format!("{id}: small folio with pincount {}", f.pincount));
         }
         if f.flags.swapcache != swap_cached {
             bad.push(format!(

@@ -5,7 +5,7 @@
 
 use crate::env::Machine;
 use crate::observe::{self, Kpage};
-use crate::proto::{Reply, Request, tag_bytes, tag_of};
+use crate::proto::{Reply, Request, tag_of, tag_page};
 use pinlab_model::World;
 use pinlab_model::action::{Action, Tags};
 use pinlab_model::file::FsKind;
@@ -73,6 +73,18 @@ fn pins_outstanding() -> i64 {
     let v = observe::vmstat().unwrap_or_default();
     let get = |k: &str| v.get(k).copied().unwrap_or(0) as i64;
     get("nr_foll_pin_acquired") - get("nr_foll_pin_released")
+}
+
+/// The tags of pages `first..first + n` of a file.
+fn read_tags(path: &Path, first: u64, n: u64) -> std::io::Result<Vec<String>> {
+    let f = File::open(path)?;
+    (first..first + n)
+        .map(|i| {
+            let mut buf = vec![0u8; PAGE as usize];
+            f.read_exact_at(&mut buf, i * PAGE)?;
+            Ok(tag_of(&buf))
+        })
+        .collect()
 }
 
 fn io_err(e: impl std::fmt::Display) -> String {
@@ -290,9 +302,7 @@ impl Live {
             let f = OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
             f.set_len(pages * PAGE)?;
             for (i, t) in data.iter().enumerate() {
-                let mut page = vec![0u8; PAGE as usize];
-                let b = tag_bytes(t);
-                page[..b.len()].copy_from_slice(&b);
+                let page = tag_page(t);
                 f.write_all_at(&page, i as u64 * PAGE)?;
             }
             if fs == FsKind::Ext4 {
@@ -558,9 +568,7 @@ impl Live {
                     // brings it into the buffer's pages.
                     let f = OpenOptions::new().write(true).open(&scratch).map_err(io_err)?;
                     for i in first..first + n {
-                        let mut page = vec![0u8; PAGE as usize];
-                        let b = tag_bytes(data);
-                        page[..b.len()].copy_from_slice(&b);
+                        let page = tag_page(data);
                         f.write_all_at(&page, i * PAGE).map_err(io_err)?;
                     }
                 }
@@ -575,14 +583,7 @@ impl Live {
                     },
                 )?;
                 if to_file && matches!(r, Perf::Done(Ok(_))) {
-                    let f = File::open(&scratch).map_err(io_err)?;
-                    let mut tags = Vec::new();
-                    for i in first..first + n {
-                        let mut buf = vec![0u8; PAGE as usize];
-                        f.read_exact_at(&mut buf, i * PAGE).map_err(io_err)?;
-                        tags.push(tag_of(&buf));
-                    }
-                    return Ok(Perf::Done(Ok(tags)));
+                    return Ok(Perf::Done(Ok(read_tags(&scratch, first, n).map_err(io_err)?)));
                 }
                 Ok(r)
             }
@@ -761,15 +762,9 @@ impl Live {
         if !matches!(done, Ok(Reply::Done)) {
             return None;
         }
-        let f = File::open(&peek).ok()?;
-        let mut tags = Vec::new();
-        for i in 0..pages {
-            let mut buf = vec![0u8; PAGE as usize];
-            f.read_exact_at(&mut buf, i * PAGE).ok()?;
-            tags.push(tag_of(&buf));
-        }
+        let tags = read_tags(&peek, 0, pages).ok();
         let _ = std::fs::remove_file(&peek);
-        Some(tags)
+        tags
     }
 
     /// One page of a process as the kernel shows it (and its data when it

@@ -147,6 +147,14 @@ pub fn tag_bytes(tag: &str) -> Vec<u8> {
     b
 }
 
+/// A whole page holding a tag (the rest zeros), as files and devices store it.
+pub fn tag_page(tag: &str) -> Vec<u8> {
+    let mut page = vec![0u8; 4096];
+    let b = tag_bytes(tag);
+    page[..b.len()].copy_from_slice(&b);
+    page
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

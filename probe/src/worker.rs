@@ -3,7 +3,7 @@
 //! is gone) it exits, so no worker outlives its probe.
 
 use crate::maps;
-use crate::proto::{Reply, Request, tag_bytes, tag_of};
+use crate::proto::{Reply, Request, tag_bytes, tag_of, tag_page};
 use io_uring::{IoUring, opcode, types};
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -420,9 +420,7 @@ impl Worker {
                     .open(&file)
                     .map_err(|e| failed("open", e))?;
                 for (i, t) in tags.iter().enumerate() {
-                    let mut page = vec![0u8; PAGE as usize];
-                    let b = tag_bytes(t);
-                    page[..b.len()].copy_from_slice(&b);
+                    let page = tag_page(t);
                     f.write_all_at(&page, (offset + i as u64) * PAGE)
                         .map_err(|e| failed("pwrite", e))?;
                 }

@@ -393,71 +393,13 @@ fn run_command(cli: Cli) -> ExitCode {
             what_if,
             json,
             checking,
-        }) => {
-            let l = match find_lesson(&lesson) {
-                Ok(l) => l,
-                Err(e) => return invalid(e),
-            };
-            let preset = match preset_arg(&kernel, &l) {
-                Ok(p) => p,
-                Err(e) => return invalid(e),
-            };
-            let mut whatif: Option<WhatIf> = None;
-            for t in &what_if {
-                let w = whatif.get_or_insert(l.whatif);
-                if let Err(e) = w.set(t) {
-                    return invalid(e);
-                }
-            }
-            let opts = match checking.options(whatif) {
-                Ok(o) => o,
-                Err(e) => return invalid(e),
-            };
-            let (_, report) = run_with(&l, preset, opts);
-            let out = if json {
-                serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-            } else {
-                transcript(&l, &report)
-            };
-            out!("{out}");
-            if report.passed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_FAILED)
-            }
-        }
+        }) => run(&lesson, &kernel, &what_if, json, &checking),
         Some(Command::Check { paths, checking }) => match checking.options(None) {
             Ok(opts) => check(&paths, opts),
             Err(e) => invalid(e),
         },
         Some(Command::Matrix { json, only, live }) => matrix(json, only.as_deref(), live),
-        Some(Command::Actions { json, markdown }) => {
-            use pinlab_lessons::model::catalogue;
-            if json {
-                out!(
-                    "{}",
-                    serde_json::to_string_pretty(catalogue::CATALOGUE).unwrap_or_default()
-                );
-            } else if markdown {
-                output::bytes(catalogue::markdown_table().as_bytes());
-            } else {
-                for a in catalogue::CATALOGUE {
-                    let args: Vec<String> = a
-                        .args
-                        .iter()
-                        .map(|x| {
-                            if x.required {
-                                x.name.to_string()
-                            } else {
-                                format!("[{}]", x.name)
-                            }
-                        })
-                        .collect();
-                    out!("{:<24} {}\n{:<24} {}", a.name, args.join(" "), "", a.does);
-                }
-            }
-            ExitCode::SUCCESS
-        }
+        Some(Command::Actions { json, markdown }) => actions(json, markdown),
         Some(Command::Probe {
             lessons,
             all,
@@ -489,27 +431,94 @@ fn run_command(cli: Cli) -> ExitCode {
             json,
             lessons,
         }) => exercise(seed, count, json, lessons.as_deref()),
-        Some(Command::Handout { lesson, output, kernel }) => {
-            let l = match find_lesson(&lesson) {
-                Ok(l) => l,
-                Err(e) => return invalid(e),
-            };
-            let preset = match preset_arg(&kernel, &l) {
-                Ok(p) => p,
-                Err(e) => return invalid(e),
-            };
-            let md = pinlab_lessons::handout::handout(&l, preset);
-            match output {
-                Some(p) => {
-                    if let Err(e) = std::fs::write(&p, md) {
-                        return invalid(format!("cannot write {}: {e}", p.display()));
-                    }
-                }
-                None => output::bytes(md.as_bytes()),
-            }
-            ExitCode::SUCCESS
+        Some(Command::Handout { lesson, output, kernel }) => handout(&lesson, output.as_deref(), &kernel),
+    }
+}
+
+/// `pinlab run`.
+fn run(lesson: &str, kernel: &Option<String>, what_if: &[String], json: bool, checking: &Checking) -> ExitCode {
+    let l = match find_lesson(lesson) {
+        Ok(l) => l,
+        Err(e) => return invalid(e),
+    };
+    let preset = match preset_arg(kernel, &l) {
+        Ok(p) => p,
+        Err(e) => return invalid(e),
+    };
+    let mut whatif: Option<WhatIf> = None;
+    for t in what_if {
+        let w = whatif.get_or_insert(l.whatif);
+        if let Err(e) = w.set(t) {
+            return invalid(e);
         }
     }
+    let opts = match checking.options(whatif) {
+        Ok(o) => o,
+        Err(e) => return invalid(e),
+    };
+    let (_, report) = run_with(&l, preset, opts);
+    let out = if json {
+        serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    } else {
+        transcript(&l, &report)
+    };
+    out!("{out}");
+    if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+/// `pinlab actions`: the action catalogue.
+fn actions(json: bool, markdown: bool) -> ExitCode {
+    use pinlab_lessons::model::catalogue;
+    if json {
+        out!(
+            "{}",
+            serde_json::to_string_pretty(catalogue::CATALOGUE).unwrap_or_default()
+        );
+    } else if markdown {
+        output::bytes(catalogue::markdown_table().as_bytes());
+    } else {
+        for a in catalogue::CATALOGUE {
+            let args: Vec<String> = a
+                .args
+                .iter()
+                .map(|x| {
+                    if x.required {
+                        x.name.to_string()
+                    } else {
+                        format!("[{}]", x.name)
+                    }
+                })
+                .collect();
+            out!("{:<24} {}\n{:<24} {}", a.name, args.join(" "), "", a.does);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `pinlab handout`.
+fn handout(lesson: &str, to: Option<&Path>, kernel: &Option<String>) -> ExitCode {
+    let l = match find_lesson(lesson) {
+        Ok(l) => l,
+        Err(e) => return invalid(e),
+    };
+    let preset = match preset_arg(kernel, &l) {
+        Ok(p) => p,
+        Err(e) => return invalid(e),
+    };
+    let md = pinlab_lessons::handout::handout(&l, preset);
+    match to {
+        Some(p) => {
+            if let Err(e) = std::fs::write(p, md) {
+                return invalid(format!("cannot write {}: {e}", p.display()));
+            }
+        }
+        None => output::bytes(md.as_bytes()),
+    }
+    ExitCode::SUCCESS
 }
 
 fn collect(paths: &[PathBuf]) -> Vec<Result<Lesson, String>> {
@@ -646,76 +655,101 @@ fn matrix(json: bool, only: Option<&str>, live: bool) -> ExitCode {
     let contradicted = lives
         .as_ref()
         .map_or(0, |(_, m)| m.values().filter(|(_, v)| *v == "contradicted").count());
+    if json {
+        matrix_json(&rows, lives.as_ref());
+    } else {
+        matrix_text(&rows, lives.as_ref(), disagreements, newest_bad, contradicted);
+    }
+    if disagreements > 0 || newest_bad > 0 || contradicted > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn matrix_json(rows: &[pinlab_lessons::matrix::Row], lives: Option<&crate::probe_cmd::LiveOutcomes>) {
+    let mut doc = serde_json::to_value(rows).unwrap_or_default();
+    if let (Some((preset, m)), Some(items)) = (lives, doc.as_array_mut()) {
+        for item in items {
+            let id = item["id"].as_str().unwrap_or_default().to_string();
+            if let Some((o, v)) = m.get(&id) {
+                item["live"] = serde_json::json!({ "kernel": preset, "outcome": o, "verdict": v });
+            }
+        }
+    }
+    out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+}
+
+fn matrix_text(
+    rows: &[pinlab_lessons::matrix::Row],
+    lives: Option<&crate::probe_cmd::LiveOutcomes>,
+    disagreements: usize,
+    newest_bad: usize,
+    contradicted: usize,
+) {
     let live_mark = |id: &str| -> String {
-        let Some((_, m)) = &lives else { return String::new() };
+        let Some((_, m)) = lives else { return String::new() };
         match m.get(id) {
             Some((o, "confirmed")) => format!("{o}="),
             Some((o, "contradicted")) => format!("{o}!!"),
             _ => "?".into(),
         }
     };
-    if json {
-        let mut doc = serde_json::to_value(&rows).unwrap_or_default();
-        if let (Some((preset, m)), Some(items)) = (&lives, doc.as_array_mut()) {
-            for item in items {
-                let id = item["id"].as_str().unwrap_or_default().to_string();
-                if let Some((o, v)) = m.get(&id) {
-                    item["live"] = serde_json::json!({ "kernel": preset, "outcome": o, "verdict": v });
-                }
+    let mut last = String::new();
+    for r in rows {
+        let title = format!("{}: {}", r.group, r.test);
+        if title != last {
+            out!("\n{title}");
+            let mut head = format!("  {:<46}", "variant");
+            for (p, _) in &r.cells {
+                head.push_str(&format!("{p:<6}"));
             }
-        }
-        out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    } else {
-        let mut last = String::new();
-        for r in &rows {
-            let title = format!("{}: {}", r.group, r.test);
-            if title != last {
-                out!("\n{title}");
-                let mut head = format!("  {:<46}", "variant");
-                for (p, _) in &r.cells {
-                    head.push_str(&format!("{p:<6}"));
-                }
-                if let Some((preset, _)) = &lives {
-                    head.push_str(&format!("live {preset}"));
-                }
-                out!("{head}");
-                last = title;
+            if let Some((preset, _)) = lives {
+                head.push_str(&format!("live {preset}"));
             }
-            let mut line = format!("  {:<46}", truncate(&r.variant, 45));
-            for (_, c) in &r.cells {
-                line.push_str(&format!("{:<6}", format!("{}{}", c.outcome.short(), c.mark())));
-            }
-            line.push_str(&live_mark(&r.id));
-            out!("{line}");
+            out!("{head}");
+            last = title;
         }
-        out!(
-            "\n{} cases x {} kernels. P pass, F fail, s skipped by the selftest, - not run on that kernel;",
-            rows.len(),
-            Preset::ALL.len()
-        );
-        out!(
-            "* a source confirms the outcome, ! a source contradicts it, ~ derived from the rules a source states (not compared), unmarked: no source says (assets/selftests/known.toml)."
-        );
-        let cells: Vec<&matrix::Cell> = rows.iter().flat_map(|r| r.cells.iter().map(|(_, c)| c)).collect();
-        let compared = cells.iter().filter(|c| c.agrees().is_some()).count();
-        let derived = cells.iter().filter(|c| c.derived()).count();
-        out!(
-            "{compared} of {} cells compared with a source, {disagreements} disagreement(s); {derived} derived, not compared; {newest_bad} case(s) not passing under {} (mainline passes all).",
-            cells.len(),
-            Preset::NEWEST.name()
-        );
-        if let Some((preset, m)) = &lives {
-            let confirmed = m.values().filter(|(_, v)| *v == "confirmed").count();
-            out!(
-                "live (this machine's kernel, compared with the model under {preset}): {confirmed} case(s) confirmed (=), {contradicted} contradicted (!!), {} not decidable live (?: docs/probe.md says why).",
-                rows.len() - confirmed - contradicted
-            );
+        let mut line = format!("  {:<46}", truncate(&r.variant, 45));
+        for (_, c) in &r.cells {
+            line.push_str(&format!("{:<6}", format!("{}{}", c.outcome.short(), c.mark())));
         }
+        line.push_str(&live_mark(&r.id));
+        out!("{line}");
     }
-    if disagreements > 0 || newest_bad > 0 || contradicted > 0 {
-        ExitCode::from(EXIT_FAILED)
-    } else {
-        ExitCode::SUCCESS
+    matrix_legend(rows, lives, disagreements, newest_bad, contradicted);
+}
+
+fn matrix_legend(
+    rows: &[pinlab_lessons::matrix::Row],
+    lives: Option<&crate::probe_cmd::LiveOutcomes>,
+    disagreements: usize,
+    newest_bad: usize,
+    contradicted: usize,
+) {
+    use pinlab_lessons::matrix;
+    out!(
+        "\n{} cases x {} kernels. P pass, F fail, s skipped by the selftest, - not run on that kernel;",
+        rows.len(),
+        Preset::ALL.len()
+    );
+    out!(
+        "* a source confirms the outcome, ! a source contradicts it, ~ derived from the rules a source states (not compared), unmarked: no source says (assets/selftests/known.toml)."
+    );
+    let cells: Vec<&matrix::Cell> = rows.iter().flat_map(|r| r.cells.iter().map(|(_, c)| c)).collect();
+    let compared = cells.iter().filter(|c| c.agrees().is_some()).count();
+    let derived = cells.iter().filter(|c| c.derived()).count();
+    out!(
+        "{compared} of {} cells compared with a source, {disagreements} disagreement(s); {derived} derived, not compared; {newest_bad} case(s) not passing under {} (mainline passes all).",
+        cells.len(),
+        Preset::NEWEST.name()
+    );
+    if let Some((preset, m)) = &lives {
+        let confirmed = m.values().filter(|(_, v)| *v == "confirmed").count();
+        out!(
+            "live (this machine's kernel, compared with the model under {preset}): {confirmed} case(s) confirmed (=), {contradicted} contradicted (!!), {} not decidable live (?: docs/probe.md says why).",
+            rows.len() - confirmed - contradicted
+        );
     }
 }
 

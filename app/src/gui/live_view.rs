@@ -9,7 +9,8 @@
 use super::{PinlabApp, theme};
 use egui::{Color32, RichText};
 use pinlab_lessons::Lesson;
-use pinlab_probe::report::{Performed, ProbeReport, Source, Totals, Verdict};
+use pinlab_lessons::model::Preset;
+use pinlab_probe::report::{Performed, ProbeReport, ProbeStep, Source, Totals, Verdict};
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -116,85 +117,18 @@ impl PinlabApp {
             .default_size([620.0, 480.0])
             .show(ctx, |ui| {
                 let Ok(state) = view.state.lock() else { return };
-                let doc = match &*state {
+                match &*state {
                     State::Running => {
                         ui.horizontal(|ui| {
                             ui.spinner();
                             ui.label("Running the lesson on this machine's kernel...");
                         });
-                        return;
                     }
                     State::Failed(e) => {
                         ui.label(RichText::new(format!("The probe cannot run here: {e}")).color(theme::HAZARD));
-                        return;
                     }
-                    State::Done(doc) => doc,
-                };
-                let Some(r) = doc.lessons.first() else { return };
-                ui.label(format!(
-                    "Linux {} (live) beside the model under {}: {} passed, {} failed, {} skipped.",
-                    doc.release, doc.kernel, doc.totals.passed, doc.totals.failed, doc.totals.skipped
-                ));
-                for n in &r.notes {
-                    ui.label(RichText::new(n).color(theme::GREY));
+                    State::Done(doc) => switch_to = doc_ui(ui, doc, step, shown, all),
                 }
-                if let Some(p) = pinlab_lessons::model::Preset::parse(&doc.kernel)
-                    && p != shown
-                {
-                    ui.horizontal(|ui| {
-                        ui.label(format!(
-                            "The canvas shows the model under {}; this comparison uses {}, this machine's release.",
-                            shown.name(),
-                            p.name()
-                        ));
-                        if ui.button(format!("Show {}", p.name())).clicked() {
-                            switch_to = Some(p);
-                        }
-                    });
-                }
-                ui.checkbox(all, "also the model's predictions that agree");
-                ui.separator();
-                let Some(s) = r.steps.iter().find(|s| s.step == step) else {
-                    ui.label("Move to a step to see it on the machine.");
-                    return;
-                };
-                ui.strong(format!("Step {}: {}", s.step, s.action));
-                let how = match &s.performed {
-                    Performed::Live(res) => format!("done for real: {res}"),
-                    Performed::ModelOnly(why) => format!("in the model only: {why}"),
-                    Performed::NotPerformable(why) => format!("not performable here: {why}"),
-                    Performed::Skipped(why) => format!("not done: {why}"),
-                };
-                ui.label(how);
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    egui::Grid::new("live-checks").striped(true).show(ui, |ui| {
-                        for h in ["", "check", "model", "this kernel"] {
-                            ui.strong(h);
-                        }
-                        ui.end_row();
-                        let shown = s
-                            .checks
-                            .iter()
-                            .filter(|c| *all || c.source == Source::Expect || c.verdict != Verdict::Agree);
-                        for c in shown {
-                            let mark = match &c.verdict {
-                                Verdict::Agree => "agree",
-                                Verdict::Disagree => "DIFFER",
-                                Verdict::Known(_) => "known",
-                                Verdict::Skipped(_) => "?",
-                            };
-                            ui.label(RichText::new(mark).color(verdict_color(&c.verdict)));
-                            ui.label(format!("{}({})", c.what, c.subject));
-                            ui.label(&c.model);
-                            let live = match &c.verdict {
-                                Verdict::Skipped(why) => format!("unknown: {why}"),
-                                _ => c.live.clone(),
-                            };
-                            ui.label(live);
-                            ui.end_row();
-                        }
-                    });
-                });
             });
         if let Some(p) = switch_to {
             self.set_kernel(p);
@@ -203,4 +137,80 @@ impl PinlabApp {
             self.live = None;
         }
     }
+}
+
+/// The probe's report for the step on screen. Returns a preset to switch
+/// the canvas to, when the user asks.
+fn doc_ui(ui: &mut egui::Ui, doc: &ProbeDoc, step: usize, shown: Preset, all: &mut bool) -> Option<Preset> {
+    let r = doc.lessons.first()?;
+    ui.label(format!(
+        "Linux {} (live) beside the model under {}: {} passed, {} failed, {} skipped.",
+        doc.release, doc.kernel, doc.totals.passed, doc.totals.failed, doc.totals.skipped
+    ));
+    for n in &r.notes {
+        ui.label(RichText::new(n).color(theme::GREY));
+    }
+    let mut switch_to = None;
+    if let Some(p) = Preset::parse(&doc.kernel)
+        && p != shown
+    {
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "The canvas shows the model under {}; this comparison uses {}, this machine's release.",
+                shown.name(),
+                p.name()
+            ));
+            if ui.button(format!("Show {}", p.name())).clicked() {
+                switch_to = Some(p);
+            }
+        });
+    }
+    ui.checkbox(all, "also the model's predictions that agree");
+    ui.separator();
+    let Some(s) = r.steps.iter().find(|s| s.step == step) else {
+        ui.label("Move to a step to see it on the machine.");
+        return switch_to;
+    };
+    ui.strong(format!("Step {}: {}", s.step, s.action));
+    ui.label(match &s.performed {
+        Performed::Live(res) => format!("done for real: {res}"),
+        Performed::ModelOnly(why) => format!("in the model only: {why}"),
+        Performed::NotPerformable(why) => format!("not performable here: {why}"),
+        Performed::Skipped(why) => format!("not done: {why}"),
+    });
+    checks_grid(ui, s, *all);
+    switch_to
+}
+
+/// One row per check: agree / DIFFER / ?, what, the model's value, this
+/// kernel's (or why it is unknown).
+fn checks_grid(ui: &mut egui::Ui, s: &ProbeStep, all: bool) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        egui::Grid::new("live-checks").striped(true).show(ui, |ui| {
+            for h in ["", "check", "model", "this kernel"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            let shown = s
+                .checks
+                .iter()
+                .filter(|c| all || c.source == Source::Expect || c.verdict != Verdict::Agree);
+            for c in shown {
+                let mark = match &c.verdict {
+                    Verdict::Agree => "agree",
+                    Verdict::Disagree => "DIFFER",
+                    Verdict::Known(_) => "known",
+                    Verdict::Skipped(_) => "?",
+                };
+                ui.label(RichText::new(mark).color(verdict_color(&c.verdict)));
+                ui.label(format!("{}({})", c.what, c.subject));
+                ui.label(&c.model);
+                ui.label(match &c.verdict {
+                    Verdict::Skipped(why) => format!("unknown: {why}"),
+                    _ => c.live.clone(),
+                });
+                ui.end_row();
+            }
+        });
+    });
 }

@@ -450,6 +450,23 @@ impl PinlabApp {
         self.tick(&ctx);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("timeline").show(ui, |ui| self.timeline(ui));
+        self.narration_panel(ui);
+        self.log_panel(ui);
+        egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
+        self.help_window(&ctx);
+        self.selftests_window(&ctx);
+        #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+        self.live_window(&ctx);
+        self.exercises_window(&ctx);
+        if self.presenter && self.blank {
+            self.blank_ui(&ctx);
+        }
+        self.transcript_window(&ctx);
+    }
+
+    /// The left panel: the sandbox, the quiz and the step's narration.
+    fn narration_panel(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
         // Presenter mode has its own panel sizes: the canvas gets the room.
         let width = ctx.content_rect().width();
         egui::Panel::left(if self.presenter {
@@ -487,6 +504,10 @@ impl PinlabApp {
                 panels::narration_ui(ui, &self.session, &mut self.md, view);
             });
         });
+    }
+
+    /// The right panel: kernel functions, hazards, vmstat, why-alive.
+    fn log_panel(&mut self, ui: &mut egui::Ui) {
         // On a projector the kernel-function log gives way to the canvas (L brings it back).
         if !self.presenter || self.show_log {
             egui::Panel::right("log")
@@ -511,93 +532,100 @@ impl PinlabApp {
                     });
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.canvas_rect = ui.max_rect();
-            let notice = self.notice.lock().ok().and_then(|n| n.clone());
-            if let Some(n) = notice {
-                ui.horizontal(|ui| {
-                    ui.label(RichText::new(n).color(theme::GREEN));
-                    if ui.small_button("OK").clicked()
-                        && let Ok(mut n) = self.notice.lock()
-                    {
-                        *n = None;
-                    }
-                });
-            }
-            if let Some(e) = &self.error {
-                ui.label(
-                    RichText::new(format!("Could not open the lesson: {e}"))
-                        .color(theme::HAZARD)
-                        .strong(),
-                );
-            }
-            let marks = self.marks();
-            // Fit the canvas to the width of the window, then apply the user's zoom.
-            let fit = (ui.available_width() / canvas::CANVAS_WIDTH).clamp(0.5, 2.5);
-            // On a projector the canvas is what the room looks at.
-            let zoom = fit * self.zoom * if self.presenter { 1.3 } else { 1.0 };
-            if self.compare.is_some() {
-                self.side_by_side_ui(ui, marks, zoom);
-                return;
-            }
-            egui::ScrollArea::both().id_salt("canvas").show(ui, |ui| {
-                let prev = self
-                    .session
-                    .cursor
-                    .checked_sub(1)
-                    .map(|i| &self.session.sim.entries()[i].world);
-                if let Some(f) = canvas::canvas_ui(ui, self.session.world(), prev, &marks, zoom) {
-                    self.selected = if self.selected == Some(f) { None } else { Some(f) };
+    }
+
+    /// The canvas (or both panes of side by side), with notices and load errors above it.
+    fn central_ui(&mut self, ui: &mut egui::Ui) {
+        self.canvas_rect = ui.max_rect();
+        let notice = self.notice.lock().ok().and_then(|n| n.clone());
+        if let Some(n) = notice {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(n).color(theme::GREEN));
+                if ui.small_button("OK").clicked()
+                    && let Ok(mut n) = self.notice.lock()
+                {
+                    *n = None;
                 }
             });
+        }
+        if let Some(e) = &self.error {
+            ui.label(
+                RichText::new(format!("Could not open the lesson: {e}"))
+                    .color(theme::HAZARD)
+                    .strong(),
+            );
+        }
+        let marks = self.marks();
+        // Fit the canvas to the width of the window, then apply the user's zoom.
+        let fit = (ui.available_width() / canvas::CANVAS_WIDTH).clamp(0.5, 2.5);
+        // On a projector the canvas is what the room looks at.
+        let zoom = fit * self.zoom * if self.presenter { 1.3 } else { 1.0 };
+        if self.compare.is_some() {
+            self.side_by_side_ui(ui, marks, zoom);
+            return;
+        }
+        egui::ScrollArea::both().id_salt("canvas").show(ui, |ui| {
+            let prev = self
+                .session
+                .cursor
+                .checked_sub(1)
+                .map(|i| &self.session.sim.entries()[i].world);
+            if let Some(f) = canvas::canvas_ui(ui, self.session.world(), prev, &marks, zoom) {
+                self.selected = if self.selected == Some(f) { None } else { Some(f) };
+            }
         });
-        if self.show_help {
-            egui::Window::new("Keyboard").collapsible(false).show(&ctx, |ui| {
-                for (k, what) in [
-                    ("Right / Page Down", "next step"),
-                    ("Left / Page Up", "previous step"),
-                    ("Shift+Right, Down", "next kernel function (micro-step)"),
-                    ("Shift+Left, Up", "previous micro-step"),
-                    ("Home / End", "start / end of the lesson"),
-                    ("Space", "play / pause"),
-                    ("R", "reveal the answer"),
-                    ("1-9", "answer a quiz question"),
-                    ("F5 / Esc", "presenter mode on / off"),
-                    ("B or .", "blank screen (presenter mode)"),
-                    ("L", "kernel functions (presenter mode)"),
-                    ("+ / -", "canvas zoom"),
-                    ("T", "transcript (plain text)"),
-                    ("F1 or ?", "this help"),
-                ] {
-                    ui.label(format!("{k}: {what}"));
-                }
-                if ui.button("Close").clicked() {
-                    self.show_help = false;
-                }
-            });
+    }
+
+    /// The keyboard help.
+    fn help_window(&mut self, ctx: &egui::Context) {
+        if !self.show_help {
+            return;
         }
-        self.selftests_window(&ctx);
-        #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
-        self.live_window(&ctx);
-        self.exercises_window(&ctx);
-        if self.presenter && self.blank {
-            self.blank_ui(&ctx);
+
+        egui::Window::new("Keyboard").collapsible(false).show(ctx, |ui| {
+            for (k, what) in [
+                ("Right / Page Down", "next step"),
+                ("Left / Page Up", "previous step"),
+                ("Shift+Right, Down", "next kernel function (micro-step)"),
+                ("Shift+Left, Up", "previous micro-step"),
+                ("Home / End", "start / end of the lesson"),
+                ("Space", "play / pause"),
+                ("R", "reveal the answer"),
+                ("1-9", "answer a quiz question"),
+                ("F5 / Esc", "presenter mode on / off"),
+                ("B or .", "blank screen (presenter mode)"),
+                ("L", "kernel functions (presenter mode)"),
+                ("+ / -", "canvas zoom"),
+                ("T", "transcript (plain text)"),
+                ("F1 or ?", "this help"),
+            ] {
+                ui.label(format!("{k}: {what}"));
+            }
+            if ui.button("Close").clicked() {
+                self.show_help = false;
+            }
+        });
+    }
+
+    /// The plain-text transcript.
+    fn transcript_window(&mut self, ctx: &egui::Context) {
+        if !self.show_transcript {
+            return;
         }
-        if self.show_transcript {
-            let text = pinlab_lessons::run::transcript(&self.session.lesson, &self.session.report);
-            egui::Window::new("Transcript")
-                .default_size([640.0, 480.0])
-                .show(&ctx, |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| {
-                        let mut t = text.as_str();
-                        ui.add(
-                            egui::TextEdit::multiline(&mut t)
-                                .code_editor()
-                                .desired_width(f32::INFINITY),
-                        );
-                    });
+
+        let text = pinlab_lessons::run::transcript(&self.session.lesson, &self.session.report);
+        egui::Window::new("Transcript")
+            .default_size([640.0, 480.0])
+            .show(ctx, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    let mut t = text.as_str();
+                    ui.add(
+                        egui::TextEdit::multiline(&mut t)
+                            .code_editor()
+                            .desired_width(f32::INFINITY),
+                    );
                 });
-        }
+            });
     }
 
     fn top_bar(&mut self, ui: &mut egui::Ui) {
@@ -615,127 +643,142 @@ impl PinlabApp {
         }
         ui.horizontal_wrapped(|ui| {
             ui.strong("pinlab");
-            let current = self.session.lesson.title.clone();
-            let mut pick: Option<String> = None;
-            ui.label("Lesson");
-            let r = egui::ComboBox::from_id_salt("lesson")
-                .selected_text(current)
-                .width(260.0)
-                .show_ui(ui, |ui| {
-                    for l in builtin::all().into_iter().flatten() {
-                        if ui
-                            .selectable_label(self.source == Source::Builtin(l.id.clone()), &l.title)
-                            .clicked()
-                        {
-                            pick = Some(l.id.clone());
-                        }
-                    }
-                });
-            r.response
-                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Lesson"));
-            if let Some(id) = pick {
-                self.open_builtin(&id);
-            }
-            let mut kernel = self.session.preset;
-            ui.label("Kernel");
-            let r = egui::ComboBox::from_id_salt("kernel")
-                .selected_text(kernel.name())
-                .show_ui(ui, |ui| {
-                    for p in Preset::ALL {
-                        let declared = self.session.lesson.kernels.contains(&p);
-                        let text = if declared {
-                            format!("{} *", p.name())
-                        } else {
-                            p.name().to_string()
-                        };
-                        ui.selectable_value(&mut kernel, p, text);
-                    }
-                });
-            r.response
-                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Kernel"));
-            if kernel != self.session.preset {
-                self.set_kernel(kernel);
-            }
-            let mut w = self.session.whatif;
-            ui.menu_button("What-if…", |ui| {
-                ui.checkbox(&mut w.vm_nocow, "VM_NOCOW");
-                ui.checkbox(&mut w.unevictable_pins, "pinned page cache on the unevictable list");
-                ui.checkbox(&mut w.bio_v7_modes, "v7 bio cleanup modes");
-                ui.label("writeback of pinned folios:");
-                use pinlab_lessons::model::PinnedWriteback as P;
-                ui.radio_value(&mut w.pinned_writeback, P::Usual, "as usual (mainline)");
-                ui.radio_value(&mut w.pinned_writeback, P::Skip, "skip");
-                ui.radio_value(&mut w.pinned_writeback, P::Bounce, "bounce");
-            });
-            if w != self.session.whatif {
-                self.set_whatif(w);
-            }
+            self.lesson_pickers(ui);
             // The browser page has its own file picker (web/www/index.html).
             #[cfg(not(target_arch = "wasm32"))]
             self.open_file_ui(ui);
             ui.separator();
-            if ui
-                .button(if self.dark { "Light theme" } else { "Dark theme" })
-                .clicked()
-            {
-                self.dark = !self.dark;
-                ui.ctx().set_theme(self.theme());
-            }
-            ui.add(egui::Slider::new(&mut self.zoom, 0.5..=3.0).text("canvas zoom"));
-            ui.checkbox(&mut self.large, "Large text");
-            let mut sand = self.sandbox.is_some();
-            if ui.checkbox(&mut sand, "Sandbox").changed() {
-                self.set_sandbox(sand);
-            }
-            let mut side = self.compare.is_some();
-            if ui.checkbox(&mut side, "Side by side").changed() {
-                self.set_compare(side.then(|| self.default_compare_preset()));
-            }
-            if ui.checkbox(&mut self.quiz.enabled, "Quiz").changed() {
-                self.quiz.reset();
-            }
-            if ui
-                .button("Handout")
-                .on_hover_text("Markdown and HTML with a picture per step")
-                .clicked()
-            {
-                self.export_handout(ui.ctx());
-            }
-            #[cfg(not(target_arch = "wasm32"))]
-            if ui.button("Canvas PNG").clicked() {
-                self.export_png(ui.ctx());
-            }
-            if ui.button("Selftests").clicked() {
-                self.selftests = Some(Default::default());
-            }
-            #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
-            if ui
-                .button("This machine (live)")
-                .on_hover_text("Run the lesson on this machine's own Linux (pinlab probe, needs root) and compare")
-                .clicked()
-            {
-                self.live = Some(live_view::LiveView::start(&self.session.lesson));
-            }
-            if ui.button("Exercises").clicked() {
-                self.exercises = Some(Default::default());
-            }
-            if ui
-                .button(if self.presenter {
-                    "Leave presenter (Esc)"
-                } else {
-                    "Present (F5)"
-                })
-                .clicked()
-            {
-                self.presenter_toggle = true;
-            }
-            if ui.button("Help").clicked() {
-                self.show_help = true;
-            }
-            if ui.button("Transcript").clicked() {
-                self.show_transcript = !self.show_transcript;
-            }
+            self.view_controls(ui);
+            self.feature_buttons(ui);
         });
+    }
+
+    /// The lesson, the kernel and the what-if toggles.
+    fn lesson_pickers(&mut self, ui: &mut egui::Ui) {
+        let current = self.session.lesson.title.clone();
+        let mut pick: Option<String> = None;
+        ui.label("Lesson");
+        let r = egui::ComboBox::from_id_salt("lesson")
+            .selected_text(current)
+            .width(260.0)
+            .show_ui(ui, |ui| {
+                for l in builtin::all().into_iter().flatten() {
+                    if ui
+                        .selectable_label(self.source == Source::Builtin(l.id.clone()), &l.title)
+                        .clicked()
+                    {
+                        pick = Some(l.id.clone());
+                    }
+                }
+            });
+        r.response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Lesson"));
+        if let Some(id) = pick {
+            self.open_builtin(&id);
+        }
+        let mut kernel = self.session.preset;
+        ui.label("Kernel");
+        let r = egui::ComboBox::from_id_salt("kernel")
+            .selected_text(kernel.name())
+            .show_ui(ui, |ui| {
+                for p in Preset::ALL {
+                    let declared = self.session.lesson.kernels.contains(&p);
+                    let text = if declared {
+                        format!("{} *", p.name())
+                    } else {
+                        p.name().to_string()
+                    };
+                    ui.selectable_value(&mut kernel, p, text);
+                }
+            });
+        r.response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Kernel"));
+        if kernel != self.session.preset {
+            self.set_kernel(kernel);
+        }
+        let mut w = self.session.whatif;
+        ui.menu_button("What-if…", |ui| {
+            ui.checkbox(&mut w.vm_nocow, "VM_NOCOW");
+            ui.checkbox(&mut w.unevictable_pins, "pinned page cache on the unevictable list");
+            ui.checkbox(&mut w.bio_v7_modes, "v7 bio cleanup modes");
+            ui.label("writeback of pinned folios:");
+            use pinlab_lessons::model::PinnedWriteback as P;
+            ui.radio_value(&mut w.pinned_writeback, P::Usual, "as usual (mainline)");
+            ui.radio_value(&mut w.pinned_writeback, P::Skip, "skip");
+            ui.radio_value(&mut w.pinned_writeback, P::Bounce, "bounce");
+        });
+        if w != self.session.whatif {
+            self.set_whatif(w);
+        }
+    }
+
+    /// Theme, canvas zoom and text size.
+    fn view_controls(&mut self, ui: &mut egui::Ui) {
+        if ui
+            .button(if self.dark { "Light theme" } else { "Dark theme" })
+            .clicked()
+        {
+            self.dark = !self.dark;
+            ui.ctx().set_theme(self.theme());
+        }
+        ui.add(egui::Slider::new(&mut self.zoom, 0.5..=3.0).text("canvas zoom"));
+        ui.checkbox(&mut self.large, "Large text");
+    }
+
+    /// The classroom features, exports and windows.
+    fn feature_buttons(&mut self, ui: &mut egui::Ui) {
+        let mut sand = self.sandbox.is_some();
+        if ui.checkbox(&mut sand, "Sandbox").changed() {
+            self.set_sandbox(sand);
+        }
+        let mut side = self.compare.is_some();
+        if ui.checkbox(&mut side, "Side by side").changed() {
+            self.set_compare(side.then(|| self.default_compare_preset()));
+        }
+        if ui.checkbox(&mut self.quiz.enabled, "Quiz").changed() {
+            self.quiz.reset();
+        }
+        if ui
+            .button("Handout")
+            .on_hover_text("Markdown and HTML with a picture per step")
+            .clicked()
+        {
+            self.export_handout(ui.ctx());
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        if ui.button("Canvas PNG").clicked() {
+            self.export_png(ui.ctx());
+        }
+        if ui.button("Selftests").clicked() {
+            self.selftests = Some(Default::default());
+        }
+        #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+        if ui
+            .button("This machine (live)")
+            .on_hover_text("Run the lesson on this machine's own Linux (pinlab probe, needs root) and compare")
+            .clicked()
+        {
+            self.live = Some(live_view::LiveView::start(&self.session.lesson));
+        }
+        if ui.button("Exercises").clicked() {
+            self.exercises = Some(Default::default());
+        }
+        if ui
+            .button(if self.presenter {
+                "Leave presenter (Esc)"
+            } else {
+                "Present (F5)"
+            })
+            .clicked()
+        {
+            self.presenter_toggle = true;
+        }
+        if ui.button("Help").clicked() {
+            self.show_help = true;
+        }
+        if ui.button("Transcript").clicked() {
+            self.show_transcript = !self.show_transcript;
+        }
     }
 
     #[cfg(not(target_arch = "wasm32"))]

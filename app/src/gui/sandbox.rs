@@ -47,6 +47,178 @@ impl Default for Sandbox {
     }
 }
 
+/// What the sandbox panel asks the app to do (the panel itself changes only
+/// the sandbox's own state: the form, the chosen action and hazard).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SandboxCommand {
+    Undo,
+    Do {
+        action: String,
+        args: Vec<(String, String)>,
+    },
+    Save,
+    Copy,
+    Find,
+    Stop,
+    Back,
+}
+
+impl Sandbox {
+    /// Draws the panel for the world on screen; returns what the user asked.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        world: &World,
+        preset: pinlab_lessons::model::Preset,
+        selected: Option<(String, String, u64)>,
+    ) -> Vec<SandboxCommand> {
+        let mut out = Vec::new();
+        ui.heading("Sandbox");
+        ui.label(format!(
+            "{} action(s) under {}. Undo is the timeline, or:",
+            self.steps.len(),
+            preset.name()
+        ));
+        if ui.button("Undo last action").clicked() {
+            out.push(SandboxCommand::Undo);
+        }
+        self.action_picker(ui);
+        let names = self.arg_form(ui, world);
+        if let Some((p, v, page)) = &selected {
+            let at = format!("{p}:{v}[{page}]");
+            if ui.button(format!("Use the selected folio ({at})")).clicked() {
+                self.args.insert("proc".into(), p.clone());
+                self.args.insert("vma".into(), v.clone());
+                for k in ["page", "start"] {
+                    if names.contains(&k) {
+                        self.args.insert(k.into(), page.to_string());
+                    }
+                }
+            }
+        }
+        if ui
+            .button(RichText::new(format!("Do {}", self.action)).strong())
+            .clicked()
+        {
+            let args = names
+                .iter()
+                .map(|n| (n.to_string(), self.args.get(*n).cloned().unwrap_or_default()))
+                .collect();
+            out.push(SandboxCommand::Do {
+                action: self.action.clone(),
+                args,
+            });
+        }
+        if let Some((ok, m)) = &self.message {
+            ui.label(RichText::new(m).color(if *ok { theme::GREEN } else { theme::HAZARD }));
+        }
+        ui.separator();
+        self.save_ui(ui, &mut out);
+        ui.separator();
+        self.search_ui(ui, &mut out);
+        out
+    }
+
+    fn action_picker(&mut self, ui: &mut Ui) {
+        let mut action = self.action.clone();
+        let r = egui::ComboBox::from_id_salt("sandbox-action")
+            .selected_text(&action)
+            .show_ui(ui, |ui| {
+                for a in catalogue::CATALOGUE {
+                    ui.selectable_value(&mut action, a.name.to_string(), a.name)
+                        .on_hover_text(a.does);
+                }
+            });
+        r.response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Action"));
+        if action != self.action {
+            self.action = action;
+            self.args.clear();
+        }
+    }
+
+    /// The chosen action's arguments, one row each, with suggestions from
+    /// the world. Returns the argument names.
+    fn arg_form(&mut self, ui: &mut Ui, world: &World) -> Vec<&'static str> {
+        let spec_args: &[Arg] = catalogue::spec(&self.action).map_or(&[], |s| s.args);
+        let proc = self.args.get("proc").cloned();
+        egui::Grid::new("sandbox-args").num_columns(3).show(ui, |ui| {
+            for arg in spec_args {
+                let name = arg.name;
+                let l = ui.label(name);
+                if !arg.doc.is_empty() {
+                    l.clone().on_hover_text(arg.doc);
+                }
+                let text = self.args.entry(name.to_string()).or_default();
+                ui.add_sized([140.0, 20.0], egui::TextEdit::singleline(text))
+                    .labelled_by(l.id);
+                let options = suggestions(arg, world, proc.as_deref());
+                if options.is_empty() {
+                    ui.label("");
+                } else {
+                    egui::ComboBox::from_id_salt(("pick", name))
+                        .selected_text("pick")
+                        .width(60.0)
+                        .show_ui(ui, |ui| {
+                            for o in options {
+                                if ui.selectable_label(*text == o, &o).clicked() {
+                                    *text = o;
+                                }
+                            }
+                        });
+                }
+                ui.end_row();
+            }
+        });
+        spec_args.iter().map(|a| a.name).collect()
+    }
+
+    fn save_ui(&mut self, ui: &mut Ui, out: &mut Vec<SandboxCommand>) {
+        ui.strong("Save as a lesson");
+        #[cfg(not(target_arch = "wasm32"))]
+        ui.horizontal(|ui| {
+            let l = ui.label("file");
+            ui.add(egui::TextEdit::singleline(&mut self.save_path).desired_width(160.0))
+                .labelled_by(l.id);
+            if ui.button("Save").clicked() {
+                out.push(SandboxCommand::Save);
+            }
+        });
+        if ui.button("Copy the lesson text").clicked() {
+            out.push(SandboxCommand::Copy);
+        }
+    }
+
+    fn search_ui(&mut self, ui: &mut Ui, out: &mut Vec<SandboxCommand>) {
+        ui.strong("Find a counterexample");
+        let mut hazard = self.hazard;
+        let r = egui::ComboBox::from_id_salt("sandbox-hazard")
+            .selected_text(hazard.name())
+            .show_ui(ui, |ui| {
+                for h in HazardKind::ALL {
+                    ui.selectable_value(&mut hazard, h, h.name());
+                }
+            });
+        r.response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Hazard to find"));
+        self.hazard = hazard;
+        if self.search.is_some() {
+            if ui.button("Stop the search").clicked() {
+                out.push(SandboxCommand::Stop);
+            }
+        } else if ui
+            .button("Search random sequences")
+            .on_hover_text("Up to 20,000 sequences under this kernel and toggles; the first hit is shrunk.")
+            .clicked()
+        {
+            out.push(SandboxCommand::Find);
+        }
+        if self.before_search.is_some() && ui.button("Back to my actions").clicked() {
+            out.push(SandboxCommand::Back);
+        }
+    }
+}
+
 /// A form field as a TOML value of the argument's kind (from the action
 /// catalogue). What was typed is never pasted into the lesson as is: text
 /// is quoted by the toml crate, and a line break is refused, so a field
@@ -253,162 +425,61 @@ impl PinlabApp {
         }
     }
 
+    /// The sandbox panel: the sandbox draws itself and says what it wants
+    /// done; the app does it here.
     pub(super) fn sandbox_ui(&mut self, ui: &mut Ui) {
         let world = self.session.world().clone();
         let selected = self.selected.and_then(|f| mapping_of(&world, f));
+        let preset = self.session.preset;
         let Some(sb) = &mut self.sandbox else { return };
-        ui.heading("Sandbox");
-        ui.label(format!(
-            "{} action(s) under {}. Undo is the timeline, or:",
-            sb.steps.len(),
-            self.session.preset.name()
-        ));
-        let mut act = None;
-        let mut undo = false;
-        ui.horizontal(|ui| {
-            undo = ui.button("Undo last action").clicked();
-        });
-        let mut action = sb.action.clone();
-        let r = egui::ComboBox::from_id_salt("sandbox-action")
-            .selected_text(&action)
-            .show_ui(ui, |ui| {
-                for a in catalogue::CATALOGUE {
-                    ui.selectable_value(&mut action, a.name.to_string(), a.name)
-                        .on_hover_text(a.does);
-                }
-            });
-        r.response
-            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Action"));
-        if action != sb.action {
-            sb.action = action;
-            sb.args.clear();
-        }
-        let spec_args: &[Arg] = catalogue::spec(&sb.action).map_or(&[], |s| s.args);
-        let names: Vec<&str> = spec_args.iter().map(|a| a.name).collect();
-        let proc = sb.args.get("proc").cloned();
-        egui::Grid::new("sandbox-args").num_columns(3).show(ui, |ui| {
-            for arg in spec_args {
-                let name = arg.name;
-                let l = ui.label(name);
-                if !arg.doc.is_empty() {
-                    l.clone().on_hover_text(arg.doc);
-                }
-                let text = sb.args.entry(name.to_string()).or_default();
-                ui.add_sized([140.0, 20.0], egui::TextEdit::singleline(text))
-                    .labelled_by(l.id);
-                let options = suggestions(arg, &world, proc.as_deref());
-                if options.is_empty() {
-                    ui.label("");
-                } else {
-                    egui::ComboBox::from_id_salt(("pick", name))
-                        .selected_text("pick")
-                        .width(60.0)
-                        .show_ui(ui, |ui| {
-                            for o in options {
-                                if ui.selectable_label(*text == o, &o).clicked() {
-                                    *text = o;
-                                }
-                            }
-                        });
-                }
-                ui.end_row();
-            }
-        });
-        if let Some((p, v, page)) = &selected {
-            let at = format!("{p}:{v}[{page}]");
-            if ui.button(format!("Use the selected folio ({at})")).clicked() {
-                sb.args.insert("proc".into(), p.clone());
-                sb.args.insert("vma".into(), v.clone());
-                for k in ["page", "start"] {
-                    if names.contains(&k) {
-                        sb.args.insert(k.into(), page.to_string());
-                    }
-                }
-            }
-        }
-        if ui.button(RichText::new(format!("Do {}", sb.action)).strong()).clicked() {
-            let args: Vec<(String, String)> = names
-                .iter()
-                .map(|n| (n.to_string(), sb.args.get(*n).cloned().unwrap_or_default()))
-                .collect();
-            act = Some((sb.action.clone(), args));
-        }
-        if let Some((ok, m)) = &sb.message {
-            ui.label(RichText::new(m).color(if *ok { theme::GREEN } else { theme::HAZARD }));
-        }
-        ui.separator();
-        ui.strong("Save as a lesson");
-        #[cfg(not(target_arch = "wasm32"))]
-        let mut save = false;
-        #[cfg(not(target_arch = "wasm32"))]
-        ui.horizontal(|ui| {
-            let l = ui.label("file");
-            ui.add(egui::TextEdit::singleline(&mut sb.save_path).desired_width(160.0))
-                .labelled_by(l.id);
-            save = ui.button("Save").clicked();
-        });
-        let copy = ui.button("Copy the lesson text").clicked();
-        ui.separator();
-        ui.strong("Find a counterexample");
-        let mut hazard = sb.hazard;
-        let r = egui::ComboBox::from_id_salt("sandbox-hazard")
-            .selected_text(hazard.name())
-            .show_ui(ui, |ui| {
-                for h in HazardKind::ALL {
-                    ui.selectable_value(&mut hazard, h, h.name());
-                }
-            });
-        r.response
-            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Hazard to find"));
-        sb.hazard = hazard;
-        let searching = sb.search.is_some();
-        let mut stop = false;
-        let find = if searching {
-            stop = ui.button("Stop the search").clicked();
-            false
-        } else {
-            ui.button("Search random sequences")
-                .on_hover_text("Up to 20,000 sequences under this kernel and toggles; the first hit is shrunk.")
-                .clicked()
-        };
-        let back = sb.before_search.is_some() && ui.button("Back to my actions").clicked();
-
-        if undo {
-            self.sandbox_undo();
-        }
-        if let Some((a, args)) = act {
-            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let _ = self.sandbox_do(&a, &args);
-        }
-        #[cfg(not(target_arch = "wasm32"))]
-        if save {
-            let r = self.save_sandbox();
-            if let Some(sb) = &mut self.sandbox {
-                sb.message = Some(match r {
-                    Ok(p) => (true, format!("saved {p}: `pinlab run {p}` replays it")),
-                    Err(e) => (false, e),
-                });
-            }
-        }
-        if copy && let Some(t) = self.sandbox_text() {
-            ui.ctx().copy_text(t);
-        }
-        if find {
-            self.start_counterexample();
-        }
-        if stop && let Some(sb) = &mut self.sandbox {
-            sb.search = None;
-            sb.message = Some((false, "Search stopped.".into()));
-        }
-        if back && let Some(sb) = &mut self.sandbox {
-            sb.steps = sb.before_search.take().unwrap_or_default();
-            sb.message = None;
-            self.rebuild_sandbox();
+        for c in sb.ui(ui, &world, preset, selected) {
+            self.apply_sandbox(c, ui.ctx());
         }
         if self.sandbox.as_ref().is_some_and(|s| s.search.is_some()) {
             // A slice per frame: the window stays responsive, on wasm too.
             self.poll_counterexample(150);
             ui.ctx().request_repaint();
+        }
+    }
+
+    fn apply_sandbox(&mut self, c: SandboxCommand, ctx: &egui::Context) {
+        match c {
+            SandboxCommand::Undo => self.sandbox_undo(),
+            SandboxCommand::Do { action, args } => {
+                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let _ = self.sandbox_do(&action, &args);
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            SandboxCommand::Save => {
+                let r = self.save_sandbox();
+                if let Some(sb) = &mut self.sandbox {
+                    sb.message = Some(match r {
+                        Ok(p) => (true, format!("saved {p}: `pinlab run {p}` replays it")),
+                        Err(e) => (false, e),
+                    });
+                }
+            }
+            #[cfg(target_arch = "wasm32")]
+            SandboxCommand::Save => {}
+            SandboxCommand::Copy => {
+                if let Some(t) = self.sandbox_text() {
+                    ctx.copy_text(t);
+                }
+            }
+            SandboxCommand::Find => self.start_counterexample(),
+            SandboxCommand::Stop => {
+                if let Some(sb) = &mut self.sandbox {
+                    sb.search = None;
+                    sb.message = Some((false, "Search stopped.".into()));
+                }
+            }
+            SandboxCommand::Back => {
+                if let Some(sb) = &mut self.sandbox {
+                    sb.steps = sb.before_search.take().unwrap_or_default();
+                    sb.message = None;
+                    self.rebuild_sandbox();
+                }
+            }
         }
     }
 
@@ -486,5 +557,78 @@ impl PinlabApp {
                 self.rebuild_sandbox();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use pinlab_lessons::model::{Preset, Sim};
+
+    struct State {
+        sb: Sandbox,
+        world: World,
+        out: Vec<SandboxCommand>,
+    }
+
+    fn harness() -> Harness<'static, State> {
+        let state = State {
+            sb: Sandbox::default(),
+            world: Sim::new(Preset::V6_18).world().clone(),
+            out: Vec::new(),
+        };
+        Harness::new_ui_state(
+            |ui, s: &mut State| {
+                let cmds = s.sb.ui(ui, &s.world, Preset::V6_18, None);
+                s.out.extend(cmds);
+            },
+            state,
+        )
+    }
+
+    #[test]
+    fn the_panel_asks_for_the_action_with_the_form_as_typed() {
+        let mut h = harness();
+        h.state_mut().sb.args.insert("name".into(), "p".into());
+        h.run();
+        h.get_by_label("Do spawn").click();
+        h.run();
+        assert_eq!(
+            h.state().out,
+            vec![SandboxCommand::Do {
+                action: "spawn".into(),
+                args: vec![("name".into(), "p".into())],
+            }]
+        );
+    }
+
+    #[test]
+    fn undo_and_search_are_commands_not_changes() {
+        let mut h = harness();
+        h.get_by_label("Undo last action").click();
+        h.run();
+        h.get_by_label("Search random sequences").click();
+        h.run();
+        assert_eq!(h.state().out, vec![SandboxCommand::Undo, SandboxCommand::Find]);
+        // The panel changed nothing itself: no steps, no search under way.
+        assert!(h.state().sb.steps.is_empty() && h.state().sb.search.is_none());
+    }
+
+    #[test]
+    fn a_form_field_is_checked_against_the_catalogue() {
+        let pages = catalogue::spec("mmap").and_then(|s| s.arg("pages")).unwrap();
+        assert_eq!(toml_value(pages, "4"), Ok("4".into()));
+        assert!(toml_value(pages, "0").unwrap_err().contains("from 1"));
+        assert!(toml_value(pages, "four").unwrap_err().contains("whole number"));
+        let advice = catalogue::spec("madvise").and_then(|s| s.arg("advice")).unwrap();
+        assert!(toml_value(advice, "DONTFORKK").unwrap_err().contains("one of"));
+        let name = catalogue::spec("spawn").and_then(|s| s.arg("name")).unwrap();
+        // Quoted by the toml crate: the text reads back as typed.
+        let v = toml_value(name, "a\"b").unwrap();
+        let t: toml::Table = toml::from_str(&format!("x = {v}")).unwrap();
+        assert_eq!(t["x"].as_str(), Some("a\"b"));
+        assert!(toml_value(name, "a\nb").is_err());
     }
 }

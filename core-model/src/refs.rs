@@ -59,6 +59,15 @@ pub struct Reference {
     pub pins: i64,
 }
 
+impl Reference {
+    /// A pin on a small folio: it counts GUP_PIN_COUNTING_BIAS (1024) in the
+    /// refcount (mm/gup.c: try_grab_folio); a pin on a large folio counts 1
+    /// there and 1 in _pincount instead.
+    pub fn is_biased_pin(&self) -> bool {
+        self.kind == RefKind::Pin && self.refs >= crate::folio::GUP_PIN_COUNTING_BIAS
+    }
+}
+
 /// Every reference in the world. Zero-page PTEs map without a reference and
 /// are listed with `refs: 0`.
 pub fn all_references(w: &World) -> Vec<Reference> {
@@ -185,4 +194,60 @@ pub fn all_references(w: &World) -> Vec<Reference> {
 /// References to one folio ("why is this folio still alive?").
 pub fn references_to(w: &World, folio: FolioId) -> Vec<Reference> {
     all_references(w).into_iter().filter(|r| r.folio == folio).collect()
+}
+
+#[cfg(test)]
+mod bias_tests {
+    use crate::{Action, GupFlags, MmapArgs, Preset, Sim, Tags};
+
+    /// A pin on a small folio is drawn (and counted) as the 1024 bias; a
+    /// reference is not.
+    #[test]
+    fn a_pin_on_a_small_folio_is_a_biased_pin_and_a_reference_is_not() {
+        let mut sim = Sim::new(Preset::V6_18);
+        for a in [
+            Action::Spawn { name: "p".into() },
+            Action::Mmap {
+                proc: "p".into(),
+                vma: "b".into(),
+                args: MmapArgs {
+                    pages: 1,
+                    write: true,
+                    ..MmapArgs::default()
+                },
+            },
+            Action::Write {
+                proc: "p".into(),
+                vma: "b".into(),
+                page: 0,
+                pages: None,
+                data: Tags::One("x".into()),
+            },
+        ] {
+            sim.apply(&a).unwrap();
+        }
+        for (holder, pin) in [("r", false), ("q", true)] {
+            sim.apply(&Action::Gup {
+                proc: "p".into(),
+                vma: "b".into(),
+                start: 0,
+                pages: 1,
+                holder: holder.into(),
+                flags: GupFlags {
+                    pin,
+                    ..GupFlags::default()
+                },
+                count: 1,
+            })
+            .unwrap();
+        }
+        let refs = super::all_references(sim.world());
+        let of = |h: &str| {
+            refs.iter()
+                .find(|r| matches!(&r.from, super::Referrer::Holder(x) if x == h))
+                .unwrap()
+        };
+        assert!(of("q").is_biased_pin());
+        assert!(!of("r").is_biased_pin());
+    }
 }

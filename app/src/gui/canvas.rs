@@ -9,7 +9,7 @@ use pinlab_lessons::model::holder::Grab;
 use pinlab_lessons::model::mm::Pte;
 use pinlab_lessons::model::refs::{RefKind, Reference, Referrer, all_references};
 use pinlab_lessons::model::step::ObjRef;
-use pinlab_lessons::model::{FileId, Folio, FolioId, Pid, World, ZERO_FOLIO};
+use pinlab_lessons::model::{FileId, Folio, FolioId, GUP_PIN_COUNTING_BIAS, Pid, World, ZERO_FOLIO};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 const CELL: f32 = 30.0;
@@ -78,8 +78,47 @@ fn kind_name(f: &Folio, w: &World) -> String {
 
 fn layout(w: &World, refs: &[Reference]) -> Layout {
     let mut l = Layout::default();
-    let mut y = 10.0;
     // Left: processes, VMAs, PTEs.
+    let left_h = layout_processes(&mut l, w);
+    // Right: files (page cache, disk), holders, pipes, kernel buffers.
+    let mut y = 10.0;
+    y = layout_files(&mut l, w, y);
+    y = layout_holders(&mut l, w, y);
+    y = layout_pipes(&mut l, w, y);
+    let right_h = layout_kbufs(&mut l, w, y);
+    // Middle: the folios, next to what references them.
+    let mid_h = layout_folios(&mut l, w, refs);
+    l.size = vec2(RIGHT_X + RIGHT_W + 10.0, left_h.max(right_h).max(mid_h) + 10.0);
+    l
+}
+
+/// Cell `i` of a grid of `per_row` cells of width `w` whose first is at (x, y).
+fn cell(x: f32, y: f32, i: usize, per_row: usize, w: f32) -> Rect {
+    Rect::from_min_size(
+        pos2(
+            x + (i % per_row) as f32 * (w + 2.0),
+            y + (i / per_row) as f32 * (CELL + 2.0),
+        ),
+        vec2(w, CELL),
+    )
+}
+
+/// Height of a grid of `n` cells, `per_row` to a row.
+fn rows_height(n: usize, per_row: usize) -> f32 {
+    n.div_ceil(per_row) as f32 * (CELL + 2.0)
+}
+
+/// A box around one object of the right column, from `top` to `y`.
+fn right_box(l: &mut Layout, top: f32, y: f32, color: Color32) {
+    l.boxes.push((
+        Rect::from_min_max(pos2(RIGHT_X, top), pos2(RIGHT_X + RIGHT_W, y + 4.0)),
+        String::new(),
+        color,
+    ));
+}
+
+fn layout_processes(l: &mut Layout, w: &World) -> f32 {
+    let mut y = 10.0;
     for p in w.procs.values().filter(|p| p.alive) {
         let top = y;
         l.texts.push((
@@ -99,17 +138,15 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
                 if vma.flags.write { "rw" } else { "r" },
                 if vma.flags.shared { "shared" } else { "private" },
             ];
-            if vma.flags.dontcopy {
-                flags.push("dontfork");
-            }
-            if vma.flags.hugepage {
-                flags.push("thp");
-            }
-            if vma.flags.locked {
-                flags.push("locked");
-            }
-            if vma.flags.nocow {
-                flags.push("nocow");
+            for (on, name) in [
+                (vma.flags.dontcopy, "dontfork"),
+                (vma.flags.hugepage, "thp"),
+                (vma.flags.locked, "locked"),
+                (vma.flags.nocow, "nocow"),
+            ] {
+                if on {
+                    flags.push(name);
+                }
             }
             let region_base = p.mm.regions.get(&vma.name).map(|r| r.base).unwrap_or(vma.start);
             l.texts.push((
@@ -121,16 +158,10 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
             y += 18.0;
             let n = (vma.pages() as usize).min(MAX_PAGES_SHOWN);
             for i in 0..n {
-                let r = Rect::from_min_size(
-                    pos2(
-                        16.0 + (i % PER_ROW) as f32 * (CELL + 2.0),
-                        y + (i / PER_ROW) as f32 * (CELL + 2.0),
-                    ),
-                    vec2(CELL, CELL),
-                );
-                l.pte.insert((p.pid, vma.start + i as u64), r);
+                l.pte
+                    .insert((p.pid, vma.start + i as u64), cell(16.0, y, i, PER_ROW, CELL));
             }
-            y += n.div_ceil(PER_ROW) as f32 * (CELL + 2.0) + 4.0;
+            y += rows_height(n, PER_ROW) + 4.0;
             if vma.pages() as usize > n {
                 l.texts.push((
                     pos2(16.0, y),
@@ -148,9 +179,10 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
         ));
         y += 16.0;
     }
-    let left_h = y;
-    // Right: files (page cache, disk), holders, pipes, kernel buffers.
-    let mut y = 10.0;
+    y
+}
+
+fn layout_files(l: &mut Layout, w: &World, mut y: f32) -> f32 {
     for (fid, f) in w.files.iter() {
         if f.cache.is_empty() && f.shmem_for_anon {
             continue;
@@ -164,6 +196,7 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
         ));
         y += 24.0;
         for (i, (idx, _)) in f.cache.iter().enumerate().take(MAX_PAGES_SHOWN) {
+            // Wider cells, six to a row: an index fits in them.
             let r = Rect::from_min_size(
                 pos2(
                     RIGHT_X + 8.0 + (i % 6) as f32 * (CELL + 12.0),
@@ -173,7 +206,7 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
             );
             l.cache.insert((*fid, *idx), r);
         }
-        y += f.cache.len().min(MAX_PAGES_SHOWN).div_ceil(6) as f32 * (CELL + 2.0);
+        y += rows_height(f.cache.len().min(MAX_PAGES_SHOWN), 6);
         if f.fs.has_disk() {
             let shown: Vec<&str> = f.disk.iter().take(8).map(|d| d.tag()).collect();
             l.texts.push((
@@ -188,51 +221,49 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
             ));
             y += 18.0;
         }
-        l.boxes.push((
-            Rect::from_min_max(pos2(RIGHT_X, top), pos2(RIGHT_X + RIGHT_W, y + 4.0)),
-            String::new(),
-            Color32::from_gray(60),
-        ));
+        right_box(l, top, y, Color32::from_gray(60));
         y += 14.0;
     }
+    y
+}
+
+fn holder_title(h: &pinlab_lessons::model::holder::Holder) -> String {
+    let grab = match h.grab {
+        Grab::Ref => "refs (FOLL_GET)",
+        Grab::Pin => "pins (FOLL_PIN)",
+        Grab::List => "just listed",
+    };
+    let mut title = format!("{:?} '{}': {grab}", h.kind, h.name);
+    if h.longterm {
+        title.push_str(", long-term");
+    }
+    if let Some(b) = &h.bio {
+        let f = b.flags.names();
+        if !f.is_empty() {
+            title.push_str(&format!(", {}", f.join("|")));
+        }
+    }
+    title
+}
+
+fn layout_holders(l: &mut Layout, w: &World, mut y: f32) -> f32 {
     for h in w.holders.values() {
         let top = y;
-        let grab = match h.grab {
-            Grab::Ref => "refs (FOLL_GET)",
-            Grab::Pin => "pins (FOLL_PIN)",
-            Grab::List => "just listed",
-        };
-        let mut title = format!("{:?} '{}': {grab}", h.kind, h.name);
-        if h.longterm {
-            title.push_str(", long-term");
-        }
-        if let Some(b) = &h.bio {
-            let f = b.flags.names();
-            if !f.is_empty() {
-                title.push_str(&format!(", {}", f.join("|")));
-            }
-        }
         l.texts
-            .push((pos2(RIGHT_X + 6.0, y + 4.0), title, 13.0, Color32::WHITE));
+            .push((pos2(RIGHT_X + 6.0, y + 4.0), holder_title(h), 13.0, Color32::WHITE));
         y += 22.0;
         for (i, _) in h.pages.iter().enumerate().take(MAX_PAGES_SHOWN) {
-            let r = Rect::from_min_size(
-                pos2(
-                    RIGHT_X + 8.0 + (i % PER_ROW) as f32 * (CELL + 2.0),
-                    y + (i / PER_ROW) as f32 * (CELL + 2.0),
-                ),
-                vec2(CELL, CELL),
-            );
-            l.holder_page.insert((h.name.clone(), i), r);
+            l.holder_page
+                .insert((h.name.clone(), i), cell(RIGHT_X + 8.0, y, i, PER_ROW, CELL));
         }
-        y += h.pages.len().min(MAX_PAGES_SHOWN).div_ceil(PER_ROW) as f32 * (CELL + 2.0);
-        l.boxes.push((
-            Rect::from_min_max(pos2(RIGHT_X, top), pos2(RIGHT_X + RIGHT_W, y + 4.0)),
-            String::new(),
-            theme::PIN.gamma_multiply(0.4),
-        ));
+        y += rows_height(h.pages.len().min(MAX_PAGES_SHOWN), PER_ROW);
+        right_box(l, top, y, theme::PIN.gamma_multiply(0.4));
         y += 14.0;
     }
+    y
+}
+
+fn layout_pipes(l: &mut Layout, w: &World, mut y: f32) -> f32 {
     for p in w.pipes.values() {
         let top = y;
         l.texts.push((
@@ -243,22 +274,18 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
         ));
         y += 22.0;
         for (i, _) in p.bufs.iter().enumerate().take(MAX_PAGES_SHOWN) {
-            l.pipe_buf.insert(
-                (p.name.clone(), i),
-                Rect::from_min_size(
-                    pos2(RIGHT_X + 8.0 + (i % PER_ROW) as f32 * (CELL + 2.0), y),
-                    vec2(CELL, CELL),
-                ),
-            );
+            // One row: a pipe holds at most 16 buffers.
+            l.pipe_buf
+                .insert((p.name.clone(), i), cell(RIGHT_X + 8.0, y, i, usize::MAX, CELL));
         }
         y += CELL + 2.0;
-        l.boxes.push((
-            Rect::from_min_max(pos2(RIGHT_X, top), pos2(RIGHT_X + RIGHT_W, y + 4.0)),
-            String::new(),
-            Color32::from_gray(60),
-        ));
+        right_box(l, top, y, Color32::from_gray(60));
         y += 14.0;
     }
+    y
+}
+
+fn layout_kbufs(l: &mut Layout, w: &World, mut y: f32) -> f32 {
     for (name, pages) in w.kbufs.iter() {
         let top = y;
         l.texts.push((
@@ -269,28 +296,19 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
         ));
         y += 22.0;
         for i in 0..pages.len().min(MAX_PAGES_SHOWN) {
-            l.kbuf_page.insert(
-                (name.clone(), i),
-                Rect::from_min_size(
-                    pos2(
-                        RIGHT_X + 8.0 + (i % PER_ROW) as f32 * (CELL + 2.0),
-                        y + (i / PER_ROW) as f32 * (CELL + 2.0),
-                    ),
-                    vec2(CELL, CELL),
-                ),
-            );
+            l.kbuf_page
+                .insert((name.clone(), i), cell(RIGHT_X + 8.0, y, i, PER_ROW, CELL));
         }
-        y += pages.len().min(MAX_PAGES_SHOWN).div_ceil(PER_ROW) as f32 * (CELL + 2.0);
-        l.boxes.push((
-            Rect::from_min_max(pos2(RIGHT_X, top), pos2(RIGHT_X + RIGHT_W, y + 4.0)),
-            String::new(),
-            Color32::from_gray(60),
-        ));
+        y += rows_height(pages.len().min(MAX_PAGES_SHOWN), PER_ROW);
+        right_box(l, top, y, Color32::from_gray(60));
         y += 14.0;
     }
-    let right_h = y;
-    // Middle: every folio something references, ordered by where its
-    // referrers are, so that arrows cross as little as possible.
+    y
+}
+
+/// Every folio something references, ordered by where its referrers are,
+/// so that arrows cross as little as possible. Returns the column's height.
+fn layout_folios(l: &mut Layout, w: &World, refs: &[Reference]) -> f32 {
     let mut anchor: HashMap<FolioId, f32> = HashMap::new();
     for r in refs {
         let y = match &r.from {
@@ -315,8 +333,7 @@ fn layout(w: &World, refs: &[Reference]) -> Layout {
         l.folio.insert(id, Rect::from_min_size(pos2(MID_X, y), vec2(MID_W, h)));
         y += h + 12.0;
     }
-    l.size = vec2(RIGHT_X + RIGHT_W + 10.0, left_h.max(right_h).max(y) + 10.0);
-    l
+    y
 }
 
 fn folio_color(f: &Folio) -> Color32 {
@@ -343,314 +360,398 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, zo
         return None;
     }
     let (resp, painter) = ui.allocate_painter(l.size * zoom, Sense::hover());
-    // Only what is inside the visible part of the scroll area is drawn.
-    let clip = ui.clip_rect().expand(40.0);
-    let visible = |r: Rect| clip.intersects(r);
-    let o = resp.rect.min.to_vec2();
-    let t = |p: Pos2| pos2(p.x * zoom, p.y * zoom) + o;
-    let tr = |r: Rect| Rect::from_min_max(t(r.min), t(r.max));
-    let font = |s: f32| FontId::proportional(s * zoom);
-    let dark = ui.visuals().dark_mode;
-    let fg = if dark { Color32::WHITE } else { Color32::BLACK };
-    let fg_of = |c: Color32| if dark || c != Color32::WHITE { c } else { Color32::BLACK };
-    for (r, _, c) in &l.boxes {
-        if visible(tr(*r)) {
-            painter.rect_stroke(tr(*r), 6.0 * zoom, Stroke::new(1.5 * zoom, *c), StrokeKind::Inside);
-        }
-    }
-    for (p, s, size, c) in &l.texts {
-        if !clip.contains(t(*p)) && !clip.contains(t(*p) + vec2(200.0, 0.0)) {
-            continue;
-        }
-        let c = if *c == Color32::WHITE {
-            fg
-        } else if *c == Color32::LIGHT_GRAY && !dark {
-            Color32::DARK_GRAY
-        } else {
-            fg_of(*c)
-        };
-        painter.text(t(*p), Align2::LEFT_TOP, s, font(*size), c);
-    }
-    // PTE cells.
-    for ((pid, vpn), r) in &l.pte {
-        let r = tr(*r);
-        if !visible(r) {
-            continue;
-        }
-        let pte = w.pte(*pid, *vpn);
-        let (fill, text) = match pte {
-            Pte::None => (Color32::TRANSPARENT, ".".to_string()),
-            Pte::Swap { exclusive, .. } => (
-                Color32::from_gray(80),
-                if exclusive { "S+x".into() } else { "S".into() },
-            ),
-            Pte::Present {
-                folio,
-                writable,
-                dirty,
-                pmd,
-                ..
-            } => {
-                let mut s = String::from(if folio == ZERO_FOLIO { "0" } else { "P" });
-                if writable {
-                    s.push('W');
-                }
-                if dirty {
-                    s.push('D');
-                }
-                if pmd {
-                    s = format!("H{s}");
-                }
-                (theme::MAP.gamma_multiply(0.35), s)
-            }
-        };
-        painter.rect_filled(r, 3.0 * zoom, fill);
-        let changed = marks.changed.contains(&ObjRef::Page(*pid, *vpn));
-        let stroke = if marks.hazard.contains(&ObjRef::Page(*pid, *vpn)) {
-            Stroke::new(3.0 * zoom, theme::HAZARD)
-        } else if changed {
-            Stroke::new(3.0 * zoom, theme::CHANGED)
-        } else {
-            Stroke::new(1.0 * zoom, Color32::GRAY)
-        };
-        painter.rect_stroke(r, 3.0 * zoom, stroke, StrokeKind::Inside);
-        painter.text(r.center(), Align2::CENTER_CENTER, text, font(10.0), fg);
-    }
-    // Page-cache and other right-hand cells.
-    for ((_, idx), r) in &l.cache {
-        let r = tr(*r);
-        if !visible(r) {
-            continue;
-        }
-        painter.rect_filled(r, 3.0 * zoom, theme::CACHE.gamma_multiply(0.35));
-        painter.text(r.center(), Align2::CENTER_CENTER, format!("[{idx}]"), font(11.0), fg);
-    }
-    for ((name, i), r) in l.holder_page.iter().chain(l.pipe_buf.iter()).chain(l.kbuf_page.iter()) {
-        let r = tr(*r);
-        if !visible(r) {
-            continue;
-        }
-        painter.rect_filled(r, 3.0 * zoom, Color32::from_gray(90).gamma_multiply(0.6));
-        painter.text(r.center(), Align2::CENTER_CENTER, format!("{i}"), font(10.0), fg);
-        let changed = marks.changed.contains(&ObjRef::Holder(name.clone()))
-            || marks.changed.contains(&ObjRef::Pipe(name.clone()));
-        if changed {
-            painter.rect_stroke(
-                r,
-                3.0 * zoom,
-                Stroke::new(2.0 * zoom, theme::CHANGED),
-                StrokeKind::Inside,
-            );
-        }
-    }
-    // Arrows.
-    for r in &refs {
-        let Some(to) = l.folio.get(&r.folio).map(|x| tr(*x)) else {
-            continue;
-        };
-        let (from, color, width, left_side) = match &r.from {
-            Referrer::Pte(p, v) | Referrer::Pmd(p, v) => match l.pte.get(&(*p, *v)) {
-                Some(c) => (
-                    tr(*c).right_center(),
-                    theme::MAP,
-                    if matches!(r.from, Referrer::Pmd(..)) { 3.0 } else { 1.2 },
-                    true,
-                ),
-                None => continue,
-            },
-            Referrer::PageCache(f, i) => match l.cache.get(&(*f, *i)) {
-                Some(c) => (tr(*c).left_center(), theme::CACHE, 1.5, false),
-                None => continue,
-            },
-            Referrer::Holder(h) => {
-                let idx = w
-                    .holders
-                    .get(h)
-                    .and_then(|hh| hh.pages.iter().position(|p| p.folio == r.folio && p.page == r.page))
-                    .unwrap_or(0);
-                match l.holder_page.get(&(h.clone(), idx)) {
-                    Some(c) => {
-                        let (col, wd) = match r.kind {
-                            RefKind::Pin => (theme::PIN, 2.5),
-                            RefKind::List => (theme::LIST, 1.0),
-                            _ => (theme::REF, 1.5),
-                        };
-                        (tr(*c).left_center(), col, wd, false)
-                    }
-                    None => continue,
-                }
-            }
-            Referrer::Pipe(pname) => match l.pipe_buf.iter().find(|((n, _), _)| n == pname) {
-                Some((_, c)) => (tr(*c).left_center(), theme::REF, 1.5, false),
-                None => continue,
-            },
-            Referrer::KernelBuf(k, i) => match l.kbuf_page.get(&(k.clone(), *i as usize)) {
-                Some(c) => (tr(*c).left_center(), theme::PURPLE, 1.5, false),
-                None => continue,
-            },
-            // The private data is drawn as the folio's 'buffers' chip, not an arrow.
-            Referrer::SwapCache(_) | Referrer::Reserved | Referrer::Private(_) => continue,
-        };
-        let target = if left_side { to.left_center() } else { to.right_center() };
-        if !visible(Rect::from_two_pos(from, target)) {
-            continue;
-        }
-        let selected = marks.selected == Some(r.folio);
-        let width = if selected { width * 2.5 } else { width };
-        let stroke = Stroke::new(width * zoom, color.gamma_multiply(0.85));
-        if r.kind == RefKind::List {
-            painter.extend(egui::Shape::dashed_line(
-                &[from, target],
-                stroke,
-                6.0 * zoom,
-                4.0 * zoom,
-            ));
-        } else {
-            painter.line_segment([from, target], stroke);
-        }
-        painter.circle_filled(target, 3.0 * zoom, color);
-    }
-    // Folios.
+    let v = View {
+        zoom,
+        origin: resp.rect.min.to_vec2(),
+        // Only what is inside the visible part of the scroll area is drawn.
+        clip: ui.clip_rect().expand(40.0),
+        dark: ui.visuals().dark_mode,
+    };
+    paint_frames(&painter, &v, &l);
+    paint_ptes(&painter, &v, &l, w, marks);
+    paint_right_cells(&painter, &v, &l, marks);
+    paint_arrows(&painter, &v, &l, w, &refs, marks);
     let mut clicked = None;
     for (id, r) in &l.folio {
-        let rect = tr(*r);
-        if !visible(rect) {
-            continue;
-        }
-        let f = w.folio(*id);
-        painter.rect_filled(
-            rect,
-            6.0 * zoom,
-            if f.freed {
-                Color32::from_rgb(70, 30, 30)
-            } else {
-                folio_color(f)
-            },
-        );
-        let ring = if marks.hazard.contains(&ObjRef::Folio(*id)) {
-            Stroke::new(4.0 * zoom, theme::HAZARD)
-        } else if marks.changed.contains(&ObjRef::Folio(*id)) {
-            Stroke::new(3.0 * zoom, theme::CHANGED)
-        } else if marks.selected == Some(*id) {
-            Stroke::new(3.0 * zoom, Color32::WHITE)
-        } else if marks.diff.contains(id) {
-            Stroke::new(4.0 * zoom, super::side_by_side::DIFF)
-        } else if marks.focus.contains(id) {
-            Stroke::new(3.0 * zoom, theme::PURPLE)
-        } else {
-            Stroke::new(1.0 * zoom, Color32::GRAY)
-        };
-        painter.rect_stroke(rect, 6.0 * zoom, ring, StrokeKind::Inside);
-        let x = rect.left() + 8.0 * zoom;
-        let mut y = rect.top() + 6.0 * zoom;
-        let title = format!("{id}  {}{}", kind_name(f, w), if f.freed { "  FREED" } else { "" });
-        painter.text(pos2(x, y), Align2::LEFT_TOP, title, font(14.0), Color32::WHITE);
-        y += 20.0 * zoom;
-        // Counts that moved in this micro-step show where they came from.
-        let before = prev.and_then(|p| p.folios.get(id.0 as usize));
-        let moved = |now: i64, then: Option<i64>| match then {
-            Some(t) if t != now => format!("{now} (was {t})"),
-            _ => now.to_string(),
-        };
-        let rc = moved(f.refcount, before.map(|b| b.refcount));
-        let mc = moved(f.total_mapcount() as i64, before.map(|b| b.total_mapcount() as i64));
-        let counts = if f.has_pincount() {
-            format!(
-                "refcount {rc}   pincount {}   mapcount {mc}",
-                moved(f.pincount, before.map(|b| b.pincount))
+        let rect = v.tr(*r);
+        if v.visible(rect)
+            && folio_card(
+                ui,
+                &painter,
+                &v,
+                Card {
+                    w,
+                    prev,
+                    marks,
+                    refs: &refs,
+                },
+                *id,
+                rect,
             )
-        } else {
-            format!("refcount {rc}   mapcount {mc}")
-        };
-        let counts_color = if counts.contains("(was") {
-            theme::CHANGED
-        } else {
-            Color32::WHITE
-        };
-        painter.text(pos2(x, y), Align2::LEFT_TOP, counts, font(13.0), counts_color);
-        if prev.is_some() && before.is_none() {
-            painter.text(
-                pos2(rect.right() - 8.0 * zoom, rect.top() + 6.0 * zoom),
-                Align2::RIGHT_TOP,
-                "NEW",
-                font(12.0),
-                theme::CHANGED,
-            );
-        }
-        y += 18.0 * zoom;
-        refcount_bar(&painter, pos2(x, y), (MID_W - 16.0) * zoom, 14.0 * zoom, *id, &refs);
-        y += 20.0 * zoom;
-        let mut chips: Vec<(&str, Color32)> = Vec::new();
-        if f.pages.iter().any(|p| p.anon_exclusive) {
-            chips.push(("anon-excl", theme::GREEN));
-        }
-        if f.maybe_dma_pinned() {
-            chips.push(("maybe-pinned", theme::PIN));
-        }
-        if f.flags.dirty {
-            chips.push(("dirty", theme::YELLOW));
-        }
-        if f.flags.writeback {
-            chips.push(("writeback", theme::SKY));
-        }
-        if f.flags.private {
-            chips.push(("buffers", theme::GREY));
-        }
-        if f.flags.swapcache {
-            chips.push(("swapcache", theme::GREY));
-        }
-        match f.lru {
-            Some(LruList::Inactive) => chips.push(("inactive", theme::GREY)),
-            Some(LruList::Active) => chips.push(("active", theme::GREY)),
-            Some(LruList::Unevictable) => chips.push(("unevictable", theme::PURPLE)),
-            None => {}
-        }
-        let mut cx = x;
-        for (c, col) in chips {
-            let g = painter.layout_no_wrap(c.to_string(), font(11.0), Color32::BLACK);
-            let cr = Rect::from_min_size(pos2(cx, y), g.size() + vec2(8.0, 4.0) * zoom);
-            painter.rect_filled(cr, 4.0 * zoom, col);
-            painter.galley(cr.min + vec2(4.0, 2.0) * zoom, g, Color32::BLACK);
-            cx = cr.right() + 4.0 * zoom;
-        }
-        y += 20.0 * zoom;
-        let data: Vec<&str> = f.pages.iter().take(6).map(|p| p.data.tag()).collect();
-        let data = format!(
-            "data: {}{}",
-            data.join(" | "),
-            if f.nr_pages() > 6 {
-                format!(" ... ({} pages)", f.nr_pages())
-            } else {
-                String::new()
-            }
-        );
-        painter.text(pos2(x, y), Align2::LEFT_TOP, data, font(12.0), Color32::LIGHT_GRAY);
-        let resp = ui.interact(rect, ui.scope_id().with(("folio", id.0)), Sense::click());
-        let label = folio_label(*id, f);
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
-        let resp = resp.on_hover_ui(|ui| folio_tooltip(ui, *id, f, w, &refs));
-        if resp.clicked() {
+        {
             clicked = Some(*id);
         }
     }
     clicked
 }
 
-/// Plain references as small cells, each pin's 1024 bias as a wide block.
+/// From canvas coordinates (zoom 1) to the screen, and what is on screen.
+struct View {
+    zoom: f32,
+    origin: Vec2,
+    clip: Rect,
+    dark: bool,
+}
+
+impl View {
+    fn t(&self, p: Pos2) -> Pos2 {
+        pos2(p.x * self.zoom, p.y * self.zoom) + self.origin
+    }
+
+    fn tr(&self, r: Rect) -> Rect {
+        Rect::from_min_max(self.t(r.min), self.t(r.max))
+    }
+
+    fn font(&self, size: f32) -> FontId {
+        FontId::proportional(size * self.zoom)
+    }
+
+    fn visible(&self, r: Rect) -> bool {
+        self.clip.intersects(r)
+    }
+
+    /// Text colour on the canvas background.
+    fn fg(&self) -> Color32 {
+        if self.dark { Color32::WHITE } else { Color32::BLACK }
+    }
+}
+
+/// The boxes around processes and right-hand objects, and their labels.
+fn paint_frames(painter: &egui::Painter, v: &View, l: &Layout) {
+    for (r, _, c) in &l.boxes {
+        if v.visible(v.tr(*r)) {
+            painter.rect_stroke(
+                v.tr(*r),
+                6.0 * v.zoom,
+                Stroke::new(1.5 * v.zoom, *c),
+                StrokeKind::Inside,
+            );
+        }
+    }
+    for (p, s, size, c) in &l.texts {
+        let at = v.t(*p);
+        if !v.clip.contains(at) && !v.clip.contains(at + vec2(200.0, 0.0)) {
+            continue;
+        }
+        let c = if *c == Color32::WHITE {
+            v.fg()
+        } else if *c == Color32::LIGHT_GRAY && !v.dark {
+            Color32::DARK_GRAY
+        } else {
+            *c
+        };
+        painter.text(at, Align2::LEFT_TOP, s, v.font(*size), c);
+    }
+}
+
+/// A PTE's letters: P present (0: the zero page), W writable, D dirty, H
+/// part of a PMD mapping; S a swap entry (+x: exclusive).
+fn pte_text(pte: Pte) -> (Color32, String) {
+    match pte {
+        Pte::None => (Color32::TRANSPARENT, ".".to_string()),
+        Pte::Swap { exclusive, .. } => (
+            Color32::from_gray(80),
+            if exclusive { "S+x".into() } else { "S".into() },
+        ),
+        Pte::Present {
+            folio,
+            writable,
+            dirty,
+            pmd,
+            ..
+        } => {
+            let mut s = String::from(if folio == ZERO_FOLIO { "0" } else { "P" });
+            if writable {
+                s.push('W');
+            }
+            if dirty {
+                s.push('D');
+            }
+            if pmd {
+                s = format!("H{s}");
+            }
+            (theme::MAP.gamma_multiply(0.35), s)
+        }
+    }
+}
+
+fn paint_ptes(painter: &egui::Painter, v: &View, l: &Layout, w: &World, marks: &Marks) {
+    for ((pid, vpn), r) in &l.pte {
+        let r = v.tr(*r);
+        if !v.visible(r) {
+            continue;
+        }
+        let (fill, text) = pte_text(w.pte(*pid, *vpn));
+        painter.rect_filled(r, 3.0 * v.zoom, fill);
+        let stroke = if marks.hazard.contains(&ObjRef::Page(*pid, *vpn)) {
+            Stroke::new(3.0 * v.zoom, theme::HAZARD)
+        } else if marks.changed.contains(&ObjRef::Page(*pid, *vpn)) {
+            Stroke::new(3.0 * v.zoom, theme::CHANGED)
+        } else {
+            Stroke::new(1.0 * v.zoom, Color32::GRAY)
+        };
+        painter.rect_stroke(r, 3.0 * v.zoom, stroke, StrokeKind::Inside);
+        painter.text(r.center(), Align2::CENTER_CENTER, text, v.font(10.0), v.fg());
+    }
+}
+
+/// Page-cache cells, and the cells of holders, pipes and kernel buffers.
+fn paint_right_cells(painter: &egui::Painter, v: &View, l: &Layout, marks: &Marks) {
+    for ((_, idx), r) in &l.cache {
+        let r = v.tr(*r);
+        if !v.visible(r) {
+            continue;
+        }
+        painter.rect_filled(r, 3.0 * v.zoom, theme::CACHE.gamma_multiply(0.35));
+        painter.text(
+            r.center(),
+            Align2::CENTER_CENTER,
+            format!("[{idx}]"),
+            v.font(11.0),
+            v.fg(),
+        );
+    }
+    for ((name, i), r) in l.holder_page.iter().chain(l.pipe_buf.iter()).chain(l.kbuf_page.iter()) {
+        let r = v.tr(*r);
+        if !v.visible(r) {
+            continue;
+        }
+        painter.rect_filled(r, 3.0 * v.zoom, Color32::from_gray(90).gamma_multiply(0.6));
+        painter.text(r.center(), Align2::CENTER_CENTER, format!("{i}"), v.font(10.0), v.fg());
+        let changed = marks.changed.contains(&ObjRef::Holder(name.clone()))
+            || marks.changed.contains(&ObjRef::Pipe(name.clone()));
+        if changed {
+            painter.rect_stroke(
+                r,
+                3.0 * v.zoom,
+                Stroke::new(2.0 * v.zoom, theme::CHANGED),
+                StrokeKind::Inside,
+            );
+        }
+    }
+}
+
+/// Where a reference's arrow starts, its colour and width, and whether it
+/// enters the folio from the left (mappings) or the right (everything else).
+fn arrow_start(v: &View, l: &Layout, w: &World, r: &Reference) -> Option<(Pos2, Color32, f32, bool)> {
+    Some(match &r.from {
+        Referrer::Pte(p, vpn) | Referrer::Pmd(p, vpn) => {
+            let c = l.pte.get(&(*p, *vpn))?;
+            let width = if matches!(r.from, Referrer::Pmd(..)) { 3.0 } else { 1.2 };
+            (v.tr(*c).right_center(), theme::MAP, width, true)
+        }
+        Referrer::PageCache(f, i) => (v.tr(*l.cache.get(&(*f, *i))?).left_center(), theme::CACHE, 1.5, false),
+        Referrer::Holder(h) => {
+            let idx = w
+                .holders
+                .get(h)
+                .and_then(|hh| hh.pages.iter().position(|p| p.folio == r.folio && p.page == r.page))
+                .unwrap_or(0);
+            let c = l.holder_page.get(&(h.clone(), idx))?;
+            let (col, wd) = match r.kind {
+                RefKind::Pin => (theme::PIN, 2.5),
+                RefKind::List => (theme::LIST, 1.0),
+                _ => (theme::REF, 1.5),
+            };
+            (v.tr(*c).left_center(), col, wd, false)
+        }
+        Referrer::Pipe(pname) => {
+            let (_, c) = l.pipe_buf.iter().find(|((n, _), _)| n == pname)?;
+            (v.tr(*c).left_center(), theme::REF, 1.5, false)
+        }
+        Referrer::KernelBuf(k, i) => (
+            v.tr(*l.kbuf_page.get(&(k.clone(), *i as usize))?).left_center(),
+            theme::PURPLE,
+            1.5,
+            false,
+        ),
+        // The private data is drawn as the folio's 'buffers' chip, not an arrow.
+        Referrer::SwapCache(_) | Referrer::Reserved | Referrer::Private(_) => return None,
+    })
+}
+
+fn paint_arrows(painter: &egui::Painter, v: &View, l: &Layout, w: &World, refs: &[Reference], marks: &Marks) {
+    for r in refs {
+        let Some(to) = l.folio.get(&r.folio).map(|x| v.tr(*x)) else {
+            continue;
+        };
+        let Some((from, color, width, left_side)) = arrow_start(v, l, w, r) else {
+            continue;
+        };
+        let target = if left_side { to.left_center() } else { to.right_center() };
+        if !v.visible(Rect::from_two_pos(from, target)) {
+            continue;
+        }
+        let width = if marks.selected == Some(r.folio) {
+            width * 2.5
+        } else {
+            width
+        };
+        let stroke = Stroke::new(width * v.zoom, color.gamma_multiply(0.85));
+        if r.kind == RefKind::List {
+            painter.extend(egui::Shape::dashed_line(
+                &[from, target],
+                stroke,
+                6.0 * v.zoom,
+                4.0 * v.zoom,
+            ));
+        } else {
+            painter.line_segment([from, target], stroke);
+        }
+        painter.circle_filled(target, 3.0 * v.zoom, color);
+    }
+}
+
+/// What a folio card is drawn from.
+#[derive(Clone, Copy)]
+struct Card<'a> {
+    w: &'a World,
+    prev: Option<&'a World>,
+    marks: &'a Marks,
+    refs: &'a [Reference],
+}
+
+fn card_ring(v: &View, marks: &Marks, id: FolioId) -> Stroke {
+    let z = v.zoom;
+    if marks.hazard.contains(&ObjRef::Folio(id)) {
+        Stroke::new(4.0 * z, theme::HAZARD)
+    } else if marks.changed.contains(&ObjRef::Folio(id)) {
+        Stroke::new(3.0 * z, theme::CHANGED)
+    } else if marks.selected == Some(id) {
+        Stroke::new(3.0 * z, Color32::WHITE)
+    } else if marks.diff.contains(&id) {
+        Stroke::new(4.0 * z, super::side_by_side::DIFF)
+    } else if marks.focus.contains(&id) {
+        Stroke::new(3.0 * z, theme::PURPLE)
+    } else {
+        Stroke::new(1.0 * z, Color32::GRAY)
+    }
+}
+
+/// The flags a folio card shows as coloured chips.
+fn chips(f: &Folio) -> Vec<(&'static str, Color32)> {
+    let mut chips: Vec<(&str, Color32)> = Vec::new();
+    for (on, name, col) in [
+        (f.pages.iter().any(|p| p.anon_exclusive), "anon-excl", theme::GREEN),
+        (f.maybe_dma_pinned(), "maybe-pinned", theme::PIN),
+        (f.flags.dirty, "dirty", theme::YELLOW),
+        (f.flags.writeback, "writeback", theme::SKY),
+        (f.flags.private, "buffers", theme::GREY),
+        (f.flags.swapcache, "swapcache", theme::GREY),
+    ] {
+        if on {
+            chips.push((name, col));
+        }
+    }
+    match f.lru {
+        Some(LruList::Inactive) => chips.push(("inactive", theme::GREY)),
+        Some(LruList::Active) => chips.push(("active", theme::GREY)),
+        Some(LruList::Unevictable) => chips.push(("unevictable", theme::PURPLE)),
+        None => {}
+    }
+    chips
+}
+
+/// The counts line of a card, and whether any count moved in this
+/// micro-step (each that moved shows what it was).
+fn counts_line(f: &Folio, before: Option<&Folio>) -> (String, bool) {
+    let mut moved_any = false;
+    let mut moved = |now: i64, then: Option<i64>| match then {
+        Some(t) if t != now => {
+            moved_any = true;
+            format!("{now} (was {t})")
+        }
+        _ => now.to_string(),
+    };
+    let rc = moved(f.refcount, before.map(|b| b.refcount));
+    let mc = moved(f.total_mapcount() as i64, before.map(|b| b.total_mapcount() as i64));
+    let text = if f.has_pincount() {
+        let pc = moved(f.pincount, before.map(|b| b.pincount));
+        format!("refcount {rc}   pincount {pc}   mapcount {mc}")
+    } else {
+        format!("refcount {rc}   mapcount {mc}")
+    };
+    (text, moved_any)
+}
+
+/// One folio's card: kind, counts, the refcount bar, flags and data.
+/// Returns whether it was clicked.
+fn folio_card(ui: &mut Ui, painter: &egui::Painter, v: &View, c: Card, id: FolioId, rect: Rect) -> bool {
+    let (w, z) = (c.w, v.zoom);
+    let f = w.folio(id);
+    let fill = if f.freed {
+        Color32::from_rgb(70, 30, 30)
+    } else {
+        folio_color(f)
+    };
+    painter.rect_filled(rect, 6.0 * z, fill);
+    painter.rect_stroke(rect, 6.0 * z, card_ring(v, c.marks, id), StrokeKind::Inside);
+    let x = rect.left() + 8.0 * z;
+    let mut y = rect.top() + 6.0 * z;
+    let title = format!("{id}  {}{}", kind_name(f, w), if f.freed { "  FREED" } else { "" });
+    painter.text(pos2(x, y), Align2::LEFT_TOP, title, v.font(14.0), Color32::WHITE);
+    y += 20.0 * z;
+    let before = c.prev.and_then(|p| p.folios.get(id.0 as usize));
+    let (counts, moved) = counts_line(f, before);
+    let counts_color = if moved { theme::CHANGED } else { Color32::WHITE };
+    painter.text(pos2(x, y), Align2::LEFT_TOP, counts, v.font(13.0), counts_color);
+    if c.prev.is_some() && before.is_none() {
+        painter.text(
+            pos2(rect.right() - 8.0 * z, rect.top() + 6.0 * z),
+            Align2::RIGHT_TOP,
+            "NEW",
+            v.font(12.0),
+            theme::CHANGED,
+        );
+    }
+    y += 18.0 * z;
+    refcount_bar(painter, pos2(x, y), (MID_W - 16.0) * z, 14.0 * z, id, c.refs);
+    y += 20.0 * z;
+    let mut cx = x;
+    for (chip, col) in chips(f) {
+        let g = painter.layout_no_wrap(chip.to_string(), v.font(11.0), Color32::BLACK);
+        let cr = Rect::from_min_size(pos2(cx, y), g.size() + vec2(8.0, 4.0) * z);
+        painter.rect_filled(cr, 4.0 * z, col);
+        painter.galley(cr.min + vec2(4.0, 2.0) * z, g, Color32::BLACK);
+        cx = cr.right() + 4.0 * z;
+    }
+    y += 20.0 * z;
+    let data: Vec<&str> = f.pages.iter().take(6).map(|p| p.data.tag()).collect();
+    let more = if f.nr_pages() > 6 {
+        format!(" ... ({} pages)", f.nr_pages())
+    } else {
+        String::new()
+    };
+    let data = format!("data: {}{more}", data.join(" | "));
+    painter.text(pos2(x, y), Align2::LEFT_TOP, data, v.font(12.0), Color32::LIGHT_GRAY);
+    let resp = ui.interact(rect, ui.scope_id().with(("folio", id.0)), Sense::click());
+    let label = folio_label(id, f);
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+    resp.on_hover_ui(|ui| folio_tooltip(ui, id, f, w, c.refs)).clicked()
+}
+
+/// Plain references as small cells, each pin's GUP_PIN_COUNTING_BIAS as a
+/// wide block.
 fn refcount_bar(p: &egui::Painter, at: Pos2, width: f32, h: f32, id: FolioId, refs: &[Reference]) {
     let mine: Vec<&Reference> = refs.iter().filter(|r| r.folio == id && r.refs > 0).collect();
-    let bias_pins: usize = mine.iter().filter(|r| r.kind == RefKind::Pin && r.refs >= 1024).count();
-    let plain: i64 = mine
-        .iter()
-        .filter(|r| !(r.kind == RefKind::Pin && r.refs >= 1024))
-        .map(|r| r.refs)
-        .sum();
+    let bias_pins: usize = mine.iter().filter(|r| r.is_biased_pin()).count();
+    let plain: i64 = mine.iter().filter(|r| !r.is_biased_pin()).map(|r| r.refs).sum();
     let block = (width * 0.3).min(70.0);
     let cells_w = (width - bias_pins.min(4) as f32 * (block + 2.0)).max(20.0);
     let shown = plain.clamp(0, 24) as f32;
     let cell = if shown > 0.0 { (cells_w / shown).min(12.0) } else { 0.0 };
     let mut x = at.x;
-    for r in mine.iter().filter(|r| !(r.kind == RefKind::Pin && r.refs >= 1024)) {
+    for r in mine.iter().filter(|r| !r.is_biased_pin()) {
         for _ in 0..r.refs.min(24) {
             if x + cell > at.x + cells_w {
                 break;
@@ -705,7 +806,7 @@ fn refcount_bar(p: &egui::Painter, at: Pos2, width: f32, h: f32, id: FolioId, re
         p.text(
             r.center(),
             Align2::CENTER_CENTER,
-            "pin 1024",
+            format!("pin {GUP_PIN_COUNTING_BIAS}"),
             FontId::proportional(h * 0.75),
             Color32::BLACK,
         );

@@ -49,6 +49,40 @@ pub fn probe(_: &[String], _: bool, _: bool, _: bool, _: Option<&Path>, _: u64, 
 }
 
 #[cfg(target_os = "linux")]
+type Interrupt = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+/// A probe of this machine, with Ctrl-C caught.
+#[cfg(target_os = "linux")]
+fn make_probe(
+    known: Known,
+    step_timeout: u64,
+    fault: Option<Fault>,
+) -> Result<(pinlab_probe::Probe, Interrupt), String> {
+    use pinlab_probe::{Probe, ProbeOptions};
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the pinlab executable: {e}"))?;
+    let interrupted = pinlab_probe::interrupt_flag();
+    let probe = Probe::new(ProbeOptions {
+        exe,
+        step_timeout: std::time::Duration::from_secs(step_timeout.clamp(1, 600)),
+        known,
+        interrupted: interrupted.clone(),
+        fault,
+    })?;
+    Ok((probe, interrupted))
+}
+
+#[cfg(target_os = "linux")]
+fn known_list(path: Option<&Path>) -> Result<Known, String> {
+    match path {
+        None => Ok(Known::builtin()),
+        Some(p) => {
+            let t = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Known::parse(&p.display().to_string(), &t)
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
 #[allow(clippy::too_many_arguments)]
 pub fn probe(
     names: &[String],
@@ -59,33 +93,11 @@ pub fn probe(
     step_timeout: u64,
     fault: Option<Fault>,
 ) -> ExitCode {
-    use pinlab_probe::{Probe, ProbeOptions};
     let list = match lessons(names, all) {
         Ok(l) => l,
         Err(e) => return cannot(e),
     };
-    let known = match known {
-        None => Known::builtin(),
-        Some(p) => match std::fs::read_to_string(p) {
-            Ok(t) => match Known::parse(&p.display().to_string(), &t) {
-                Ok(k) => k,
-                Err(e) => return cannot(e),
-            },
-            Err(e) => return cannot(format!("{}: {e}", p.display())),
-        },
-    };
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => return cannot(format!("cannot find the pinlab executable: {e}")),
-    };
-    let interrupted = pinlab_probe::interrupt_flag();
-    let probe = match Probe::new(ProbeOptions {
-        exe,
-        step_timeout: std::time::Duration::from_secs(step_timeout.clamp(1, 600)),
-        known,
-        interrupted: interrupted.clone(),
-        fault,
-    }) {
+    let (probe, interrupted) = match known_list(known).and_then(|k| make_probe(k, step_timeout, fault)) {
         Ok(p) => p,
         Err(e) => return cannot(e),
     };
@@ -98,35 +110,7 @@ pub fn probe(
         let r = probe.probe(l);
         totals.merge(&r.totals);
         if !json {
-            if all {
-                out!(
-                    "{:<72} {:>4} passed {:>3} failed {:>4} skipped{}",
-                    r.lesson,
-                    r.totals.passed,
-                    r.totals.failed,
-                    r.totals.skipped,
-                    if r.totals.failed > 0 { "  <-- disagrees" } else { "" }
-                );
-                for s in &r.steps {
-                    for c in s
-                        .checks
-                        .iter()
-                        .filter(|c| c.verdict == pinlab_probe::report::Verdict::Disagree)
-                    {
-                        out!(
-                            "    step {} (line {}) {}({}): model {} | live {}",
-                            s.step,
-                            s.line,
-                            c.what,
-                            c.subject,
-                            c.model,
-                            c.live
-                        );
-                    }
-                }
-            } else {
-                out!("{}", pinlab_probe::transcript(&r, verbose));
-            }
+            print_lesson(&r, all, verbose);
         }
         reports.push((r, *case));
     }
@@ -143,31 +127,7 @@ pub fn probe(
         });
         out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        if !live.is_empty() {
-            let confirmed = live.iter().filter(|x| x.3 == "confirmed").count();
-            let contradicted = live.iter().filter(|x| x.3 == "contradicted").count();
-            out!(
-                "selftest cases under {}: {confirmed} confirmed by this kernel, {contradicted} contradicted, {} not decidable live",
-                probe.preset.name(),
-                live.len() - confirmed - contradicted
-            );
-            for (id, model, l, _) in live.iter().filter(|x| x.3 == "contradicted") {
-                out!("  {id}: model {model}, live {l}");
-            }
-        }
-        out!(
-            "{} passed, {} failed, {} skipped{} (model under {}, live Linux {})",
-            totals.passed,
-            totals.failed,
-            totals.skipped,
-            if totals.known > 0 {
-                format!(", {} known differences", totals.known)
-            } else {
-                String::new()
-            },
-            probe.preset.name(),
-            probe.machine.release
-        );
+        print_summary(&probe, &totals, &live);
     }
     if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
         eprintln!("pinlab probe: interrupted; workers stopped and temporary files removed");
@@ -180,6 +140,69 @@ pub fn probe(
     }
 }
 
+/// One lesson: its transcript, or with --all one line and its disagreements.
+#[cfg(target_os = "linux")]
+fn print_lesson(r: &ProbeReport, all: bool, verbose: bool) {
+    if !all {
+        out!("{}", pinlab_probe::transcript(r, verbose));
+        return;
+    }
+    out!(
+        "{:<72} {:>4} passed {:>3} failed {:>4} skipped{}",
+        r.lesson,
+        r.totals.passed,
+        r.totals.failed,
+        r.totals.skipped,
+        if r.totals.failed > 0 { "  <-- disagrees" } else { "" }
+    );
+    for s in &r.steps {
+        for c in s
+            .checks
+            .iter()
+            .filter(|c| c.verdict == pinlab_probe::report::Verdict::Disagree)
+        {
+            out!(
+                "    step {} (line {}) {}({}): model {} | live {}",
+                s.step,
+                s.line,
+                c.what,
+                c.subject,
+                c.model,
+                c.live
+            );
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn print_summary(probe: &pinlab_probe::Probe, totals: &Totals, live: &[(String, String, String, &'static str)]) {
+    if !live.is_empty() {
+        let confirmed = live.iter().filter(|x| x.3 == "confirmed").count();
+        let contradicted = live.iter().filter(|x| x.3 == "contradicted").count();
+        out!(
+            "selftest cases under {}: {confirmed} confirmed by this kernel, {contradicted} contradicted, {} not decidable live",
+            probe.preset.name(),
+            live.len() - confirmed - contradicted
+        );
+        for (id, model, l, _) in live.iter().filter(|x| x.3 == "contradicted") {
+            out!("  {id}: model {model}, live {l}");
+        }
+    }
+    out!(
+        "{} passed, {} failed, {} skipped{} (model under {}, live Linux {})",
+        totals.passed,
+        totals.failed,
+        totals.skipped,
+        if totals.known > 0 {
+            format!(", {} known differences", totals.known)
+        } else {
+            String::new()
+        },
+        probe.preset.name(),
+        probe.machine.release
+    );
+}
+
 /// The preset the live run was compared with, and per case id the live
 /// outcome (P, F or ?) and `confirmed`, `contradicted` or `undecided`.
 pub type LiveOutcomes = (String, std::collections::HashMap<String, (String, &'static str)>);
@@ -188,16 +211,7 @@ pub type LiveOutcomes = (String, std::collections::HashMap<String, (String, &'st
 /// --live`.
 #[cfg(target_os = "linux")]
 pub fn live_outcomes(ids: &[String]) -> Result<LiveOutcomes, String> {
-    use pinlab_probe::{Probe, ProbeOptions};
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the pinlab executable: {e}"))?;
-    let interrupted = pinlab_probe::interrupt_flag();
-    let probe = Probe::new(ProbeOptions {
-        exe,
-        step_timeout: std::time::Duration::from_secs(10),
-        known: Known::builtin(),
-        interrupted: interrupted.clone(),
-        fault: None,
-    })?;
+    let (probe, interrupted) = make_probe(Known::builtin(), 10, None)?;
     let cases: Vec<matrix::Case> = matrix::cases().into_iter().flatten().collect();
     let mut reports = Vec::new();
     for c in cases.iter().filter(|c| ids.contains(&c.id)) {

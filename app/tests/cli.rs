@@ -18,12 +18,25 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
-fn temp(name: &str, content: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pinlab-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p
+/// A file in a directory of its own that is removed when the test ends,
+/// however it ends.
+struct Scratch {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+fn temp(name: &str, content: &[u8]) -> Scratch {
+    let dir = tempfile::Builder::new().prefix("pinlab-cli-").tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    Scratch { _dir: dir, path }
 }
 
 const LESSON: &str = r#"
@@ -127,9 +140,8 @@ fn check_reports_per_kernel_and_a_closing_count() {
 
 #[test]
 fn handout_writes_markdown_with_answers() {
-    let dir = std::env::temp_dir().join(format!("pinlab-handout-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("h.md");
+    let dir = tempfile::Builder::new().prefix("pinlab-handout-").tempdir().unwrap();
+    let out = dir.path().join("h.md");
     let o = pinlab(&["handout", "folio-life", "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let md = std::fs::read_to_string(out).unwrap();
@@ -195,7 +207,8 @@ fn exercises_are_reproducible_and_their_lessons_run() {
     assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
     assert_eq!(stdout(&a), stdout(&b));
     assert!(stdout(&a).contains("Answer key"));
-    let dir = std::env::temp_dir().join(format!("pinlab-ex-{}", std::process::id()));
+    let scratch = tempfile::Builder::new().prefix("pinlab-ex-").tempdir().unwrap();
+    let dir = scratch.path();
     let o = pinlab(&[
         "exercise",
         "--seed",

@@ -78,6 +78,12 @@ fn leftovers() -> Vec<String> {
     out
 }
 
+/// What this probe run left behind: leftovers that were not there before
+/// (a run killed by an earlier session must not fail this one).
+fn left_since(before: &[String]) -> Vec<String> {
+    leftovers().into_iter().filter(|l| !before.contains(l)).collect()
+}
+
 #[test]
 fn without_root_the_probe_says_why_and_exits_2() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -113,6 +119,7 @@ fn fork_cow_agrees_with_this_kernel_and_leaves_nothing_behind() {
         return;
     }
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = leftovers();
     let o = pinlab(&["probe", "fork-cow", "io-uring-fork", "--json"]);
     let j = json(&o);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
@@ -122,7 +129,7 @@ fn fork_cow_agrees_with_this_kernel_and_leaves_nothing_behind() {
     // Pins the io_uring registration took were all released, and no worker
     // or temporary file is left.
     assert_eq!(vmstat("nr_foll_pin_acquired"), vmstat("nr_foll_pin_released"));
-    assert_eq!(leftovers(), Vec::<String>::new());
+    assert_eq!(left_since(&before), Vec::<String>::new());
     // The report says what cannot be seen rather than inventing it.
     let text = serde_json::to_string(&j).unwrap();
     assert!(text.contains("refcount and pincount are not visible from userspace"));
@@ -163,6 +170,7 @@ fn bad_input_is_refused_and_leaves_nothing() {
         return;
     }
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = leftovers();
     for args in [
         vec!["probe"],
         vec!["probe", "no-such-lesson"],
@@ -174,9 +182,9 @@ fn bad_input_is_refused_and_leaves_nothing() {
         assert!(!o.stderr.is_empty(), "{args:?}");
     }
     // Too big to run live: said, and nothing done.
-    let dir = std::env::temp_dir().join(format!("pinlab-probe-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let big = dir.join("big.toml");
+    // Not under the probe's own prefix: this directory is the test's.
+    let dir = tempfile::Builder::new().prefix("pinlab-bigtest-").tempdir().unwrap();
+    let big = dir.path().join("big.toml");
     std::fs::write(
         &big,
         "id = \"big\"\ntitle = \"Big\"\nsummary = \"s\"\nobjectives = [\"o\"]\nkernels = [\"6.18\"]\n\
@@ -184,13 +192,13 @@ fn bad_input_is_refused_and_leaves_nothing() {
     )
     .unwrap();
     let o = pinlab(&["probe", big.to_str().unwrap()]);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("limited to 256 MiB"),
         "{o:?}"
     );
-    assert_eq!(leftovers(), Vec::<String>::new());
+    assert_eq!(left_since(&before), Vec::<String>::new());
 }
 
 #[test]
@@ -199,6 +207,7 @@ fn ctrl_c_stops_the_probe_and_cleans_up() {
         return;
     }
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = leftovers();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pinlab"))
         .args(["probe", "--all"])
         .stdout(Stdio::null())
@@ -211,7 +220,7 @@ fn ctrl_c_stops_the_probe_and_cleans_up() {
     let status = child.wait().unwrap();
     assert!(t0.elapsed() < Duration::from_secs(15), "took {:?}", t0.elapsed());
     assert_eq!(status.code(), Some(2));
-    assert_eq!(leftovers(), Vec::<String>::new());
+    assert_eq!(left_since(&before), Vec::<String>::new());
     assert_eq!(vmstat("nr_foll_pin_acquired"), vmstat("nr_foll_pin_released"));
 }
 

@@ -34,7 +34,7 @@ fn measure(app: &mut PinlabApp) -> (f64, f64) {
 
 /// The step whose world has the most live folios.
 fn busiest(app: &PinlabApp) -> usize {
-    let s = &app.session;
+    let s = &app.session();
     (0..=s.report.steps.len())
         .max_by_key(|k| {
             let end = if *k == 0 {
@@ -59,7 +59,7 @@ fn main() {
         app.open_lesson(l, Source::Builtin(id.clone()));
         let k = busiest(&app);
         app.nav(Nav::Step(k));
-        let folios = app.session.world().live_folios().count();
+        let folios = app.session().world().live_folios().count();
         let (p50, p99) = measure(&mut app);
         worst = worst.max(p99);
         println!("  {id:<22} step {k:>2}  {folios:>4} folios  p50 {p50:6.2} ms  p99 {p99:6.2} ms");
@@ -96,7 +96,7 @@ child = "c"
     let mut app = PinlabApp::default();
     app.open_lesson(l, Source::Builtin("sandbox".into()));
     app.nav(Nav::End);
-    let folios = app.session.world().live_folios().count();
+    let folios = app.session().world().live_folios().count();
     let (p50, p99) = measure(&mut app);
     worst = worst.max(p99);
     println!(

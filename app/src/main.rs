@@ -85,7 +85,7 @@ fn run_gui(start: Option<Start>) -> ExitCode {
                 if let Some(p) = s.preset {
                     app.set_kernel(p);
                 }
-                app.quiz.enabled = s.quiz;
+                app.set_quiz(s.quiz);
                 app.set_compare(s.compare);
                 app.nav(Nav::Step(s.step));
                 if s.present {
@@ -93,7 +93,7 @@ fn run_gui(start: Option<Start>) -> ExitCode {
                 }
                 #[cfg(target_os = "linux")]
                 if s.live {
-                    app.live = Some(pinlab::gui::live_view::LiveView::start(&app.session.lesson));
+                    app.open_live();
                 }
             }
             Ok(Box::new(app))

@@ -37,9 +37,9 @@ fn quiz_stops_before_each_question_and_keeps_score() {
     h.key_press(egui::Key::End);
     h.run();
     // Stopped before the first question's step: its action has not run yet.
-    let k = h.state().quiz.asking.expect("a question is waiting");
-    assert_eq!(h.state().session.step(), k - 1);
-    let right = h.state().session.report.steps[k - 1]
+    let k = h.state().quiz().asking.expect("a question is waiting");
+    assert_eq!(h.state().session().step(), k - 1);
+    let right = h.state().session().report.steps[k - 1]
         .question
         .as_ref()
         .unwrap()
@@ -51,14 +51,14 @@ fn quiz_stops_before_each_question_and_keeps_score() {
     h.run();
     h.get_by_label("Answer").click();
     h.run();
-    assert_eq!(h.state().session.step(), k, "the step ran after the answer");
+    assert_eq!(h.state().session().step(), k, "the step ran after the answer");
     h.get_by_label(&format!("Your answer {right} is right."));
     // The next question: answered wrongly.
     h.key_press(egui::Key::End);
     h.run();
-    let k2 = h.state().quiz.asking.expect("the next question");
+    let k2 = h.state().quiz().asking.expect("the next question");
     assert!(k2 > k);
-    let right2 = h.state().session.report.steps[k2 - 1]
+    let right2 = h.state().session().report.steps[k2 - 1]
         .question
         .as_ref()
         .unwrap()
@@ -82,11 +82,11 @@ fn presenter_mode_hides_answers_and_checks_until_revealed() {
     h.run();
     h.key_press(egui::Key::F5);
     h.run();
-    assert!(h.state().presenter && h.state().large);
+    assert!(h.state().presenter() && h.state().large_text());
     // The step of the first question, after its action ran.
     let k = h
         .state()
-        .session
+        .session()
         .report
         .steps
         .iter()
@@ -103,13 +103,13 @@ fn presenter_mode_hides_answers_and_checks_until_revealed() {
     h.get_by_label("(the checks are hidden until the answer is revealed: R)");
     h.key_press(egui::Key::R);
     h.run();
-    assert!(h.state().revealed, "R reveals");
+    assert!(h.state().revealed(), "R reveals");
     assert!(has_label_starting(&h, "Answer: "));
     assert!(has_label_starting(&h, "[pass]"));
     // Page Down moves on (a clicker), and hides the next answer again.
     h.key_press(egui::Key::PageDown);
     h.run();
-    assert_eq!(h.state().session.step(), k + 1);
+    assert_eq!(h.state().session().step(), k + 1);
     // B blanks the screen and brings it back.
     h.key_press(egui::Key::B);
     h.run();
@@ -119,7 +119,7 @@ fn presenter_mode_hides_answers_and_checks_until_revealed() {
     assert!(h.query_by_label("Blank screen: press B to come back").is_none());
     h.key_press(egui::Key::Escape);
     h.run();
-    assert!(!h.state().presenter);
+    assert!(!h.state().presenter());
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn side_by_side_marks_what_differs_at_the_step() {
     h.state_mut().nav(Nav::Step(8));
     h.run();
     // The right pane follows the left one.
-    assert_eq!(h.state().compare.as_ref().unwrap().step(), 8);
+    assert_eq!(h.state().compare().unwrap().step(), 8);
     h.get_by_label("data read: secret  |  public");
     h.get_by_label("hazards: data_leak  |  none");
     let n = h.state().differences().len();
@@ -158,7 +158,7 @@ fn a_sandbox_session_saved_runs_unchanged_with_pinlab_run() {
     h.run();
     h.get_by_label("Do spawn").click();
     h.run();
-    assert_eq!(h.state().sandbox.as_ref().unwrap().steps.len(), 1);
+    assert_eq!(h.state().sandbox().unwrap().steps.len(), 1);
     // The rest through the same entry point the palette uses.
     let app = h.state_mut();
     app.sandbox_do(
@@ -184,25 +184,26 @@ fn a_sandbox_session_saved_runs_unchanged_with_pinlab_run() {
     app.sandbox_do("pipe_read", &[("proc", "child"), ("pipe", "p")])
         .unwrap();
     // An impossible action shows the kernel's errno and changes nothing.
-    let before = app.session.entries();
+    let before = app.session().entries();
     let e = app
         .sandbox_do("read", &[("proc", "child"), ("vma", "buf"), ("page", "0")])
         .unwrap_err();
     assert!(e.contains("EFAULT"), "{e}");
-    assert_eq!(app.session.entries(), before);
-    assert_eq!(app.sandbox.as_ref().unwrap().steps.len(), 8);
+    assert_eq!(app.session().entries(), before);
+    assert_eq!(app.sandbox().unwrap().steps.len(), 8);
     h.run();
     h.get_by_label(&format!("read: {e}"));
     // The CVE shows in the sandbox under 5.7.
     assert!(
-        h.state().session.report.steps[7]
+        h.state().session().report.steps[7]
             .hazards
             .iter()
             .any(|z| z.kind == pinlab_lessons::model::HazardKind::DataLeak)
     );
 
-    let path = std::env::temp_dir().join(format!("pinlab-sandbox-{}.toml", std::process::id()));
-    h.state_mut().sandbox.as_mut().unwrap().save_path = path.display().to_string();
+    let scratch = tempfile::Builder::new().prefix("pinlab-sandbox-").tempdir().unwrap();
+    let path = scratch.path().join("sandbox.toml");
+    h.state_mut().sandbox_mut().unwrap().save_path = path.display().to_string();
     h.get_by_label("Save").click();
     h.run();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pinlab"))
@@ -210,7 +211,7 @@ fn a_sandbox_session_saved_runs_unchanged_with_pinlab_run() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let s = &h.state().session;
+    let s = &h.state().session();
     let app_transcript = pinlab_lessons::run::transcript(&s.lesson, &s.report);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim_end(),
@@ -224,14 +225,14 @@ fn the_sandbox_finds_and_shrinks_a_leak_under_5_7() {
     app.set_kernel(Preset::V5_7);
     app.set_sandbox(true);
     app.find_counterexample();
-    let sb = app.sandbox.as_ref().unwrap();
+    let sb = app.sandbox().unwrap();
     assert!(sb.message.as_ref().unwrap().0, "{:?}", sb.message);
     // The shortest: DMA through a reference taken before fork lands in the
     // page fork shared, and the child reads it.
     for verb in ["\"fork\"", "\"device_write\""] {
         assert!(sb.steps.iter().any(|s| s.contains(verb)), "{verb}: {:?}", sb.steps);
     }
-    assert!(app.session.report.steps.iter().any(|s| {
+    assert!(app.session().report.steps.iter().any(|s| {
         s.hazards
             .iter()
             .any(|h| h.kind == pinlab_lessons::model::HazardKind::DataLeak)
@@ -244,7 +245,7 @@ fn the_selftests_window_fills_in_and_a_cell_opens_its_case() {
     h.get_by_label("Selftests").click();
     // A few rows per frame: the window fills in while the app stays live.
     h.run_steps(60);
-    let view = h.state().selftests.as_ref().unwrap();
+    let view = h.state().selftests().unwrap();
     assert!(view.rows.len() > 180, "{} rows", view.rows.len());
     let i = view
         .rows
@@ -253,7 +254,7 @@ fn the_selftests_window_fills_in_and_a_cell_opens_its_case() {
         .unwrap();
     h.state_mut().open_selftest(i, Preset::V5_7);
     h.run();
-    let s = &h.state().session;
+    let s = &h.state().session();
     assert_eq!(s.lesson.id, "cow-anon--vmsplice-unmap-in-child--base-page");
     assert_eq!(s.preset, Preset::V5_7);
     // Opened at the step that failed under 5.7: the parent's data shows through.
@@ -268,8 +269,8 @@ fn an_exercise_opens_in_quiz_mode() {
     h.run();
     h.get_by_label("Step through exercise 1 in quiz mode").click();
     h.run();
-    assert_eq!(h.state().session.lesson.id, "ex-1-1");
-    assert!(h.state().quiz.enabled);
+    assert_eq!(h.state().session().lesson.id, "ex-1-1");
+    assert!(h.state().quiz().enabled);
 }
 
 #[test]
@@ -277,12 +278,12 @@ fn sandbox_fields_are_typed_and_cannot_inject_steps() {
     let mut app = PinlabApp::default();
     app.set_sandbox(true);
     // An empty sandbox is a booted kernel, not an error.
-    assert_eq!(app.session.lesson.id, "sandbox");
-    assert_eq!(app.session.report.steps.len(), 0);
-    assert!(app.sandbox.as_ref().unwrap().message.is_none());
+    assert_eq!(app.session().lesson.id, "sandbox");
+    assert_eq!(app.session().report.steps.len(), 0);
+    assert!(app.sandbox().unwrap().message.is_none());
     // A name that looks like a number is still a name.
     app.sandbox_do("spawn", &[("name", "1")]).unwrap();
-    assert!(app.session.world().procs.values().any(|p| p.name == "1"));
+    assert!(app.session().world().procs.values().any(|p| p.name == "1"));
     let e = app
         .sandbox_do("spawn", &[("name", "x\"\n[[step]]\ndo = \"exit\"\nproc = \"1")])
         .unwrap_err();
@@ -291,9 +292,9 @@ fn sandbox_fields_are_typed_and_cannot_inject_steps() {
         .sandbox_do("mmap", &[("proc", "1"), ("vma", "b"), ("pages", "lots")])
         .unwrap_err();
     assert!(e.contains("whole number"), "{e}");
-    assert_eq!(app.sandbox.as_ref().unwrap().steps.len(), 1);
+    assert_eq!(app.sandbox().unwrap().steps.len(), 1);
     // Closing the sandbox keeps the work; reopening brings it back.
     app.set_sandbox(false);
     app.set_sandbox(true);
-    assert_eq!(app.sandbox.as_ref().unwrap().steps.len(), 1);
+    assert_eq!(app.sandbox().unwrap().steps.len(), 1);
 }

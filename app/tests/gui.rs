@@ -15,26 +15,26 @@ fn harness() -> Harness<'static, PinlabApp> {
 }
 
 fn label_of(app: &PinlabApp, id: u32) -> String {
-    folio_label(FolioId(id), app.session.world().folio(FolioId(id)))
+    folio_label(FolioId(id), app.session().world().folio(FolioId(id)))
 }
 
 #[test]
 fn opens_on_the_first_lesson_and_steps_forward_and_back() {
     let mut h = harness();
-    assert_eq!(h.state().session.lesson.id, "folio-life");
-    assert_eq!(h.state().session.step(), 0);
+    assert_eq!(h.state().session().lesson.id, "folio-life");
+    assert_eq!(h.state().session().step(), 0);
     for _ in 0..4 {
         h.get_by_label("Next step >").click();
         h.run();
     }
-    assert_eq!(h.state().session.step(), 4);
+    assert_eq!(h.state().session().step(), 4);
     // The canvas shows the folio the write allocated, with the model's counts.
     let label = label_of(h.state(), 1);
     assert_eq!(label, "folio#1: refcount 1, mapcount 1");
     h.get_by_label(&label);
     h.get_by_label("< Previous step").click();
     h.run();
-    assert_eq!(h.state().session.step(), 3);
+    assert_eq!(h.state().session().step(), 3);
     assert!(
         h.query_by_label("folio#1: refcount 1, mapcount 1").is_none(),
         "not allocated yet at step 3"
@@ -48,13 +48,13 @@ fn keyboard_moves_through_time() {
     h.run();
     h.key_press(egui::Key::ArrowRight);
     h.run();
-    assert_eq!(h.state().session.step(), 2);
+    assert_eq!(h.state().session().step(), 2);
     h.key_press(egui::Key::End);
     h.run();
-    assert_eq!(h.state().session.cursor, h.state().session.entries() - 1);
+    assert_eq!(h.state().session().cursor, h.state().session().entries() - 1);
     h.key_press(egui::Key::Home);
     h.run();
-    assert_eq!(h.state().session.cursor, 0);
+    assert_eq!(h.state().session().cursor, 0);
 }
 
 #[test]
@@ -64,9 +64,9 @@ fn changing_the_kernel_replays_to_the_same_step() {
     h.state_mut().nav(pinlab::gui::session::Nav::Step(7));
     h.state_mut().set_kernel(Preset::V5_7);
     h.run();
-    assert_eq!(h.state().session.preset, Preset::V5_7);
-    assert_eq!(h.state().session.step(), 7);
-    let s = &h.state().session;
+    assert_eq!(h.state().session().preset, Preset::V5_7);
+    assert_eq!(h.state().session().step(), 7);
+    let s = &h.state().session();
     let f = s.world().file(s.world().file_id("notes").unwrap()).cache[&0];
     let label = label_of(h.state(), f.0);
     h.get_by_label(&label);
@@ -82,14 +82,14 @@ fn an_invalid_lesson_shows_its_error_and_the_app_keeps_running() {
     );
     assert!(!ok);
     h.run();
-    let err = h.state().error.clone().unwrap();
+    let err = h.state().error().unwrap().to_string();
     assert!(err.starts_with("broken.toml:2:9:"), "{err}");
     h.get_by_label(&format!("Could not open the lesson: {err}"));
     // The previous lesson is still there and still works.
-    assert_eq!(h.state().session.lesson.id, "folio-life");
+    assert_eq!(h.state().session().lesson.id, "folio-life");
     h.get_by_label("Next step >").click();
     h.run();
-    assert_eq!(h.state().session.step(), 1);
+    assert_eq!(h.state().session().step(), 1);
 }
 
 #[test]
@@ -99,7 +99,7 @@ fn saved_state_round_trips_and_damaged_state_falls_back() {
     let saved = app.saved();
     let mut other = PinlabApp::default();
     other.restore(saved);
-    assert_eq!(other.session.step(), 3);
+    assert_eq!(other.session().step(), 3);
     let damaged = pinlab::gui::Saved {
         source: Source::Builtin("no-such-lesson".into()),
         kernel: "9.9".into(),
@@ -111,8 +111,8 @@ fn saved_state_round_trips_and_damaged_state_falls_back() {
     };
     let mut third = PinlabApp::default();
     third.restore(damaged);
-    assert_eq!(third.session.lesson.id, "folio-life");
-    assert!(third.error.is_none());
+    assert_eq!(third.session().lesson.id, "folio-life");
+    assert!(third.error().is_none());
 }
 
 /// A broken invariant is shown apart from hazards, as a model bug.
@@ -128,7 +128,10 @@ fn a_model_bug_gets_its_own_banner() {
         fault: Some(Fault::RefcountDrift),
         ..RunOptions::default()
     };
-    h.state_mut().session = Session::with_options(lesson, Preset::NEWEST, opts);
+    h.state_mut().open_session(
+        Session::with_options(lesson, Preset::NEWEST, opts),
+        Source::Builtin("folio-life".into()),
+    );
     h.run();
     let banner = h.get_by_label_contains("Model bug: pinlab broke");
     assert!(format!("{banner:?}").contains("not a kernel hazard"));

@@ -51,45 +51,47 @@ pub struct Saved {
 const SAVE_KEY: &str = "pinlab-state";
 
 pub struct PinlabApp {
-    pub session: Session,
-    pub source: Source,
+    session: Session,
+    source: Source,
     /// A lesson that failed to load, shown above the canvas; the app keeps the previous lesson.
-    pub error: Option<String>,
-    pub zoom: f32,
-    pub dark: bool,
+    error: Option<String>,
+    zoom: f32,
+    dark: bool,
     /// Presenter-friendly large text.
-    pub large: bool,
-    pub playing: bool,
+    large: bool,
+    playing: bool,
     /// Micro-steps per second while playing.
-    pub speed: f32,
-    pub selected: Option<FolioId>,
-    pub revealed: bool,
-    pub quiz: quiz::Quiz,
+    speed: f32,
+    selected: Option<FolioId>,
+    revealed: bool,
+    quiz: quiz::Quiz,
     /// The second pane of side by side, following the first.
-    pub compare: Option<Session>,
+    compare: Option<Session>,
     /// Free play: the palette, the actions so far, the counterexample search.
-    pub sandbox: Option<sandbox::Sandbox>,
+    sandbox: Option<sandbox::Sandbox>,
     /// The sandbox's actions while it is closed.
-    pub sandbox_stash: Option<Vec<String>>,
-    pub selftests: Option<selftests_view::SelftestsView>,
-    pub exercises: Option<exercises_view::ExercisesView>,
+    sandbox_stash: Option<Vec<String>>,
+    selftests: Option<selftests_view::SelftestsView>,
+    exercises: Option<exercises_view::ExercisesView>,
     /// The lesson on this machine's own kernel (`pinlab probe`).
     #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
-    pub live: Option<live_view::LiveView>,
+    live: Option<live_view::LiveView>,
     /// Where the canvas was last drawn (for its PNG).
     canvas_rect: egui::Rect,
     /// What an export did (a PNG arrives from a screenshot callback).
-    pub notice: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    notice: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// Presenter mode: full screen, large type, answers and checks hidden until revealed.
-    pub presenter: bool,
+    presenter: bool,
     /// Presenter's blank screen (B).
-    pub blank: bool,
-    pub show_help: bool,
+    blank: bool,
+    show_help: bool,
     presenter_toggle: bool,
     /// Presenter mode: show the kernel-function log too.
-    pub show_log: bool,
-    pub show_transcript: bool,
-    pub open_path: String,
+    show_log: bool,
+    show_transcript: bool,
+    /// The "Open a lesson file" box (desktop only: the web build has no files).
+    #[cfg(not(target_arch = "wasm32"))]
+    open_path: String,
     last_tick: f64,
     last_step: usize,
     file_mtime: Option<SystemTime>,
@@ -138,6 +140,7 @@ impl Default for PinlabApp {
             presenter_toggle: false,
             show_log: false,
             show_transcript: false,
+            #[cfg(not(target_arch = "wasm32"))]
             open_path: String::new(),
             last_tick: 0.0,
             last_step: 0,
@@ -150,6 +153,62 @@ impl Default for PinlabApp {
 
 impl PinlabApp {
     /// The app restored from storage; a damaged or missing state gives the defaults.
+    /// The lesson run on screen.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The second pane of side by side, when it is open.
+    pub fn compare(&self) -> Option<&Session> {
+        self.compare.as_ref()
+    }
+
+    pub fn quiz(&self) -> &quiz::Quiz {
+        &self.quiz
+    }
+
+    /// Quiz mode on or off (forward moves stop before each question).
+    pub fn set_quiz(&mut self, on: bool) {
+        self.quiz.enabled = on;
+        self.quiz.reset();
+    }
+
+    pub fn sandbox(&self) -> Option<&sandbox::Sandbox> {
+        self.sandbox.as_ref()
+    }
+
+    pub fn sandbox_mut(&mut self) -> Option<&mut sandbox::Sandbox> {
+        self.sandbox.as_mut()
+    }
+
+    pub fn selftests(&self) -> Option<&selftests_view::SelftestsView> {
+        self.selftests.as_ref()
+    }
+
+    /// Whether the current step's answer and checks are revealed.
+    pub fn revealed(&self) -> bool {
+        self.revealed
+    }
+
+    pub fn presenter(&self) -> bool {
+        self.presenter
+    }
+
+    pub fn large_text(&self) -> bool {
+        self.large
+    }
+
+    /// Why the last lesson could not be opened, if it could not.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Opens the "This machine (live)" window on the lesson on screen.
+    #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+    pub fn open_live(&mut self) {
+        self.live = Some(live_view::LiveView::start(&self.session.lesson));
+    }
+
     pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
         let mut app = PinlabApp::default();
         if let Some(saved) = cc.storage.and_then(|s| eframe::get_value::<Saved>(s, SAVE_KEY)) {
@@ -288,6 +347,23 @@ impl PinlabApp {
         self.sync_compare();
     }
 
+    /// Moves through time, plays, pauses or reveals: what every key,
+    /// button, the web API and the tests do to the timeline.
+    pub fn time(&mut self, c: TimeCommand) {
+        match c {
+            TimeCommand::Go(n) => self.nav(n),
+            TimeCommand::TogglePlay => self.playing = !self.playing,
+            TimeCommand::Play => self.playing = true,
+            TimeCommand::Pause => self.playing = false,
+            TimeCommand::Speed(s) => self.speed = s.clamp(0.5, 10.0),
+            TimeCommand::Reveal => self.revealed = true,
+        }
+    }
+
+    pub fn playing(&self) -> bool {
+        self.playing
+    }
+
     /// Moves through time; in quiz mode forward moves stop before an unanswered question.
     pub fn nav(&mut self, n: Nav) {
         let n = self.quiz.gate(&self.session, n);
@@ -304,40 +380,12 @@ impl PinlabApp {
         if ctx.egui_wants_keyboard_input() {
             return;
         }
-        let mut navs = Vec::new();
-        ctx.input(|i| {
-            let shift = i.modifiers.shift;
-            if i.key_pressed(Key::ArrowRight) || i.key_pressed(Key::PageDown) {
-                navs.push(if shift { Nav::NextMicro } else { Nav::NextStep });
-            }
-            if i.key_pressed(Key::ArrowLeft) || i.key_pressed(Key::PageUp) {
-                navs.push(if shift { Nav::PrevMicro } else { Nav::PrevStep });
-            }
-            if i.key_pressed(Key::ArrowDown) {
-                navs.push(Nav::NextMicro);
-            }
-            if i.key_pressed(Key::ArrowUp) {
-                navs.push(Nav::PrevMicro);
-            }
-            if i.key_pressed(Key::Home) {
-                navs.push(Nav::Home);
-            }
-            if i.key_pressed(Key::End) {
-                navs.push(Nav::End);
-            }
-        });
-        for n in navs {
-            self.nav(n);
+        for c in ctx.input(time_keys) {
+            self.time(c);
         }
         ctx.input(|i| {
-            if i.key_pressed(Key::Space) {
-                self.playing = !self.playing;
-            }
             if i.key_pressed(Key::F1) || i.key_pressed(Key::Questionmark) {
                 self.show_help = !self.show_help;
-            }
-            if i.key_pressed(Key::R) {
-                self.revealed = true;
             }
             if i.key_pressed(Key::T) {
                 self.show_transcript = !self.show_transcript;
@@ -856,34 +904,32 @@ impl PinlabApp {
         ui.horizontal(|ui| {
             let s = &self.session;
             let (k, n) = (s.step(), s.report.steps.len());
-            let mut nav = None;
-            if ui.button("|< Start").clicked() {
-                nav = Some(Nav::Home);
-            }
-            if ui.button("< Previous step").clicked() {
-                nav = Some(Nav::PrevStep);
-            }
-            if ui.button("< Previous function").clicked() {
-                nav = Some(Nav::PrevMicro);
-            }
-            if ui.button(if self.playing { "Pause" } else { "Play" }).clicked() {
-                self.playing = !self.playing;
-            }
-            if ui.button("Next function >").clicked() {
-                nav = Some(Nav::NextMicro);
-            }
-            if ui.button("Next step >").clicked() {
-                nav = Some(Nav::NextStep);
-            }
-            if ui.button("End >|").clicked() {
-                nav = Some(Nav::End);
+            let mut cmd = None;
+            for (label, c) in [
+                ("|< Start", TimeCommand::Go(Nav::Home)),
+                ("< Previous step", TimeCommand::Go(Nav::PrevStep)),
+                ("< Previous function", TimeCommand::Go(Nav::PrevMicro)),
+                (if self.playing { "Pause" } else { "Play" }, TimeCommand::TogglePlay),
+                ("Next function >", TimeCommand::Go(Nav::NextMicro)),
+                ("Next step >", TimeCommand::Go(Nav::NextStep)),
+                ("End >|", TimeCommand::Go(Nav::End)),
+            ] {
+                if ui.button(label).clicked() {
+                    cmd = Some(c);
+                }
             }
             if !self.presenter {
-                ui.add(egui::Slider::new(&mut self.speed, 0.5..=10.0).text("speed"));
+                let mut speed = self.speed;
+                if ui
+                    .add(egui::Slider::new(&mut speed, 0.5..=10.0).text("speed"))
+                    .changed()
+                {
+                    cmd = Some(TimeCommand::Speed(speed));
+                }
             }
             ui.label(format!("step {k}/{n} · micro-step {}/{}", s.cursor, s.entries() - 1));
-            if let Some(n) = nav {
-                self.nav(n);
+            if let Some(c) = cmd {
+                self.time(c);
             }
         });
         let mut c = self.session.cursor;
@@ -891,7 +937,7 @@ impl PinlabApp {
         ui.spacing_mut().slider_width = (ui.available_width() - 90.0).max(100.0);
         let r = ui.add(egui::Slider::new(&mut c, 0..=last).show_value(false).text("timeline"));
         if r.changed() {
-            self.nav(Nav::Seek(c));
+            self.time(TimeCommand::Go(Nav::Seek(c)));
         }
     }
 }
@@ -917,4 +963,50 @@ impl eframe::App for PinlabApp {
     fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
         Some(&mut *self)
     }
+}
+
+/// What moves through time or reveals the answer. Keys, the timeline's
+/// buttons, the web API and the tests all say it this way.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimeCommand {
+    Go(Nav),
+    TogglePlay,
+    Play,
+    Pause,
+    /// Micro-steps per second while playing (0.5 to 10).
+    Speed(f32),
+    Reveal,
+}
+
+/// The keys that move time: arrows and Page Up/Down (a clicker), with Shift
+/// or Up/Down for kernel functions, Home/End, Space to play, R to reveal.
+fn time_keys(i: &egui::InputState) -> Vec<TimeCommand> {
+    let shift = i.modifiers.shift;
+    let mut out = Vec::new();
+    let mut go = |n: Nav| out.push(TimeCommand::Go(n));
+    if i.key_pressed(Key::ArrowRight) || i.key_pressed(Key::PageDown) {
+        go(if shift { Nav::NextMicro } else { Nav::NextStep });
+    }
+    if i.key_pressed(Key::ArrowLeft) || i.key_pressed(Key::PageUp) {
+        go(if shift { Nav::PrevMicro } else { Nav::PrevStep });
+    }
+    if i.key_pressed(Key::ArrowDown) {
+        go(Nav::NextMicro);
+    }
+    if i.key_pressed(Key::ArrowUp) {
+        go(Nav::PrevMicro);
+    }
+    if i.key_pressed(Key::Home) {
+        go(Nav::Home);
+    }
+    if i.key_pressed(Key::End) {
+        go(Nav::End);
+    }
+    if i.key_pressed(Key::Space) {
+        out.push(TimeCommand::TogglePlay);
+    }
+    if i.key_pressed(Key::R) {
+        out.push(TimeCommand::Reveal);
+    }
+    out
 }

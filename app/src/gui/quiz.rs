@@ -252,7 +252,7 @@ mod view {
                 self.session.nav(Nav::Step(k));
                 self.sync_compare();
                 self.last_step = k;
-                self.revealed = true;
+                self.time(crate::gui::TimeCommand::Reveal);
             }
         }
 

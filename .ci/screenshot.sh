@@ -7,6 +7,12 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 export XDG_DATA_HOME=$(mktemp -d)   # fresh persistence: the app opens on the first lesson
 "$bin" "$@" & pid=$!
 sleep "${WAIT:-6}"
+# The pointer starts in the middle of the screen, where it would raise a
+# tooltip over the canvas: park it on the timeline, then let the app redraw.
+if command -v xdotool >/dev/null; then
+  xdotool mousemove 4 716 || true
+  sleep 1
+fi
 import -window root "$out"
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true

@@ -68,6 +68,45 @@ impl Reference {
     }
 }
 
+impl RefKind {
+    /// What a student calls this kind of reference (legend, tooltips, deltas).
+    pub fn noun(self) -> &'static str {
+        match self {
+            RefKind::Map => "mapping",
+            RefKind::PageCache => "page cache",
+            RefKind::SwapCache => "swap cache",
+            RefKind::Get => "reference (FOLL_GET)",
+            RefKind::Pin => "pin (FOLL_PIN)",
+            RefKind::Pipe => "pipe buffer",
+            RefKind::List => "listed, no reference",
+            RefKind::Kernel => "kernel buffer",
+            RefKind::Private => "private data",
+            RefKind::Reserved => "reserved",
+        }
+    }
+}
+
+impl Referrer {
+    /// The holder's name as a student would say it: `app:buf[0]`, `page cache
+    /// of f[2]`, `holder 'xtr'`.
+    pub fn describe(&self, w: &World) -> String {
+        match self {
+            Referrer::Pte(p, v) => format!("PTE {}", w.page_name(*p, *v)),
+            Referrer::Pmd(p, v) => format!("PMD {}", w.page_name(*p, *v)),
+            Referrer::PageCache(f, i) => format!("page cache of {}[{i}]", w.file(*f).name),
+            Referrer::SwapCache(sl) => format!("swap cache (slot {sl})"),
+            Referrer::Holder(h) => match w.holders.get(h) {
+                Some(hh) => format!("{:?} '{h}'", hh.kind),
+                None => format!("holder '{h}'"),
+            },
+            Referrer::Pipe(p) => format!("pipe '{p}'"),
+            Referrer::KernelBuf(k, i) => format!("kernel buffer {k}[{i}]"),
+            Referrer::Reserved => "the zero page's own reference".into(),
+            Referrer::Private(_) => "the filesystem's private data (buffer heads)".into(),
+        }
+    }
+}
+
 /// Every reference in the world. Zero-page PTEs map without a reference and
 /// are listed with `refs: 0`.
 pub fn all_references(w: &World) -> Vec<Reference> {

@@ -120,7 +120,7 @@ fn line(out: &mut String, p: &[Pos2; 2], width: f32, color: Color32) {
 
 /// The canvas of a world as SVG, painted headless (light theme, for paper).
 pub fn canvas_svg(w: &World) -> String {
-    let size = egui::vec2(canvas::CANVAS_WIDTH, 2000.0);
+    let size = egui::vec2(1200.0, 4000.0);
     let ctx = egui::Context::default();
     ctx.set_theme(egui::Theme::Light);
     let input = egui::RawInput {
@@ -131,7 +131,7 @@ pub fn canvas_svg(w: &World) -> String {
     let out = ctx.run_ui(input, |ui| {
         egui::CentralPanel::default().show(ui, |ui| {
             let before = ui.cursor().min;
-            canvas::canvas_ui(ui, w, None, &Marks::default(), 1.0);
+            canvas::canvas_ui(ui, w, None, &Marks::default(), canvas::Fit::Natural);
             used = egui::Rect::from_min_max(before, ui.min_rect().max);
         });
     });

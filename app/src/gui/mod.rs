@@ -55,7 +55,12 @@ pub struct PinlabApp {
     source: Source,
     /// A lesson that failed to load, shown above the canvas; the app keeps the previous lesson.
     error: Option<String>,
+    /// The user's zoom on top of the canvas' fit (1: fitted).
     zoom: f32,
+    /// The user's pan of the canvas, in points (zero: centred).
+    pan: egui::Vec2,
+    /// What the canvas showed in the last frame.
+    canvas_stats: canvas::CanvasStats,
     dark: bool,
     /// Presenter-friendly large text.
     large: bool,
@@ -118,6 +123,8 @@ impl Default for PinlabApp {
             source: Source::Builtin(id),
             error: None,
             zoom: 1.0,
+            pan: egui::Vec2::ZERO,
+            canvas_stats: canvas::CanvasStats::default(),
             dark: true,
             large: false,
             playing: false,
@@ -192,6 +199,17 @@ impl PinlabApp {
 
     pub fn presenter(&self) -> bool {
         self.presenter
+    }
+
+    /// What the canvas showed in the last frame (fit, text size, bar pieces).
+    pub fn canvas_stats(&self) -> &canvas::CanvasStats {
+        &self.canvas_stats
+    }
+
+    /// Fit the canvas to its pane again (the F key).
+    pub fn fit_canvas(&mut self) {
+        self.zoom = 1.0;
+        self.pan = egui::Vec2::ZERO;
     }
 
     pub fn large_text(&self) -> bool {
@@ -397,10 +415,13 @@ impl PinlabApp {
                 self.blank = !self.blank;
             }
             if i.key_pressed(Key::Plus) || i.key_pressed(Key::Equals) {
-                self.zoom = (self.zoom * 1.15).min(3.0);
+                self.zoom = (self.zoom * 1.15).min(4.0);
             }
             if i.key_pressed(Key::Minus) {
-                self.zoom = (self.zoom / 1.15).max(0.5);
+                self.zoom = (self.zoom / 1.15).max(0.3);
+            }
+            if i.key_pressed(Key::F) || i.key_pressed(Key::Num0) {
+                self.fit_canvas();
             }
             if self.presenter && i.key_pressed(Key::L) {
                 self.show_log = !self.show_log;
@@ -532,6 +553,9 @@ impl PinlabApp {
             }
         } else if self.large {
             480.0
+        } else if width.is_finite() {
+            // The canvas is what teaches: the panels take what they need.
+            (width * 0.22).clamp(260.0, 400.0)
         } else {
             300.0
         })
@@ -558,9 +582,14 @@ impl PinlabApp {
     fn log_panel(&mut self, ui: &mut egui::Ui) {
         // On a projector the kernel-function log gives way to the canvas (L brings it back).
         if !self.presenter || self.show_log {
+            let width = ui.ctx().content_rect().width();
             egui::Panel::right("log")
                 .resizable(true)
-                .default_size(380.0)
+                .default_size(if width.is_finite() {
+                    (width * 0.25).clamp(280.0, 420.0)
+                } else {
+                    320.0
+                })
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().id_salt("log").show(ui, |ui| {
                         egui::CollapsingHeader::new("Kernel functions of this step")
@@ -604,24 +633,38 @@ impl PinlabApp {
             );
         }
         let marks = self.marks();
-        // Fit the canvas to the width of the window, then apply the user's zoom.
-        let fit = (ui.available_width() / canvas::CANVAS_WIDTH).clamp(0.5, 2.5);
-        // On a projector the canvas is what the room looks at.
-        let zoom = fit * self.zoom * if self.presenter { 1.3 } else { 1.0 };
         if self.compare.is_some() {
-            self.side_by_side_ui(ui, marks, zoom);
+            self.side_by_side_ui(ui, marks);
             return;
         }
-        egui::ScrollArea::both().id_salt("canvas").show(ui, |ui| {
-            let prev = self
-                .session
-                .cursor
-                .checked_sub(1)
-                .map(|i| &self.session.sim.entries()[i].world);
-            if let Some(f) = canvas::canvas_ui(ui, self.session.world(), prev, &marks, zoom) {
-                self.selected = if self.selected == Some(f) { None } else { Some(f) };
-            }
-        });
+        let prev = self
+            .session
+            .cursor
+            .checked_sub(1)
+            .map(|i| &self.session.sim.entries()[i].world);
+        let out = canvas::canvas_ui(ui, self.session.world(), prev, &marks, self.canvas_fit());
+        if let Some(f) = out.clicked {
+            self.selected = if self.selected == Some(f) { None } else { Some(f) };
+        }
+        self.apply_canvas_out(&out);
+        self.canvas_stats = out.stats;
+    }
+
+    /// How the canvas is fitted: the user's zoom and pan over the best fit,
+    /// and on a projector room for larger type.
+    fn canvas_fit(&self) -> canvas::Fit {
+        canvas::Fit::Pane {
+            user_zoom: self.zoom,
+            pan: self.pan,
+            max_zoom: if self.presenter { 3.0 } else { 2.2 },
+        }
+    }
+
+    fn apply_canvas_out(&mut self, out: &canvas::CanvasOut) {
+        self.pan += out.pan_by;
+        if out.zoom_by != 1.0 {
+            self.zoom = (self.zoom * out.zoom_by).clamp(0.3, 4.0);
+        }
     }
 
     /// The keyboard help.
@@ -643,7 +686,9 @@ impl PinlabApp {
                 ("F5 / Esc", "presenter mode on / off"),
                 ("B or .", "blank screen (presenter mode)"),
                 ("L", "kernel functions (presenter mode)"),
-                ("+ / -", "canvas zoom"),
+                ("+ / -, Ctrl+wheel, pinch", "canvas zoom"),
+                ("wheel, drag", "move the canvas"),
+                ("F or 0", "fit the canvas to the window again"),
                 ("T", "transcript (plain text)"),
                 ("F1 or ?", "this help"),
             ] {
@@ -769,7 +814,14 @@ impl PinlabApp {
             self.dark = !self.dark;
             ui.ctx().set_theme(self.theme());
         }
-        ui.add(egui::Slider::new(&mut self.zoom, 0.5..=3.0).text("canvas zoom"));
+        ui.add(egui::Slider::new(&mut self.zoom, 0.3..=4.0).text("canvas zoom"));
+        if ui
+            .button("Fit (F)")
+            .on_hover_text("Fit the canvas to the window again")
+            .clicked()
+        {
+            self.fit_canvas();
+        }
         ui.checkbox(&mut self.large, "Large text");
     }
 

@@ -53,7 +53,8 @@ impl PinlabApp {
         )
     }
 
-    pub(super) fn side_by_side_ui(&mut self, ui: &mut Ui, marks: canvas::Marks, zoom: f32) {
+    pub(super) fn side_by_side_ui(&mut self, ui: &mut Ui, marks: canvas::Marks) {
+        let fit = self.canvas_fit();
         let diffs = self.differences();
         let k = self.session.step();
         let header = if diffs.is_empty() {
@@ -81,14 +82,12 @@ impl PinlabApp {
         let mut pick = None;
         let pane_h = ((ui.available_height() - 40.0) / 2.0).max(120.0);
         ui.label(RichText::new(format!("kernel {}", self.session.preset.name())).strong());
-        egui::ScrollArea::both()
-            .id_salt("left")
-            .max_height(pane_h)
-            .show(ui, |ui| {
-                ui.push_id("left-pane", |ui| {
-                    canvas::canvas_ui(ui, self.session.world(), None, &left_marks, zoom);
-                });
+        let mut outs = Vec::new();
+        ui.push_id("left-pane", |ui| {
+            ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
+                outs.push(canvas::canvas_ui(ui, self.session.world(), None, &left_marks, fit));
             });
+        });
         ui.separator();
         let Some(c) = &self.compare else { return };
         let mut other = c.preset;
@@ -107,14 +106,15 @@ impl PinlabApp {
         if other != c.preset {
             pick = Some(other);
         }
-        egui::ScrollArea::both()
-            .id_salt("right")
-            .max_height(pane_h)
-            .show(ui, |ui| {
-                ui.push_id("right-pane", |ui| {
-                    canvas::canvas_ui(ui, c.world(), None, &right_marks, zoom);
-                });
+        ui.push_id("right-pane", |ui| {
+            ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
+                outs.push(canvas::canvas_ui(ui, c.world(), None, &right_marks, fit));
             });
+        });
+        // Both panes move together, so the same place is compared.
+        for o in &outs {
+            self.apply_canvas_out(o);
+        }
         if let Some(p) = pick {
             self.set_compare(Some(p));
         }

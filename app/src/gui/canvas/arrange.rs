@@ -1,0 +1,311 @@
+//! Putting the blocks in place so the picture fills the pane. Two
+//! arrangements: columns (processes | folios | holders, arrows left to right)
+//! and bands (processes above, folios in the middle, holders below, arrows up
+//! and down), whose rows wrap at the pane's width. `fit` picks the one, and
+//! the zoom, at which the whole picture is largest; folios sit next to what
+//! references them, so arrows cross as little as possible.
+
+use super::layout::{BLOCK_W, CellKey, Layout, MAX_CELLS};
+use egui::{Pos2, Vec2, vec2};
+use pinlab_lessons::model::refs::{RefKind, Reference, Referrer};
+use pinlab_lessons::model::{FolioId, World};
+use std::collections::HashMap;
+
+const BLOCK_GAP: f32 = 12.0;
+const COL_GAP: f32 = 56.0;
+const BAND_GAP: f32 = 30.0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrangement {
+    Columns,
+    Bands,
+}
+
+/// The cell each reference starts from (None: drawn as a chip, or not shown).
+pub fn cell_keys(w: &World, refs: &[Reference]) -> Vec<Option<CellKey>> {
+    let mut seen: HashMap<(String, FolioId, u16), usize> = HashMap::new();
+    let mut nth = |name: &str, r: &Reference| {
+        let n = seen.entry((name.to_string(), r.folio, r.page)).or_insert(0);
+        *n += 1;
+        *n - 1
+    };
+    refs.iter()
+        .map(|r| match &r.from {
+            Referrer::Pte(p, v) | Referrer::Pmd(p, v) => Some(CellKey::Pte(*p, *v)),
+            Referrer::PageCache(f, i) => Some(CellKey::Cache(*f, *i)),
+            Referrer::Holder(h) => {
+                let k = nth(h, r);
+                let pages = &w.holders.get(h)?.pages;
+                let i = pages
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.folio == r.folio && p.page == r.page)
+                    .nth(k)
+                    .map(|(i, _)| i)?;
+                (i < MAX_CELLS).then(|| CellKey::Holder(h.clone(), i))
+            }
+            Referrer::Pipe(name) => {
+                let k = nth(&format!("pipe:{name}"), r);
+                let bufs = &w.pipes.get(name)?.bufs;
+                let i = bufs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.folio == r.folio && b.page == r.page)
+                    .nth(k)
+                    .map(|(i, _)| i)?;
+                Some(CellKey::Pipe(name.clone(), i))
+            }
+            Referrer::KernelBuf(k, i) => Some(CellKey::Kbuf(k.clone(), *i as usize)),
+            Referrer::SwapCache(_) | Referrer::Private(_) | Referrer::Reserved => None,
+        })
+        .collect()
+}
+
+/// The world's blocks, and where each folio's referrers sit inside them.
+pub struct Blocks {
+    pub left: Vec<Layout>,
+    pub right: Vec<Layout>,
+    pub cards: Vec<(FolioId, Layout)>,
+    /// Per folio: (is in the right group, block index, cell centre in the block).
+    anchors: HashMap<FolioId, Vec<(bool, usize, Pos2)>>,
+}
+
+impl Blocks {
+    pub fn new(
+        left: Vec<Layout>,
+        right: Vec<Layout>,
+        cards: Vec<(FolioId, Layout)>,
+        refs: &[Reference],
+        keys: &[Option<CellKey>],
+    ) -> Blocks {
+        let mut where_is: HashMap<&CellKey, (bool, usize, Pos2)> = HashMap::new();
+        for (right_side, group) in [(false, &left), (true, &right)] {
+            for (i, b) in group.iter().enumerate() {
+                for (k, r) in &b.cells {
+                    where_is.insert(k, (right_side, i, r.center()));
+                }
+            }
+        }
+        let mut anchors: HashMap<FolioId, Vec<(bool, usize, Pos2)>> = HashMap::new();
+        for (r, k) in refs.iter().zip(keys) {
+            if let Some(at) = k.as_ref().and_then(|k| where_is.get(k)) {
+                anchors.entry(r.folio).or_default().push(*at);
+            }
+        }
+        Blocks {
+            left,
+            right,
+            cards,
+            anchors,
+        }
+    }
+}
+
+/// Offsets of every block, in the order of `Blocks`' lists.
+pub struct Placement {
+    pub arrangement: Arrangement,
+    left: Vec<Vec2>,
+    right: Vec<Vec2>,
+    /// Card index in `Blocks::cards` and its offset.
+    cards: Vec<(usize, Vec2)>,
+    pub size: Vec2,
+    /// The width rows wrapped at.
+    pub width: f32,
+}
+
+/// Blocks stacked downwards from `y`; returns offsets and the height used.
+fn stack(blocks: &[Layout], x: f32, y: f32) -> (Vec<Vec2>, f32) {
+    let mut offs = Vec::with_capacity(blocks.len());
+    let mut at = y;
+    for b in blocks {
+        offs.push(vec2(x, at));
+        at += b.size.y + BLOCK_GAP;
+    }
+    (offs, (at - y - BLOCK_GAP).max(0.0))
+}
+
+/// Blocks in rows that wrap at `width`, from `y`: offsets, rows (first
+/// block index, count, row width), height.
+fn flow(sizes: &[Vec2], width: f32, y: f32) -> (Vec<Vec2>, Vec<(usize, usize, f32)>, f32) {
+    let mut offs = Vec::with_capacity(sizes.len());
+    let mut rows: Vec<(usize, usize, f32)> = Vec::new();
+    let (mut x, mut row_y, mut row_h) = (0.0f32, y, 0.0f32);
+    for (i, s) in sizes.iter().enumerate() {
+        if x > 0.0 && x + s.x > width {
+            row_y += row_h + BLOCK_GAP;
+            x = 0.0;
+            row_h = 0.0;
+        }
+        if x == 0.0 {
+            rows.push((i, 0, 0.0));
+        }
+        offs.push(vec2(x, row_y));
+        let row = rows.last_mut().expect("a row");
+        row.1 += 1;
+        row.2 = x + s.x;
+        x += s.x + BLOCK_GAP;
+        row_h = row_h.max(s.y);
+    }
+    let h = if sizes.is_empty() { 0.0 } else { row_y + row_h - y };
+    (offs, rows, h)
+}
+
+/// Folios ordered by where their referrers are (`key` of an anchor's place).
+fn card_order(b: &Blocks, key: impl Fn(bool, usize, Pos2) -> f32) -> Vec<usize> {
+    let mut order: Vec<(usize, f32)> = b
+        .cards
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| {
+            let k = b
+                .anchors
+                .get(id)
+                .into_iter()
+                .flatten()
+                .map(|(r, bi, p)| key(*r, *bi, *p))
+                .fold(f32::INFINITY, f32::min);
+            (i, if k.is_finite() { k } else { 1e9 + id.0 as f32 })
+        })
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    order.into_iter().map(|(i, _)| i).collect()
+}
+
+pub fn columns(b: &Blocks) -> Placement {
+    let (left, lh) = stack(&b.left, 0.0, 0.0);
+    let right_x = 2.0 * (BLOCK_W + COL_GAP);
+    let (right, rh) = stack(&b.right, right_x, 0.0);
+    let order = card_order(b, |r, bi, p| if r { right[bi].y + p.y } else { left[bi].y + p.y });
+    let mut cards = Vec::with_capacity(order.len());
+    let mut y = 0.0;
+    for i in order {
+        cards.push((i, vec2(BLOCK_W + COL_GAP, y)));
+        y += b.cards[i].1.size.y + BLOCK_GAP;
+    }
+    let mh = (y - BLOCK_GAP).max(0.0);
+    Placement {
+        arrangement: Arrangement::Columns,
+        left,
+        right,
+        cards,
+        size: vec2(3.0 * BLOCK_W + 2.0 * COL_GAP, lh.max(rh).max(mh)),
+        width: 3.0 * BLOCK_W + 2.0 * COL_GAP,
+    }
+}
+
+/// Centres each row of a band within `width`.
+fn centre_rows(offs: &mut [Vec2], rows: &[(usize, usize, f32)], width: f32) {
+    for (first, n, w) in rows {
+        for o in &mut offs[*first..first + n] {
+            o.x += ((width - w) / 2.0).max(0.0);
+        }
+    }
+}
+
+pub fn bands(b: &Blocks, width: f32) -> Placement {
+    let sizes = |v: &[Layout]| v.iter().map(|l| l.size).collect::<Vec<_>>();
+    let (mut left, lrows, lh) = flow(&sizes(&b.left), width, 0.0);
+    let (mut right, rrows, rh) = flow(&sizes(&b.right), width, 0.0);
+    // Above or below: order by x, the top band's referrers first.
+    let order = card_order(b, |r, bi, p| {
+        let x = if r { right[bi].x } else { left[bi].x } + p.x;
+        x + if r { 1e6 } else { 0.0 }
+    });
+    let card_sizes: Vec<Vec2> = order.iter().map(|i| b.cards[*i].1.size).collect();
+    let mid_y = if b.left.is_empty() { 0.0 } else { lh + BAND_GAP };
+    let (mut mid, mrows, mh) = flow(&card_sizes, width, mid_y);
+    let right_y = mid_y + if order.is_empty() { 0.0 } else { mh + BAND_GAP };
+    for o in &mut right {
+        o.y += right_y;
+    }
+    let widest = [&lrows, &rrows, &mrows]
+        .iter()
+        .flat_map(|rows| rows.iter().map(|r| r.2))
+        .fold(0.0f32, f32::max);
+    centre_rows(&mut left, &lrows, widest);
+    centre_rows(&mut mid, &mrows, widest);
+    centre_rows(&mut right, &rrows, widest);
+    let height = if b.right.is_empty() {
+        right_y - BAND_GAP
+    } else {
+        right_y + rh
+    };
+    Placement {
+        arrangement: Arrangement::Bands,
+        left,
+        right,
+        cards: order.into_iter().zip(mid).collect(),
+        size: vec2(widest, height.max(0.0)),
+        width,
+    }
+}
+
+/// The arrangement and zoom at which the picture is largest in `pane`
+/// (points), never above `max_zoom`.
+pub fn fit(b: &Blocks, pane: Vec2, max_zoom: f32) -> (Placement, f32) {
+    let cols = columns(b);
+    let zc = (pane.x / cols.size.x).min(pane.y / cols.size.y.max(1.0)).min(max_zoom);
+    let fits = |z: f32| {
+        let p = bands(b, pane.x / z);
+        p.size.x <= pane.x / z + 0.5 && p.size.y <= pane.y / z + 0.5
+    };
+    let (mut lo, mut hi) = (0.1f32, max_zoom);
+    if fits(hi) {
+        lo = hi;
+    } else {
+        for _ in 0..14 {
+            let mid = (lo + hi) / 2.0;
+            if fits(mid) { lo = mid } else { hi = mid }
+        }
+    }
+    // A row that wraps sends arrows through the row before it: keep every
+    // band on one row if that costs at most a fifth of the size and no
+    // readability (zoom 1 is 13 px text).
+    let one_row = (pane.x / widest_band(b)).min(max_zoom);
+    let zb = if one_row < lo && one_row >= (0.8 * lo).max(lo.min(1.0)) && fits(one_row) {
+        one_row
+    } else {
+        lo
+    };
+    // Columns read left to right like the kernel's path; keep them unless
+    // bands are clearly larger.
+    if zb > zc * 1.05 {
+        (bands(b, pane.x / zb), zb)
+    } else {
+        (cols, zc)
+    }
+}
+
+/// The width of the widest band laid out in a single row.
+fn widest_band(b: &Blocks) -> f32 {
+    let row = |sizes: &mut dyn Iterator<Item = f32>| {
+        let (n, w) = sizes.fold((0, 0.0f32), |(n, w), x| (n + 1, w + x));
+        w + (n.max(1) - 1) as f32 * BLOCK_GAP
+    };
+    let l = row(&mut b.left.iter().map(|x| x.size.x));
+    let m = row(&mut b.cards.iter().map(|(_, x)| x.size.x));
+    let r = row(&mut b.right.iter().map(|x| x.size.x));
+    l.max(m).max(r).max(1.0)
+}
+
+/// The blocks moved into place: one layout of the whole canvas.
+pub fn build(b: Blocks, p: &Placement) -> Layout {
+    let mut l = Layout::default();
+    let mut cards: Vec<Option<(FolioId, Layout)>> = b.cards.into_iter().map(Some).collect();
+    for (blk, off) in b.left.into_iter().zip(&p.left).chain(b.right.into_iter().zip(&p.right)) {
+        l.absorb(blk, *off);
+    }
+    for (i, off) in &p.cards {
+        if let Some((_, blk)) = cards[*i].take() {
+            l.absorb(blk, *off);
+        }
+    }
+    l.size = l.size.max(p.size);
+    l
+}
+
+/// Whether a reference gets a card for its folio (the zero page's own
+/// reservation alone does not).
+pub fn shows_folio(r: &Reference) -> bool {
+    r.kind != RefKind::Reserved
+}

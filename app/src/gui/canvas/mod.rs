@@ -1,0 +1,262 @@
+//! The memory canvas: processes and their page tables, folios, and the page
+//! cache, holders, pipes and kernel buffers around them, with an arrow for
+//! every reference and a refcount bar whose every piece names its holder.
+//! Drawn from model state only. It fits the pane: the arrangement and zoom
+//! are chosen so the whole picture is as large as the pane allows; the user's
+//! zoom and pan (wheel, drag, pinch, + / -, F to fit again) go on top.
+
+mod arrange;
+pub mod bar;
+mod blocks;
+mod card;
+pub mod delta;
+mod hover;
+pub mod layout;
+mod legend;
+mod paint;
+mod view;
+
+pub use card::folio_label;
+
+use egui::{Rect, RichText, Sense, Ui, Vec2, vec2};
+use pinlab_lessons::model::refs::all_references;
+use pinlab_lessons::model::step::ObjRef;
+use pinlab_lessons::model::{FolioId, World};
+use std::collections::{BTreeSet, HashSet};
+use view::View;
+
+/// What to emphasise on the canvas.
+#[derive(Default)]
+pub struct Marks {
+    pub changed: HashSet<ObjRef>,
+    pub focus: HashSet<FolioId>,
+    pub hazard: HashSet<ObjRef>,
+    pub selected: Option<FolioId>,
+    /// Folios that differ from the other pane (side by side).
+    pub diff: HashSet<FolioId>,
+}
+
+/// How the canvas is sized.
+#[derive(Clone, Copy, Debug)]
+pub enum Fit {
+    /// Fill the rest of the pane, then apply the user's zoom and pan.
+    Pane { user_zoom: f32, pan: Vec2, max_zoom: f32 },
+    /// Columns at zoom 1, at their natural size (export to SVG).
+    Natural,
+}
+
+/// What the last frame showed, for tests and the frame benchmark.
+#[derive(Clone, Debug)]
+pub struct CanvasStats {
+    /// The area the picture is fitted into (points).
+    pub pane: Rect,
+    /// What the picture covers on screen (points).
+    pub content: Rect,
+    pub zoom: f32,
+    /// The smallest canvas text drawn, in physical pixels.
+    pub min_text_px: f32,
+    pub arrangement: String,
+    /// Every refcount piece on screen: folio, rect (points), who it stands for.
+    pub pieces: Vec<(FolioId, Rect, String)>,
+    /// The holders the pointer lights up, as `Referrer::describe` names them.
+    pub lit: Vec<String>,
+    /// Holder cells and bar pieces lit with them.
+    pub lit_cells: usize,
+    pub lit_pieces: usize,
+    /// Holder cells on screen that start an arrow: rect (points) and holder.
+    pub cells: Vec<(Rect, String)>,
+    /// The kinds the legend explains.
+    pub legend: Vec<&'static str>,
+}
+
+impl Default for CanvasStats {
+    fn default() -> Self {
+        CanvasStats {
+            pane: Rect::NOTHING,
+            content: Rect::NOTHING,
+            zoom: 1.0,
+            min_text_px: f32::INFINITY,
+            arrangement: String::new(),
+            pieces: Vec::new(),
+            lit: Vec::new(),
+            lit_cells: 0,
+            lit_pieces: 0,
+            cells: Vec::new(),
+            legend: Vec::new(),
+        }
+    }
+}
+
+impl CanvasStats {
+    /// Share of the pane the picture covers.
+    pub fn coverage(&self) -> f32 {
+        let i = self.content.intersect(self.pane);
+        if !i.is_positive() {
+            return 0.0;
+        }
+        i.area() / self.pane.area().max(1.0)
+    }
+}
+
+#[derive(Default)]
+pub struct CanvasOut {
+    pub clicked: Option<FolioId>,
+    /// Pinch or Ctrl+wheel over the canvas: multiply the user's zoom by this.
+    pub zoom_by: f32,
+    /// Drag or wheel over the canvas: move the picture by this (points).
+    pub pan_by: Vec2,
+    pub stats: CanvasStats,
+}
+
+/// Draws the canvas of `w`; `prev` is the world one micro-step earlier (what
+/// moved is marked and explained).
+pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, fit: Fit) -> CanvasOut {
+    let refs = all_references(w);
+    let keys = arrange::cell_keys(w, &refs);
+    let prev_refs = prev.map(all_references);
+    let (left, right) = (blocks::left(w), blocks::right(w, blocks::CellsAt::Below));
+    let ids: BTreeSet<FolioId> = refs
+        .iter()
+        .filter(|r| arrange::shows_folio(r))
+        .map(|r| r.folio)
+        .collect();
+    let cards: Vec<_> = ids
+        .into_iter()
+        .map(|id| {
+            let deltas = match (prev, &prev_refs) {
+                (Some(pw), Some(pr)) => delta::deltas(id, (pw, pr), (w, &refs)),
+                _ => Vec::new(),
+            };
+            (id, card::block(w, id, &refs, deltas))
+        })
+        .collect();
+    let mut out = CanvasOut {
+        zoom_by: 1.0,
+        ..Default::default()
+    };
+    if cards.is_empty() && left.is_empty() && right.is_empty() {
+        ui.add_space(40.0);
+        ui.vertical_centered(|ui| {
+            ui.label(RichText::new("Nothing is mapped yet: only the shared zero page exists.").size(18.0));
+            ui.label("Step forward to run the lesson.");
+        });
+        return out;
+    }
+    let b = arrange::Blocks::new(left, right, cards.clone(), &refs, &keys);
+    let (pane, resp, placement, zoom, fit_area, pan) = match fit {
+        Fit::Pane {
+            user_zoom,
+            pan,
+            max_zoom,
+        } => {
+            let pane = ui.available_rect_before_wrap();
+            let resp = ui.allocate_rect(pane, Sense::click_and_drag());
+            let fit_area = Rect::from_min_max(pane.min, pane.max - vec2(0.0, legend::HEIGHT)).shrink(6.0);
+            let (placement, z) = arrange::fit(&b, fit_area.size(), max_zoom);
+            (pane, resp, placement, z * user_zoom, fit_area, pan)
+        }
+        Fit::Natural => {
+            let placement = arrange::columns(&b);
+            let (rect, resp) = ui.allocate_exact_size(placement.size + vec2(20.0, 20.0), Sense::hover());
+            (rect, resp, placement, 1.0, rect.shrink(10.0), Vec2::ZERO)
+        }
+    };
+    let arrangement = format!("{:?}", placement.arrangement);
+    let (b, placement) = if placement.arrangement == arrange::Arrangement::Bands {
+        // Holders below the folios: their cells on top, so arrows leave
+        // upwards without crossing their titles (same sizes, same places).
+        let right = blocks::right(w, blocks::CellsAt::Above);
+        let b = arrange::Blocks::new(blocks::left(w), right, cards, &refs, &keys);
+        let p = arrange::bands(&b, placement.width);
+        (b, p)
+    } else {
+        (b, placement)
+    };
+    let l = arrange::build(b, &placement);
+    let content = l.content();
+    let origin = match fit {
+        Fit::Pane { .. } => fit_area.center().to_vec2() - content.center().to_vec2() * zoom + pan,
+        Fit::Natural => fit_area.min.to_vec2() - content.min.to_vec2(),
+    };
+    if let Fit::Pane { .. } = fit {
+        out.pan_by = resp.drag_delta();
+        if resp.contains_pointer() {
+            out.pan_by += ui.input(|i| i.smooth_scroll_delta);
+            out.zoom_by = ui.input(|i| i.zoom_delta());
+        }
+    }
+    let v = View::new(zoom, origin, pane, ui.visuals().dark_mode);
+    let painter = ui.painter_at(pane);
+    let pointer = ui.input(|i| i.pointer.hover_pos()).filter(|p| pane.contains(*p));
+    let hot = pointer
+        .map(|p| hover::find(&l, &refs, &keys, v.inv(p), 6.0 / zoom))
+        .unwrap_or_default();
+    paint::frames(&painter, &v, &l);
+    paint::arrows(&painter, &v, &l, &refs, &keys, &hot.refs);
+    let hot_cells: Vec<&layout::CellKey> = hot.cells.iter().collect();
+    paint::cells(&painter, &v, &l, w, marks, &hot_cells);
+    for (id, place) in &l.cards {
+        let rect = v.tr(place.rect);
+        if !v.visible(rect) {
+            continue;
+        }
+        let hot_piece = hot.piece.filter(|(f, _)| f == id).map(|(_, i)| &place.bar[i]);
+        let c = card::Card {
+            w,
+            prev,
+            marks,
+            refs: &refs,
+            hot: &hot.refs,
+            hot_piece,
+        };
+        if card::paint(ui, &painter, &v, c, *id, place) {
+            out.clicked = Some(*id);
+        }
+        for piece in &place.bar {
+            out.stats
+                .pieces
+                .push((*id, v.tr(piece.rect), card::piece_text(piece, w, &refs)));
+        }
+    }
+    let shown: Vec<_> = refs
+        .iter()
+        .filter(|r| l.cards.contains_key(&r.folio))
+        .cloned()
+        .collect();
+    let kinds = legend::kinds(&shown);
+    if let Fit::Pane { .. } = fit {
+        legend::paint(ui, pane, &kinds);
+    }
+    let mut lit: Vec<String> = hot.refs.iter().map(|i| refs[*i].from.describe(w)).collect();
+    lit.dedup();
+    let lit_pieces = l
+        .cards
+        .values()
+        .flat_map(|c| &c.bar)
+        .filter(|p| p.seg.members.iter().any(|m| hot.refs.contains(m)))
+        .count();
+    let cells = l
+        .cells
+        .iter()
+        .filter_map(|(k, r)| {
+            let i = keys.iter().position(|x| x.as_ref() == Some(k))?;
+            l.cards
+                .contains_key(&refs[i].folio)
+                .then(|| (v.tr(*r), refs[i].from.describe(w)))
+        })
+        .collect();
+    out.stats = CanvasStats {
+        pane: fit_area,
+        content: v.tr(content),
+        zoom,
+        min_text_px: v.min_font.get() * ui.ctx().pixels_per_point(),
+        arrangement,
+        pieces: std::mem::take(&mut out.stats.pieces),
+        lit,
+        lit_cells: hot.cells.len(),
+        lit_pieces,
+        cells,
+        legend: kinds.iter().map(|k| k.noun()).collect(),
+    };
+    out
+}

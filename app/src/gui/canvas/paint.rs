@@ -1,0 +1,220 @@
+//! Painting the frames, texts, cells and arrows of a laid-out canvas.
+
+use super::super::theme;
+use super::Marks;
+use super::layout::{BODY, CellKey, Layout};
+use super::legend;
+use super::view::View;
+use egui::{Align2, Color32, Painter, Pos2, Rect, Stroke, StrokeKind, pos2};
+use pinlab_lessons::model::mm::Pte;
+use pinlab_lessons::model::refs::Reference;
+use pinlab_lessons::model::step::ObjRef;
+use pinlab_lessons::model::{World, ZERO_FOLIO};
+
+/// The boxes around processes and right-hand objects, and their labels.
+pub fn frames(p: &Painter, v: &View, l: &Layout) {
+    for (r, c) in &l.boxes {
+        let r = v.tr(*r);
+        if v.visible(r) {
+            p.rect_stroke(r, 6.0 * v.zoom, Stroke::new(1.5 * v.zoom, *c), StrokeKind::Inside);
+        }
+    }
+    for t in &l.texts {
+        let at = v.t(t.at);
+        if v.visible(Rect::from_min_size(at, egui::vec2(300.0, 20.0) * v.zoom)) {
+            p.text(at, Align2::LEFT_TOP, &t.text, v.font(t.size), v.adapt(t.color));
+        }
+    }
+}
+
+/// A PTE's letters: P present (0: the zero page), W writable, D dirty, H
+/// part of a PMD mapping; S a swap entry (+x: exclusive).
+pub fn pte_text(pte: Pte) -> (Color32, String) {
+    match pte {
+        Pte::None => (Color32::TRANSPARENT, ".".to_string()),
+        Pte::Swap { exclusive, .. } => (
+            Color32::from_gray(80),
+            if exclusive { "S+x".into() } else { "S".into() },
+        ),
+        Pte::Present {
+            folio,
+            writable,
+            dirty,
+            pmd,
+            ..
+        } => {
+            let mut s = String::from(if folio == ZERO_FOLIO { "0" } else { "P" });
+            if writable {
+                s.push('W');
+            }
+            if dirty {
+                s.push('D');
+            }
+            if pmd {
+                s = format!("H{s}");
+            }
+            (theme::MAP.gamma_multiply(0.35), s)
+        }
+    }
+}
+
+fn changed(marks: &Marks, k: &CellKey) -> Option<Color32> {
+    let (hazard, change) = match k {
+        CellKey::Pte(p, v) => {
+            let o = ObjRef::Page(*p, *v);
+            (marks.hazard.contains(&o), marks.changed.contains(&o))
+        }
+        CellKey::Holder(n, _) => (false, marks.changed.contains(&ObjRef::Holder(n.clone()))),
+        CellKey::Pipe(n, _) => (false, marks.changed.contains(&ObjRef::Pipe(n.clone()))),
+        _ => (false, false),
+    };
+    if hazard {
+        Some(theme::HAZARD)
+    } else if change {
+        Some(theme::CHANGED)
+    } else {
+        None
+    }
+}
+
+/// Every cell: PTEs with their flags, page-cache indexes, and the numbered
+/// pages of holders, pipes and kernel buffers. `hot` cells are ringed.
+pub fn cells(p: &Painter, v: &View, l: &Layout, w: &World, marks: &Marks, hot: &[&CellKey]) {
+    let bits = |r: &Rect| (r.min.x.to_bits(), r.min.y.to_bits());
+    let in_run: std::collections::HashSet<(u32, u32)> = l.runs.iter().map(|r| bits(&r.rect)).collect();
+    for run in &l.runs {
+        runs(p, v, run, w, marks, hot, l);
+    }
+    for (k, r) in &l.cells {
+        if in_run.contains(&bits(r)) {
+            continue;
+        }
+        let r = v.tr(*r);
+        if !v.visible(r) {
+            continue;
+        }
+        let (fill, text) = match k {
+            CellKey::Pte(pid, vpn) => pte_text(w.pte(*pid, *vpn)),
+            CellKey::Cache(_, idx) => (theme::CACHE.gamma_multiply(0.35), format!("[{idx}]")),
+            CellKey::Holder(_, i) | CellKey::Pipe(_, i) | CellKey::Kbuf(_, i) => {
+                (Color32::from_gray(90).gamma_multiply(0.6), i.to_string())
+            }
+        };
+        p.rect_filled(r, 3.0 * v.zoom, fill);
+        let stroke = match changed(marks, k) {
+            Some(c) => Stroke::new(3.0 * v.zoom, c),
+            None => Stroke::new(1.0 * v.zoom, Color32::GRAY),
+        };
+        p.rect_stroke(r, 3.0 * v.zoom, stroke, StrokeKind::Inside);
+        p.text(r.center(), Align2::CENTER_CENTER, text, v.font(BODY), v.fg());
+        if hot.contains(&k) {
+            p.rect_stroke(r.expand(2.0), 4.0, Stroke::new(2.5, v.fg()), StrokeKind::Outside);
+        }
+    }
+}
+
+/// A run of PTEs: one wide cell, "[0..511] HPWD" and how many entries.
+fn runs(p: &Painter, v: &View, run: &super::layout::Run, w: &World, marks: &Marks, hot: &[&CellKey], l: &Layout) {
+    let r = v.tr(run.rect);
+    if !v.visible(r) {
+        return;
+    }
+    let CellKey::Pte(pid, vpn) = run.first else { return };
+    let (fill, flags) = pte_text(w.pte(pid, vpn));
+    p.rect_filled(r, 3.0 * v.zoom, fill);
+    let members = || l.cells.iter().filter(|(_, c)| **c == run.rect).map(|(k, _)| k);
+    let stroke = match members().find_map(|k| changed(marks, k)) {
+        Some(c) => Stroke::new(3.0 * v.zoom, c),
+        None => Stroke::new(1.0 * v.zoom, Color32::GRAY),
+    };
+    p.rect_stroke(r, 3.0 * v.zoom, stroke, StrokeKind::Inside);
+    // A PMD mapping is one entry in the kernel, not 512: say so.
+    let text = match flags.strip_prefix('H') {
+        Some(f) => format!("{}  one PMD: {f}", run.label),
+        None => format!("{} {flags}  \u{d7}{}", run.label, run.len),
+    };
+    p.text(r.center(), Align2::CENTER_CENTER, text, v.font(BODY), v.fg());
+    if members().any(|k| hot.contains(&k)) {
+        p.rect_stroke(r.expand(2.0), 4.0, Stroke::new(2.5, v.fg()), StrokeKind::Outside);
+    }
+}
+
+/// Where an arrow from a cell to a card starts and ends (canvas units): out
+/// of the side of the cell that faces the card, straight where they line up.
+pub fn ends(from: Rect, to: Rect) -> (Pos2, Pos2) {
+    let m = 12.0;
+    let cx = from.center().x.clamp(to.left() + m, to.right() - m);
+    let cy = from.center().y.clamp(to.top() + m, to.bottom() - m);
+    if from.bottom() <= to.top() {
+        (from.center_bottom(), pos2(cx, to.top()))
+    } else if from.top() >= to.bottom() {
+        (from.center_top(), pos2(cx, to.bottom()))
+    } else if from.right() <= to.left() {
+        (from.right_center(), pos2(to.left(), cy))
+    } else {
+        (from.left_center(), pos2(to.right(), cy))
+    }
+}
+
+pub fn arrow_head(p: &Painter, from: Pos2, to: Pos2, color: Color32, zoom: f32) {
+    let d = (to - from).normalized();
+    if !d.x.is_finite() {
+        return;
+    }
+    let n = egui::vec2(-d.y, d.x);
+    let (len, half) = (9.0 * zoom, 4.5 * zoom);
+    let base = to - d * len;
+    p.add(egui::Shape::convex_polygon(
+        vec![to, base + n * half, base - n * half],
+        color,
+        Stroke::NONE,
+    ));
+}
+
+/// An arrow per reference whose holder cell and folio card are both shown;
+/// hot ones drawn last, wider.
+pub fn arrows(p: &Painter, v: &View, l: &Layout, refs: &[Reference], keys: &[Option<CellKey>], hot: &[usize]) {
+    let mut order: Vec<usize> = (0..refs.len()).collect();
+    order.sort_by_key(|i| hot.contains(i));
+    // The 512 PTEs of a run share one cell: one arrow per cell, kind and folio.
+    let mut drawn = std::collections::HashSet::new();
+    for i in order {
+        let (Some(k), Some(card)) = (&keys[i], l.cards.get(&refs[i].folio)) else {
+            continue;
+        };
+        let Some(cell) = l.cells.get(k) else { continue };
+        let id = (
+            cell.min.x.to_bits(),
+            cell.min.y.to_bits(),
+            refs[i].folio,
+            refs[i].kind,
+            hot.contains(&i),
+        );
+        if !drawn.insert(id) {
+            continue;
+        }
+        let (a, b) = ends(*cell, card.rect);
+        let (a, b) = (v.t(a), v.t(b));
+        if !v.visible(Rect::from_two_pos(a, b)) {
+            continue;
+        }
+        let st = legend::style(refs[i].kind);
+        let is_hot = hot.contains(&i);
+        let width = st.width * v.zoom * if is_hot { 2.2 } else { 1.0 };
+        let color = if is_hot {
+            st.color
+        } else {
+            st.color.gamma_multiply(0.85)
+        };
+        if is_hot {
+            p.line_segment([a, b], Stroke::new(width + 3.0, v.fg().gamma_multiply(0.6)));
+        }
+        let stroke = Stroke::new(width, color);
+        if st.dashed {
+            p.extend(egui::Shape::dashed_line(&[a, b], stroke, 6.0 * v.zoom, 4.0 * v.zoom));
+        } else {
+            p.line_segment([a, b], stroke);
+        }
+        arrow_head(p, a, b, color, v.zoom.max(0.6) * if is_hot { 1.4 } else { 1.0 });
+    }
+}

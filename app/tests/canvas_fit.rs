@@ -1,0 +1,127 @@
+//! The canvas fills its pane and reads from the back row: measured from what
+//! the app actually paints (CanvasStats), at 1280x720, for the six lessons
+//! whose screenshots are in docs/screenshots; pointing at a piece of a
+//! refcount bar lights its holder and arrow, and the other way round.
+
+use egui_kittest::Harness;
+use pinlab::gui::session::Nav;
+use pinlab::gui::{PinlabApp, TimeCommand};
+
+/// The screenshot lessons and steps (docs/screenshots, tools/screenshots.sh).
+pub const SHOTS: [(&str, usize); 6] = [
+    ("pin-extraction", 6),
+    ("fork-cow", 9),
+    ("dio-across-fork", 5),
+    ("vmsplice-leak", 6),
+    ("fsync-pinned", 6),
+    ("thp-pins", 4),
+];
+
+fn harness(w: f32, h: f32) -> Harness<'static, PinlabApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(w, h))
+        .build_ui_state(|ui, app: &mut PinlabApp| app.ui_root(ui), PinlabApp::default());
+    h.run();
+    h
+}
+
+fn at(h: &mut Harness<'static, PinlabApp>, lesson: &str, step: usize) {
+    assert!(h.state_mut().open_builtin(lesson), "{lesson}");
+    h.state_mut().time(TimeCommand::Go(Nav::Step(step)));
+    h.run();
+}
+
+#[test]
+fn the_picture_fills_the_pane_and_no_text_is_below_13_px() {
+    let mut h = harness(1280.0, 720.0);
+    for (lesson, step) in SHOTS {
+        at(&mut h, lesson, step);
+        let s = h.state().canvas_stats().clone();
+        eprintln!(
+            "{lesson:<16} step {step:>2}: {:?} zoom {:.2}, smallest text {:.1} px, covers {:.0}% of {:.0}x{:.0}",
+            s.arrangement,
+            s.zoom,
+            s.min_text_px,
+            s.coverage() * 100.0,
+            s.pane.width(),
+            s.pane.height()
+        );
+        assert!(s.coverage() >= 0.6, "{lesson}: covers {:.2}", s.coverage());
+        assert!(s.min_text_px >= 13.0, "{lesson}: {:.1} px", s.min_text_px);
+    }
+}
+
+/// A 1080p projector (most lecture halls); presenter mode draws everything
+/// 1.35 times larger.
+#[test]
+fn on_a_projector_no_canvas_text_is_below_20_px() {
+    let mut h = harness(1920.0, 1080.0);
+    let ctx = h.ctx.clone();
+    h.state_mut().set_presenter(&ctx, true);
+    h.run();
+    for (lesson, step) in SHOTS {
+        at(&mut h, lesson, step);
+        let s = h.state().canvas_stats().clone();
+        eprintln!("presenter {lesson:<16}: smallest text {:.1} px", s.min_text_px);
+        assert!(s.min_text_px >= 20.0, "{lesson}: {:.1} px", s.min_text_px);
+    }
+}
+
+/// Every piece of every refcount bar names its holder, and pointing at it
+/// lights exactly that holder, its cell and its arrow; pointing at a holder's
+/// cell lights the piece.
+#[test]
+fn each_unit_of_a_refcount_names_its_holder_and_lights_it() {
+    let mut h = harness(1280.0, 720.0);
+    at(&mut h, "pin-extraction", 6);
+    let pieces = h.state().canvas_stats().pieces.clone();
+    assert!(pieces.len() >= 5, "{pieces:?}");
+    for (folio, rect, who) in &pieces {
+        h.hover_at(rect.center());
+        h.run();
+        let s = h.state().canvas_stats();
+        assert!(!s.lit.is_empty(), "{folio}: nothing lit for {who}");
+        for name in &s.lit {
+            assert!(who.contains(name.as_str()), "{folio}: '{who}' lit {name}");
+        }
+        assert!(s.lit_cells >= 1, "{folio}: no holder cell lit for {who}");
+        assert_eq!(s.lit_pieces, 1, "{folio}: {who}");
+    }
+    let cells = h.state().canvas_stats().cells.clone();
+    let xtr = cells
+        .iter()
+        .find(|(_, n)| n.contains("'xtr'"))
+        .expect("the iov_iter's cell");
+    h.hover_at(xtr.0.center());
+    h.run();
+    let s = h.state().canvas_stats();
+    assert_eq!(s.lit, vec!["IovIter 'xtr'".to_string()]);
+    assert_eq!(s.lit_pieces, 1);
+}
+
+#[test]
+fn the_legend_explains_every_kind_on_screen() {
+    let mut h = harness(1280.0, 720.0);
+    at(&mut h, "pin-extraction", 6);
+    let s = h.state().canvas_stats();
+    assert_eq!(s.legend, vec!["mapping", "pin (FOLL_PIN)"]);
+    at(&mut h, "dio-across-fork", 5);
+    let s = h.state().canvas_stats();
+    assert_eq!(s.legend, vec!["mapping", "reference (FOLL_GET)"]);
+}
+
+#[test]
+fn zoom_and_fit_again() {
+    let mut h = harness(1280.0, 720.0);
+    at(&mut h, "pin-extraction", 6);
+    let fitted = h.state().canvas_stats().zoom;
+    h.key_press(egui::Key::Plus);
+    h.run();
+    h.run();
+    let zoomed = h.state().canvas_stats().zoom;
+    assert!(zoomed > fitted * 1.1, "{fitted} -> {zoomed}");
+    h.key_press(egui::Key::F);
+    h.run();
+    h.run();
+    assert!((h.state().canvas_stats().zoom - fitted).abs() < 1e-3);
+}

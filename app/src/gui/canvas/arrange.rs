@@ -21,11 +21,25 @@ pub enum Arrangement {
     Bands,
 }
 
+/// Where each page a holder or pipe has sits in it: (folio, page) to its
+/// indexes, so the k-th reference to one page finds the k-th cell.
+type Slots = HashMap<(FolioId, u16), Vec<usize>>;
+
+fn slots(pages: impl Iterator<Item = (FolioId, u16)>) -> Slots {
+    let mut m: Slots = HashMap::new();
+    for (i, p) in pages.enumerate() {
+        m.entry(p).or_default().push(i);
+    }
+    m
+}
+
 /// The cell each reference starts from (None: drawn as a chip, or not shown).
 pub fn cell_keys(w: &World, refs: &[Reference]) -> Vec<Option<CellKey>> {
-    let mut seen: HashMap<(String, FolioId, u16), usize> = HashMap::new();
-    let mut nth = |name: &str, r: &Reference| {
-        let n = seen.entry((name.to_string(), r.folio, r.page)).or_insert(0);
+    let mut holders: HashMap<String, Slots> = HashMap::new();
+    let mut pipes: HashMap<String, Slots> = HashMap::new();
+    let mut seen: HashMap<(bool, String, FolioId, u16), usize> = HashMap::new();
+    let mut nth = |pipe: bool, name: &str, r: &Reference| {
+        let n = seen.entry((pipe, name.to_string(), r.folio, r.page)).or_insert(0);
         *n += 1;
         *n - 1
     };
@@ -34,26 +48,20 @@ pub fn cell_keys(w: &World, refs: &[Reference]) -> Vec<Option<CellKey>> {
             Referrer::Pte(p, v) | Referrer::Pmd(p, v) => Some(CellKey::Pte(*p, *v)),
             Referrer::PageCache(f, i) => Some(CellKey::Cache(*f, *i)),
             Referrer::Holder(h) => {
-                let k = nth(h, r);
-                let pages = &w.holders.get(h)?.pages;
-                let i = pages
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| p.folio == r.folio && p.page == r.page)
-                    .nth(k)
-                    .map(|(i, _)| i)?;
+                let k = nth(false, h, r);
+                let s = holders
+                    .entry(h.clone())
+                    .or_insert_with(|| w.holders.get(h).map(|x| slots(x.pages.iter().map(|p| (p.folio, p.page)))).unwrap_or_default());
+                let i = *s.get(&(r.folio, r.page))?.get(k)?;
                 (i < MAX_CELLS).then(|| CellKey::Holder(h.clone(), i))
             }
             Referrer::Pipe(name) => {
-                let k = nth(&format!("pipe:{name}"), r);
-                let bufs = &w.pipes.get(name)?.bufs;
-                let i = bufs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| b.folio == r.folio && b.page == r.page)
-                    .nth(k)
-                    .map(|(i, _)| i)?;
-                Some(CellKey::Pipe(name.clone(), i))
+                let k = nth(true, name, r);
+                let s = pipes
+                    .entry(name.clone())
+                    .or_insert_with(|| w.pipes.get(name).map(|x| slots(x.bufs.iter().map(|b| (b.folio, b.page)))).unwrap_or_default());
+                let i = *s.get(&(r.folio, r.page))?.get(k)?;
+                (i < MAX_CELLS).then(|| CellKey::Pipe(name.clone(), i))
             }
             Referrer::KernelBuf(k, i) => Some(CellKey::Kbuf(k.clone(), *i as usize)),
             Referrer::SwapCache(_) | Referrer::Private(_) | Referrer::Reserved => None,
@@ -71,12 +79,14 @@ pub struct Blocks {
 }
 
 impl Blocks {
+    /// `card_of` names the card a folio is drawn in (a group's first folio).
     pub fn new(
         left: Vec<Layout>,
         right: Vec<Layout>,
         cards: Vec<(FolioId, Layout)>,
         refs: &[Reference],
         keys: &[Option<CellKey>],
+        card_of: &HashMap<FolioId, FolioId>,
     ) -> Blocks {
         let mut where_is: HashMap<&CellKey, (bool, usize, Pos2)> = HashMap::new();
         for (right_side, group) in [(false, &left), (true, &right)] {
@@ -89,7 +99,8 @@ impl Blocks {
         let mut anchors: HashMap<FolioId, Vec<(bool, usize, Pos2)>> = HashMap::new();
         for (r, k) in refs.iter().zip(keys) {
             if let Some(at) = k.as_ref().and_then(|k| where_is.get(k)) {
-                anchors.entry(r.folio).or_default().push(*at);
+                let card = card_of.get(&r.folio).copied().unwrap_or(r.folio);
+                anchors.entry(card).or_default().push(*at);
             }
         }
         Blocks {

@@ -42,10 +42,16 @@ pub struct BarPiece {
 
 /// The segments of folio `id`'s refcount, in the order of `refs`.
 pub fn segments(id: FolioId, refs: &[Reference]) -> Vec<Segment> {
+    let mine: Vec<usize> = (0..refs.len()).filter(|i| refs[*i].folio == id).collect();
+    segments_of(refs, &mine)
+}
+
+/// The segments made of `refs[i]` for each `i` in `mine` (one folio's).
+pub fn segments_of(refs: &[Reference], mine: &[usize]) -> Vec<Segment> {
     let counted = || {
-        refs.iter()
-            .enumerate()
-            .filter(move |(_, r)| r.folio == id && (r.refs != 0 || r.pins != 0))
+        mine.iter()
+            .map(|i| (*i, &refs[*i]))
+            .filter(|(_, r)| r.refs != 0 || r.pins != 0)
     };
     let one = |i: usize, r: &Reference| Segment {
         kind: r.kind,

@@ -6,7 +6,7 @@
 use super::super::theme;
 use super::layout::{BLOCK_W, BODY, CellKey, HEAD, Layout, MAX_CELLS, PER_ROW, Run, TITLE, cell, rows_height};
 use egui::{Color32, Rect, pos2};
-use pinlab_lessons::model::World;
+use pinlab_lessons::model::{World, ZERO_FOLIO};
 use pinlab_lessons::model::holder::{Grab, Holder};
 use pinlab_lessons::model::mm::Process;
 use pinlab_lessons::model::mm::Pte;
@@ -147,7 +147,12 @@ fn continues(a: Pte, b: Pte) -> bool {
                 pmd: mb,
                 ..
             },
-        ) => fa == fb && pb == pa + 1 && (wa, da, ma) == (wb, db, mb),
+        ) => {
+            // The next page of one folio, or the zero page again (a read-only
+            // stretch that was only read).
+            let next = pb == pa + 1 || (fa == ZERO_FOLIO && pa == pb);
+            fa == fb && next && (wa, da, ma) == (wb, db, mb)
+        }
         _ => false,
     }
 }

@@ -79,16 +79,29 @@ fn chip_rows(chips: &[(&str, Color32)]) -> usize {
     rows
 }
 
-/// One card at its own origin.
-pub fn block(w: &World, id: FolioId, refs: &[Reference], deltas: Vec<Delta>) -> Layout {
+/// One card at its own origin, for `members` (one folio, or a group drawn as
+/// its first); `mine` indexes the first one's references.
+pub fn block(w: &World, members: Vec<FolioId>, refs: &[Reference], mine: &[usize], deltas: Vec<Delta>) -> Layout {
+    let id = members[0];
     let f = w.folio(id);
     let chip_h = chip_rows(&chips(f)) as f32 * CHIP_ROW;
     // The height does not depend on what moved: cards keep their places.
     let h = CHIPS_Y + chip_h + LINE + PAD;
     let rect = Rect::from_min_size(Pos2::ZERO, vec2(BLOCK_W, h));
-    let bar = bar::pieces(bar::segments(id, refs), pos2(PAD, BAR_Y), BLOCK_W - 2.0 * PAD, BAR_H);
+    let bar = bar::pieces(bar::segments_of(refs, mine), pos2(PAD, BAR_Y), BLOCK_W - 2.0 * PAD, BAR_H);
     let mut l = Layout::default();
-    l.cards.insert(id, CardPlace { rect, bar, deltas });
+    for m in &members[1..] {
+        l.card_of.insert(*m, id);
+    }
+    l.cards.insert(
+        id,
+        CardPlace {
+            rect,
+            bar,
+            members,
+            deltas,
+        },
+    );
     l.size = rect.size();
     l
 }
@@ -177,7 +190,16 @@ pub fn paint(ui: &mut Ui, p: &egui::Painter, v: &View, c: Card, id: FolioId, pla
     p.rect_filled(rect, 6.0 * z, fill(f));
     p.rect_stroke(rect, 6.0 * z, ring(v, c.marks, id), StrokeKind::Inside);
     let at = |y: f32| v.t(place.rect.min + vec2(PAD, y));
-    let title = format!("{id}  {}{}", kind_name(f, w), if f.freed { "  FREED" } else { "" });
+    let title = match place.members.last() {
+        // A group: "folio#5..#516 ×512, each:".
+        Some(last) if place.members.len() > 1 => format!(
+            "{id}..#{}  \u{d7}{}, each: {}",
+            last.0,
+            place.members.len(),
+            kind_name(f, w)
+        ),
+        _ => format!("{id}  {}{}", kind_name(f, w), if f.freed { "  FREED" } else { "" }),
+    };
     p.text(at(6.0), Align2::LEFT_TOP, title, v.font(HEAD), Color32::WHITE);
     let before = c.prev.and_then(|p| p.folios.get(id.0 as usize));
     if c.prev.is_some() && before.is_none() {
@@ -211,10 +233,21 @@ pub fn paint(ui: &mut Ui, p: &egui::Painter, v: &View, c: Card, id: FolioId, pla
     } else {
         String::new()
     };
-    let data = format!("data: {}{more}", data.join(" | "));
+    let mut data = format!("data: {}{more}", data.join(" | "));
+    if place.members.len() > 1 {
+        let tags = |m: &FolioId| w.folio(*m).pages.iter().map(|p| p.data.tag()).collect::<Vec<_>>();
+        let first = tags(&place.members[0]);
+        if place.members.iter().any(|m| tags(m) != first) {
+            data = format!("data: differs (first: {})", first.first().copied().unwrap_or("-"));
+        }
+    }
     p.text(at(y), Align2::LEFT_TOP, data, v.font(BODY), Color32::LIGHT_GRAY);
     let resp = ui.interact(rect, ui.scope_id().with(("folio", id.0)), Sense::click());
-    let label = folio_label(id, f);
+    let label = if place.members.len() > 1 {
+        format!("{} alike folios from {id}: {}", place.members.len(), folio_label(id, f))
+    } else {
+        folio_label(id, f)
+    };
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
     match c.hot_piece {
         Some(piece) => resp.on_hover_ui(|ui| piece_tooltip(ui, piece, w, c.refs)),

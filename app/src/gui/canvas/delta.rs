@@ -61,9 +61,16 @@ fn short(r: &Referrer, w: &World) -> String {
 
 /// The changes to folio `id` between `before` and `now`.
 pub fn deltas(id: FolioId, before: (&World, &[Reference]), now: (&World, &[Reference])) -> Vec<Delta> {
+    let of = |refs: &[Reference]| -> Vec<usize> { (0..refs.len()).filter(|i| refs[*i].folio == id).collect() };
+    let (b, n) = (of(before.1), of(now.1));
+    deltas_of((before.0, before.1, &b), (now.0, now.1, &n))
+}
+
+/// The same, from the indexes of one folio's references before and now.
+pub fn deltas_of(before: (&World, &[Reference], &[usize]), now: (&World, &[Reference], &[usize])) -> Vec<Delta> {
     let mut changes: Vec<(Referrer, Delta)> = Vec::new();
-    for (w, refs, sign) in [(before.0, before.1, -1), (now.0, now.1, 1)] {
-        for r in refs.iter().filter(|r| r.folio == id) {
+    for (w, refs, mine, sign) in [(before.0, before.1, before.2, -1), (now.0, now.1, now.2, 1)] {
+        for r in mine.iter().map(|i| &refs[*i]) {
             match changes.iter_mut().find(|(f, d)| *f == r.from && d.kind == r.kind) {
                 Some((_, d)) => {
                     d.refs += sign * r.refs;

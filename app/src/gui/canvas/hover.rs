@@ -45,7 +45,7 @@ pub fn find(l: &Layout, refs: &[Reference], keys: &[Option<CellKey>], at: Pos2, 
     if hot.refs.is_empty() && hot.cells.is_empty() {
         let mut best: Option<(f32, usize)> = None;
         for (i, r) in refs.iter().enumerate() {
-            let (Some(k), Some(card)) = (&keys[i], l.cards.get(&r.folio)) else {
+            let (Some(k), Some(card)) = (&keys[i], l.card(r.folio)) else {
                 continue;
             };
             let Some(cell) = l.cells.get(k) else { continue };

@@ -49,6 +49,8 @@ pub enum CellKey {
 pub struct CardPlace {
     pub rect: Rect,
     pub bar: Vec<BarPiece>,
+    /// The folios this card stands for: one, or a group of alike ones.
+    pub members: Vec<FolioId>,
     /// Which references came or went in this micro-step.
     pub deltas: Vec<super::delta::Delta>,
 }
@@ -66,7 +68,10 @@ pub struct Run {
 
 #[derive(Clone, Debug, Default)]
 pub struct Layout {
+    /// Cards by their first folio.
     pub cards: BTreeMap<FolioId, CardPlace>,
+    /// The card each folio of a group is drawn in.
+    pub card_of: HashMap<FolioId, FolioId>,
     /// Every cell an arrow can start from; the PTEs of a run share its rect.
     pub cells: HashMap<CellKey, Rect>,
     pub runs: Vec<Run>,
@@ -94,6 +99,7 @@ impl Layout {
             }
             self.cards.insert(id, c);
         }
+        self.card_of.extend(other.card_of);
         for (k, r) in other.cells {
             self.cells.insert(k, r.translate(by));
         }
@@ -108,6 +114,11 @@ impl Layout {
             t
         }));
         self.size = self.size.max(other.size + by);
+    }
+
+    /// The card folio `id` is drawn in, alone or in a group.
+    pub fn card(&self, id: FolioId) -> Option<&CardPlace> {
+        self.cards.get(self.card_of.get(&id).unwrap_or(&id))
     }
 
     /// The part of the canvas anything is drawn in.

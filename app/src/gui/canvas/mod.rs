@@ -10,6 +10,7 @@ pub mod bar;
 mod blocks;
 mod card;
 pub mod delta;
+mod group;
 mod hover;
 pub mod layout;
 mod legend;
@@ -22,7 +23,8 @@ use egui::{Rect, RichText, Sense, Ui, Vec2, vec2};
 use pinlab_lessons::model::refs::all_references;
 use pinlab_lessons::model::step::ObjRef;
 use pinlab_lessons::model::{FolioId, World};
-use std::collections::{BTreeSet, HashSet};
+use pinlab_lessons::model::refs::Reference;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use view::View;
 
 /// What to emphasise on the canvas.
@@ -108,6 +110,52 @@ pub struct CanvasOut {
     pub stats: CanvasStats,
 }
 
+/// Each folio's references, as indexes into `refs`.
+fn by_folio(refs: &[Reference]) -> HashMap<FolioId, Vec<usize>> {
+    let mut m: HashMap<FolioId, Vec<usize>> = HashMap::new();
+    for (i, r) in refs.iter().enumerate() {
+        m.entry(r.folio).or_default().push(i);
+    }
+    m
+}
+
+/// The cards: one per folio something references, alike folios grouped;
+/// and the card each grouped folio is drawn in.
+type Cards = (Vec<(FolioId, layout::Layout)>, HashMap<FolioId, FolioId>);
+
+fn folio_cards(w: &World, prev: Option<&World>, refs: &[Reference], prev_refs: Option<&[Reference]>, marks: &Marks) -> Cards {
+    let by = by_folio(refs);
+    let prev_by = prev_refs.map(by_folio);
+    let ids: Vec<FolioId> = refs
+        .iter()
+        .filter(|r| arrange::shows_folio(r))
+        .map(|r| r.folio)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut card_of = HashMap::new();
+    let none = Vec::new();
+    let cards = group::folios(w, &ids, refs, &by, marks)
+        .into_iter()
+        .map(|members| {
+            let id = members[0];
+            for m in &members[1..] {
+                card_of.insert(*m, id);
+            }
+            let mine = by.get(&id).unwrap_or(&none);
+            let deltas = match (prev, prev_refs, &prev_by) {
+                (Some(pw), Some(pr), Some(pb)) => {
+                    let was = pb.get(&id).unwrap_or(&none);
+                    delta::deltas_of((pw, pr, was), (w, refs, mine))
+                }
+                _ => Vec::new(),
+            };
+            (id, card::block(w, members, refs, mine, deltas))
+        })
+        .collect();
+    (cards, card_of)
+}
+
 /// Draws the canvas of `w`; `prev` is the world one micro-step earlier (what
 /// moved is marked and explained).
 pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, fit: Fit) -> CanvasOut {
@@ -115,21 +163,7 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, fi
     let keys = arrange::cell_keys(w, &refs);
     let prev_refs = prev.map(all_references);
     let (left, right) = (blocks::left(w), blocks::right(w, blocks::CellsAt::Below));
-    let ids: BTreeSet<FolioId> = refs
-        .iter()
-        .filter(|r| arrange::shows_folio(r))
-        .map(|r| r.folio)
-        .collect();
-    let cards: Vec<_> = ids
-        .into_iter()
-        .map(|id| {
-            let deltas = match (prev, &prev_refs) {
-                (Some(pw), Some(pr)) => delta::deltas(id, (pw, pr), (w, &refs)),
-                _ => Vec::new(),
-            };
-            (id, card::block(w, id, &refs, deltas))
-        })
-        .collect();
+    let (cards, card_of) = folio_cards(w, prev, &refs, prev_refs.as_deref(), marks);
     let mut out = CanvasOut {
         zoom_by: 1.0,
         ..Default::default()
@@ -142,7 +176,7 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, fi
         });
         return out;
     }
-    let b = arrange::Blocks::new(left, right, cards.clone(), &refs, &keys);
+    let b = arrange::Blocks::new(left, right, cards.clone(), &refs, &keys, &card_of);
     let (pane, resp, placement, zoom, fit_area, pan) = match fit {
         Fit::Pane {
             user_zoom,
@@ -166,7 +200,7 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, fi
         // Holders below the folios: their cells on top, so arrows leave
         // upwards without crossing their titles (same sizes, same places).
         let right = blocks::right(w, blocks::CellsAt::Above);
-        let b = arrange::Blocks::new(blocks::left(w), right, cards, &refs, &keys);
+        let b = arrange::Blocks::new(blocks::left(w), right, cards, &refs, &keys, &card_of);
         let p = arrange::bands(&b, placement.width);
         (b, p)
     } else {

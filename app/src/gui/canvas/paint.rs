@@ -176,10 +176,11 @@ pub fn arrow_head(p: &Painter, from: Pos2, to: Pos2, color: Color32, zoom: f32) 
 pub fn arrows(p: &Painter, v: &View, l: &Layout, refs: &[Reference], keys: &[Option<CellKey>], hot: &[usize]) {
     let mut order: Vec<usize> = (0..refs.len()).collect();
     order.sort_by_key(|i| hot.contains(i));
-    // The 512 PTEs of a run share one cell: one arrow per cell, kind and folio.
+    // The 512 PTEs of a run share one cell, a group one card: one arrow per
+    // cell, kind and card.
     let mut drawn = std::collections::HashSet::new();
     for i in order {
-        let (Some(k), Some(card)) = (&keys[i], l.cards.get(&refs[i].folio)) else {
+        let (Some(k), Some(card)) = (&keys[i], l.card(refs[i].folio)) else {
             continue;
         };
         let Some(cell) = l.cells.get(k) else { continue };

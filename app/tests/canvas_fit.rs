@@ -125,3 +125,30 @@ fn zoom_and_fit_again() {
     h.run();
     assert!((h.state().canvas_stats().zoom - fitted).abs() < 1e-3);
 }
+
+/// A micro-step animates (arrows grow, counts tick); the next key press
+/// finishes it at once; with reduced motion nothing animates.
+#[test]
+fn a_micro_step_animates_a_key_finishes_it_and_reduced_motion_stops_it() {
+    let mut h = harness(1280.0, 720.0);
+    at(&mut h, "pin-extraction", 5);
+    h.state_mut().time(TimeCommand::Go(Nav::NextMicro));
+    h.step();
+    assert!(h.state().canvas_stats().animating, "the new micro-step animates");
+    h.key_press(egui::Key::Q);
+    h.step();
+    assert!(
+        !h.state().canvas_stats().animating,
+        "a key press finishes the animation"
+    );
+    // Left alone, it ends by itself.
+    h.state_mut().time(TimeCommand::Go(Nav::NextMicro));
+    h.step();
+    assert!(h.state().canvas_stats().animating);
+    h.run();
+    assert!(!h.state().canvas_stats().animating);
+    h.state_mut().set_reduce_motion(true);
+    h.state_mut().time(TimeCommand::Go(Nav::NextMicro));
+    h.step();
+    assert!(!h.state().canvas_stats().animating, "reduced motion: no animation");
+}

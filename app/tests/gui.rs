@@ -108,11 +108,13 @@ fn saved_state_round_trips_and_damaged_state_falls_back() {
         zoom: f32::NAN,
         sandbox: None,
         sandbox_closed: None,
+        reduce_motion: true,
     };
     let mut third = PinlabApp::default();
     third.restore(damaged);
     assert_eq!(third.session().lesson.id, "folio-life");
     assert!(third.error().is_none());
+    assert!(third.reduce_motion(), "the motion setting survives a restart");
 }
 
 /// A broken invariant is shown apart from hazards, as a model bug.

@@ -40,7 +40,15 @@ impl WebHandle {
                 eframe::WebOptions::default(),
                 Box::new(move |cc| {
                     ctx.replace(Some(cc.egui_ctx.clone()));
-                    Ok(Box::new(PinlabApp::new(cc)))
+                    let mut app = PinlabApp::new(cc);
+                    // The system's "reduce motion" preference turns the canvas' animation off.
+                    let reduce = web_sys::window()
+                        .and_then(|w| w.match_media("(prefers-reduced-motion: reduce)").ok().flatten())
+                        .is_some_and(|m| m.matches());
+                    if reduce {
+                        app.set_reduce_motion(true);
+                    }
+                    Ok(Box::new(app))
                 }),
             )
             .await

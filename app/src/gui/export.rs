@@ -131,7 +131,7 @@ pub fn canvas_svg(w: &World) -> String {
     let out = ctx.run_ui(input, |ui| {
         egui::CentralPanel::default().show(ui, |ui| {
             let before = ui.cursor().min;
-            canvas::canvas_ui(ui, w, None, &Marks::default(), canvas::Fit::Natural);
+            canvas::canvas_ui(ui, w, None, &Marks::default(), canvas::Fit::Natural, None);
             used = egui::Rect::from_min_max(before, ui.min_rect().max);
         });
     });

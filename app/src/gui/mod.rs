@@ -18,7 +18,7 @@ pub mod theme;
 
 use egui::{Key, RichText};
 use egui_commonmark::CommonMarkCache;
-use pinlab_lessons::model::{FolioId, Preset, WhatIf};
+use pinlab_lessons::model::{FolioId, Preset, WhatIf, World};
 use pinlab_lessons::{Lesson, builtin, load_str};
 use serde::{Deserialize, Serialize};
 use session::{Nav, Session};
@@ -46,9 +46,15 @@ pub struct Saved {
     /// ... and when it was closed.
     #[serde(default)]
     pub sandbox_closed: Option<Vec<String>>,
+    /// No animation between micro-steps.
+    #[serde(default)]
+    pub reduce_motion: bool,
 }
 
 const SAVE_KEY: &str = "pinlab-state";
+
+/// Which world is on screen: lesson, kernel, micro-step.
+type ShownKey = (String, &'static str, usize);
 
 pub struct PinlabApp {
     session: Session,
@@ -61,6 +67,14 @@ pub struct PinlabApp {
     pan: egui::Vec2,
     /// What the canvas showed in the last frame.
     canvas_stats: canvas::CanvasStats,
+    /// No animation between micro-steps (a setting; the browser's
+    /// prefers-reduced-motion turns it on).
+    reduce_motion: bool,
+    /// The world on screen and what it is (lesson, kernel, micro-step), to
+    /// animate from when the micro-step changes.
+    on_screen: Option<(ShownKey, World)>,
+    /// The transition under way: from this world, started at this time.
+    anim: Option<(World, f64)>,
     dark: bool,
     /// Presenter-friendly large text.
     large: bool,
@@ -125,6 +139,9 @@ impl Default for PinlabApp {
             zoom: 1.0,
             pan: egui::Vec2::ZERO,
             canvas_stats: canvas::CanvasStats::default(),
+            reduce_motion: false,
+            on_screen: None,
+            anim: None,
             dark: true,
             large: false,
             playing: false,
@@ -206,6 +223,15 @@ impl PinlabApp {
         &self.canvas_stats
     }
 
+    pub fn reduce_motion(&self) -> bool {
+        self.reduce_motion
+    }
+
+    pub fn set_reduce_motion(&mut self, on: bool) {
+        self.reduce_motion = on;
+        self.anim = None;
+    }
+
     /// Fit the canvas to its pane again (the F key).
     pub fn fit_canvas(&mut self) {
         self.zoom = 1.0;
@@ -252,6 +278,7 @@ impl PinlabApp {
             step: self.session.step(),
             dark: self.dark,
             zoom: self.zoom,
+            reduce_motion: self.reduce_motion,
             sandbox: self.sandbox.as_ref().map(|s| s.steps.clone()),
             sandbox_closed: self.sandbox_stash.clone(),
         }
@@ -259,7 +286,8 @@ impl PinlabApp {
 
     pub fn restore(&mut self, s: Saved) {
         self.dark = s.dark;
-        self.zoom = s.zoom.clamp(0.3, 4.0);
+        self.reduce_motion = s.reduce_motion;
+        self.zoom = if s.zoom.is_finite() { s.zoom.clamp(0.3, 4.0) } else { 1.0 };
         let ok = match &s.source {
             Source::Builtin(id) => self.open_builtin(id),
             Source::File(p) => self.open_file(p.clone()),
@@ -397,6 +425,14 @@ impl PinlabApp {
     fn keys(&mut self, ctx: &egui::Context) {
         if ctx.egui_wants_keyboard_input() {
             return;
+        }
+        // A key press never waits for an animation: it finishes at once.
+        if ctx.input(|i| {
+            i.events
+                .iter()
+                .any(|e| matches!(e, egui::Event::Key { pressed: true, .. }))
+        }) {
+            self.anim = None;
         }
         for c in ctx.input(time_keys) {
             self.time(c);
@@ -637,17 +673,51 @@ impl PinlabApp {
             self.side_by_side_ui(ui, marks);
             return;
         }
+        let anim = self.animation(ui.ctx());
         let prev = self
             .session
             .cursor
             .checked_sub(1)
             .map(|i| &self.session.sim.entries()[i].world);
-        let out = canvas::canvas_ui(ui, self.session.world(), prev, &marks, self.canvas_fit());
+        let anim = anim.as_ref().map(|(from, t)| canvas::Anim { from, t: *t });
+        let out = canvas::canvas_ui(ui, self.session.world(), prev, &marks, self.canvas_fit(), anim);
         if let Some(f) = out.clicked {
             self.selected = if self.selected == Some(f) { None } else { Some(f) };
         }
         self.apply_canvas_out(&out);
         self.canvas_stats = out.stats;
+    }
+
+    /// Seconds a transition takes: tied to the play speed (micro-steps per
+    /// second), so a fast replay is not slowed down by its animation.
+    fn anim_secs(&self) -> f64 {
+        (0.6 / self.speed.max(0.1) as f64).clamp(0.12, 0.5)
+    }
+
+    /// Starts a transition when the micro-step on screen changed within the
+    /// same lesson and kernel; returns the world it comes from and how far
+    /// it is, while it lasts.
+    fn animation(&mut self, ctx: &egui::Context) -> Option<(World, f32)> {
+        let s = &self.session;
+        let key: ShownKey = (s.lesson.id.clone(), s.preset.name(), s.cursor);
+        let now = ctx.input(|i| i.time);
+        match &self.on_screen {
+            Some((k, _)) if *k == key => {}
+            Some((k, before)) => {
+                let same_story = k.0 == key.0 && k.1 == key.1;
+                self.anim = (same_story && !self.reduce_motion).then(|| (before.clone(), now));
+                self.on_screen = Some((key, s.world().clone()));
+            }
+            None => self.on_screen = Some((key, s.world().clone())),
+        }
+        let (from, start) = self.anim.as_ref()?;
+        let t = ((now - start) / self.anim_secs()) as f32;
+        if t >= 1.0 {
+            self.anim = None;
+            return None;
+        }
+        ctx.request_repaint();
+        Some((from.clone(), t.max(0.0)))
     }
 
     /// How the canvas is fitted: the user's zoom and pan over the best fit,
@@ -815,6 +885,13 @@ impl PinlabApp {
             ui.ctx().set_theme(self.theme());
         }
         ui.add(egui::Slider::new(&mut self.zoom, 0.3..=4.0).text("canvas zoom"));
+        if ui
+            .checkbox(&mut self.reduce_motion, "Reduce motion")
+            .on_hover_text("No animation between micro-steps")
+            .changed()
+        {
+            self.anim = None;
+        }
         if ui
             .button("Fit (F)")
             .on_hover_text("Fit the canvas to the window again")

@@ -85,7 +85,14 @@ impl PinlabApp {
         let mut outs = Vec::new();
         ui.push_id("left-pane", |ui| {
             ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
-                outs.push(canvas::canvas_ui(ui, self.session.world(), None, &left_marks, fit));
+                outs.push(canvas::canvas_ui(
+                    ui,
+                    self.session.world(),
+                    None,
+                    &left_marks,
+                    fit,
+                    None,
+                ));
             });
         });
         ui.separator();
@@ -108,7 +115,7 @@ impl PinlabApp {
         }
         ui.push_id("right-pane", |ui| {
             ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
-                outs.push(canvas::canvas_ui(ui, c.world(), None, &right_marks, fit));
+                outs.push(canvas::canvas_ui(ui, c.world(), None, &right_marks, fit, None));
             });
         });
         // Both panes move together, so the same place is compared.

@@ -49,17 +49,23 @@ pub fn cell_keys(w: &World, refs: &[Reference]) -> Vec<Option<CellKey>> {
             Referrer::PageCache(f, i) => Some(CellKey::Cache(*f, *i)),
             Referrer::Holder(h) => {
                 let k = nth(false, h, r);
-                let s = holders
-                    .entry(h.clone())
-                    .or_insert_with(|| w.holders.get(h).map(|x| slots(x.pages.iter().map(|p| (p.folio, p.page)))).unwrap_or_default());
+                let s = holders.entry(h.clone()).or_insert_with(|| {
+                    w.holders
+                        .get(h)
+                        .map(|x| slots(x.pages.iter().map(|p| (p.folio, p.page))))
+                        .unwrap_or_default()
+                });
                 let i = *s.get(&(r.folio, r.page))?.get(k)?;
                 (i < MAX_CELLS).then(|| CellKey::Holder(h.clone(), i))
             }
             Referrer::Pipe(name) => {
                 let k = nth(true, name, r);
-                let s = pipes
-                    .entry(name.clone())
-                    .or_insert_with(|| w.pipes.get(name).map(|x| slots(x.bufs.iter().map(|b| (b.folio, b.page)))).unwrap_or_default());
+                let s = pipes.entry(name.clone()).or_insert_with(|| {
+                    w.pipes
+                        .get(name)
+                        .map(|x| slots(x.bufs.iter().map(|b| (b.folio, b.page))))
+                        .unwrap_or_default()
+                });
                 let i = *s.get(&(r.folio, r.page))?.get(k)?;
                 (i < MAX_CELLS).then(|| CellKey::Pipe(name.clone(), i))
             }
@@ -109,6 +115,13 @@ impl Blocks {
             cards,
             anchors,
         }
+    }
+}
+
+impl Blocks {
+    /// The processes and the cards back, to pair them with other holder blocks.
+    pub fn into_parts(self) -> (Vec<Layout>, Vec<(FolioId, Layout)>) {
+        (self.left, self.cards)
     }
 }
 

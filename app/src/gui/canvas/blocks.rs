@@ -6,10 +6,10 @@
 use super::super::theme;
 use super::layout::{BLOCK_W, BODY, CellKey, HEAD, Layout, MAX_CELLS, PER_ROW, Run, TITLE, cell, rows_height};
 use egui::{Color32, Rect, pos2};
-use pinlab_lessons::model::{World, ZERO_FOLIO};
 use pinlab_lessons::model::holder::{Grab, Holder};
 use pinlab_lessons::model::mm::Process;
 use pinlab_lessons::model::mm::Pte;
+use pinlab_lessons::model::{World, ZERO_FOLIO};
 
 /// Closes a block: its frame from the top to `y`, and its size.
 fn frame(mut l: Layout, y: f32, color: Color32) -> Layout {

@@ -88,7 +88,12 @@ pub fn block(w: &World, members: Vec<FolioId>, refs: &[Reference], mine: &[usize
     // The height does not depend on what moved: cards keep their places.
     let h = CHIPS_Y + chip_h + LINE + PAD;
     let rect = Rect::from_min_size(Pos2::ZERO, vec2(BLOCK_W, h));
-    let bar = bar::pieces(bar::segments_of(refs, mine), pos2(PAD, BAR_Y), BLOCK_W - 2.0 * PAD, BAR_H);
+    let bar = bar::pieces(
+        bar::segments_of(refs, mine),
+        pos2(PAD, BAR_Y),
+        BLOCK_W - 2.0 * PAD,
+        BAR_H,
+    );
     let mut l = Layout::default();
     for m in &members[1..] {
         l.card_of.insert(*m, id);
@@ -180,12 +185,28 @@ pub struct Card<'a> {
     pub hot: &'a [usize],
     /// The bar piece under the pointer, if it is on this card.
     pub hot_piece: Option<&'a BarPiece>,
+    /// The transition under way, if any.
+    pub motion: Option<&'a super::motion::Motion<'a>>,
 }
 
 /// Paints one card; returns whether it was clicked.
 pub fn paint(ui: &mut Ui, p: &egui::Painter, v: &View, c: Card, id: FolioId, place: &CardPlace) -> bool {
     let (w, z) = (c.w, v.zoom);
     let f = w.folio(id);
+    let mut p = p.clone();
+    let mut shown;
+    let f = match c.motion {
+        Some(m) => {
+            // Counts tick from their old values; a new folio fades in.
+            p.multiply_opacity(m.fade_in(id));
+            shown = f.clone();
+            shown.refcount = m.count(id, f.refcount, |x| x.refcount);
+            shown.pincount = m.count(id, f.pincount, |x| x.pincount);
+            &shown
+        }
+        None => f,
+    };
+    let p = &p;
     let rect = v.tr(place.rect);
     p.rect_filled(rect, 6.0 * z, fill(f));
     p.rect_stroke(rect, 6.0 * z, ring(v, c.marks, id), StrokeKind::Inside);

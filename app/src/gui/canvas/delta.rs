@@ -4,6 +4,7 @@
 
 use pinlab_lessons::model::refs::{RefKind, Reference, Referrer};
 use pinlab_lessons::model::{FolioId, World};
+use std::collections::HashMap;
 
 /// More changes than this are summed by kind (a THP's 512 mappings).
 const MAX_CHANGES: usize = 4;
@@ -68,33 +69,40 @@ pub fn deltas(id: FolioId, before: (&World, &[Reference]), now: (&World, &[Refer
 
 /// The same, from the indexes of one folio's references before and now.
 pub fn deltas_of(before: (&World, &[Reference], &[usize]), now: (&World, &[Reference], &[usize])) -> Vec<Delta> {
-    let mut changes: Vec<(Referrer, Delta)> = Vec::new();
-    for (w, refs, mine, sign) in [(before.0, before.1, before.2, -1), (now.0, now.1, now.2, 1)] {
-        for r in mine.iter().map(|i| &refs[*i]) {
-            match changes.iter_mut().find(|(f, d)| *f == r.from && d.kind == r.kind) {
-                Some((_, d)) => {
-                    d.refs += sign * r.refs;
-                    d.pins += sign * r.pins;
-                }
-                // Named in the world where the referrer exists (a PTE of a
-                // process that exited is named from before).
-                None => changes.push((
-                    r.from.clone(),
-                    Delta {
-                        refs: sign * r.refs,
-                        pins: sign * r.pins,
-                        kind: r.kind,
-                        who: r.from.describe(w),
-                        short: short(&r.from, w),
-                    },
-                )),
+    // Sums per (referrer, kind); a referrer is named only if its sum moved.
+    let mut sums: HashMap<(&Referrer, RefKind), (i64, i64, usize)> = HashMap::new();
+    let mut order: Vec<(&Referrer, RefKind)> = Vec::new();
+    for (refs, mine, sign) in [(before.1, before.2, -1), (now.1, now.2, 1)] {
+        for (i, r) in mine.iter().map(|i| (*i, &refs[*i])) {
+            let e = sums.entry((&r.from, r.kind)).or_insert_with(|| {
+                order.push((&r.from, r.kind));
+                (0, 0, usize::MAX)
+            });
+            e.0 += sign * r.refs;
+            e.1 += sign * r.pins;
+            if sign > 0 || e.2 == usize::MAX {
+                e.2 = if sign > 0 { i } else { usize::MAX - 1 };
             }
         }
     }
-    let changes: Vec<Delta> = changes
+    let changes: Vec<Delta> = order
         .into_iter()
-        .map(|(_, d)| d)
-        .filter(|d| d.refs != 0 || d.pins != 0)
+        .filter_map(|key| {
+            let (refs, pins, at) = sums[&key];
+            if refs == 0 && pins == 0 {
+                return None;
+            }
+            // Named in the world where the referrer exists (a PTE of a
+            // process that exited is named from before).
+            let w = if at == usize::MAX - 1 { before.0 } else { now.0 };
+            Some(Delta {
+                refs,
+                pins,
+                kind: key.1,
+                who: key.0.describe(w),
+                short: short(key.0, w),
+            })
+        })
         .collect();
     if changes.len() <= MAX_CHANGES {
         return changes;

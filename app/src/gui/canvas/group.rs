@@ -26,8 +26,11 @@ struct Look {
 
 fn look(w: &World, id: FolioId, refs: &[Reference], mine: &[usize]) -> Look {
     let f = w.folio(id);
-    let mut r: Vec<(RefKind, i64, i64)> = mine.iter().map(|i| (refs[*i].kind, refs[*i].refs, refs[*i].pins)).collect();
-    r.sort_by_key(|(k, a, b)| (format!("{k:?}"), *a, *b));
+    let mut r: Vec<(RefKind, i64, i64)> = mine
+        .iter()
+        .map(|i| (refs[*i].kind, refs[*i].refs, refs[*i].pins))
+        .collect();
+    r.sort();
     Look {
         kind: std::mem::discriminant(&f.kind),
         order: f.order,
@@ -47,7 +50,13 @@ fn marked(marks: &Marks, id: FolioId) -> bool {
 }
 
 /// The folios to draw, in id order, as groups (most of one).
-pub fn folios(w: &World, ids: &[FolioId], refs: &[Reference], by_folio: &HashMap<FolioId, Vec<usize>>, marks: &Marks) -> Vec<Vec<FolioId>> {
+pub fn folios(
+    w: &World,
+    ids: &[FolioId],
+    refs: &[Reference],
+    by_folio: &HashMap<FolioId, Vec<usize>>,
+    marks: &Marks,
+) -> Vec<Vec<FolioId>> {
     let none = Vec::new();
     let mut out: Vec<Vec<FolioId>> = Vec::new();
     let mut run: Vec<FolioId> = Vec::new();

@@ -54,15 +54,17 @@ const ORDER: [RefKind; 9] = [
     RefKind::Reserved,
 ];
 
-/// The kinds present in this world, in legend order.
-pub fn kinds(refs: &[Reference]) -> Vec<RefKind> {
-    ORDER
-        .into_iter()
-        .filter(|k| {
-            refs.iter()
-                .any(|r| r.kind == *k || (*k == RefKind::PageCache && r.kind == RefKind::SwapCache))
-        })
-        .collect()
+/// The kinds among `refs` (those drawn), in legend order.
+pub fn kinds<'a>(refs: impl Iterator<Item = &'a Reference>) -> Vec<RefKind> {
+    let mut present = std::collections::HashSet::new();
+    for r in refs {
+        present.insert(if r.kind == RefKind::SwapCache {
+            RefKind::PageCache
+        } else {
+            r.kind
+        });
+    }
+    ORDER.into_iter().filter(|k| present.contains(k)).collect()
 }
 
 /// Height of the legend strip, in points.

@@ -14,16 +14,17 @@ mod group;
 mod hover;
 pub mod layout;
 mod legend;
+mod motion;
 mod paint;
 mod view;
 
 pub use card::folio_label;
 
 use egui::{Rect, RichText, Sense, Ui, Vec2, vec2};
+use pinlab_lessons::model::refs::Reference;
 use pinlab_lessons::model::refs::all_references;
 use pinlab_lessons::model::step::ObjRef;
 use pinlab_lessons::model::{FolioId, World};
-use pinlab_lessons::model::refs::Reference;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use view::View;
 
@@ -69,6 +70,8 @@ pub struct CanvasStats {
     pub cells: Vec<(Rect, String)>,
     /// The kinds the legend explains.
     pub legend: Vec<&'static str>,
+    /// Whether this frame was part of an animated transition.
+    pub animating: bool,
 }
 
 impl Default for CanvasStats {
@@ -85,6 +88,7 @@ impl Default for CanvasStats {
             lit_pieces: 0,
             cells: Vec::new(),
             legend: Vec::new(),
+            animating: false,
         }
     }
 }
@@ -123,7 +127,13 @@ fn by_folio(refs: &[Reference]) -> HashMap<FolioId, Vec<usize>> {
 /// and the card each grouped folio is drawn in.
 type Cards = (Vec<(FolioId, layout::Layout)>, HashMap<FolioId, FolioId>);
 
-fn folio_cards(w: &World, prev: Option<&World>, refs: &[Reference], prev_refs: Option<&[Reference]>, marks: &Marks) -> Cards {
+fn folio_cards(
+    w: &World,
+    prev: Option<&World>,
+    refs: &[Reference],
+    prev_refs: Option<&[Reference]>,
+    marks: &Marks,
+) -> Cards {
     let by = by_folio(refs);
     let prev_by = prev_refs.map(by_folio);
     let ids: Vec<FolioId> = refs
@@ -156,27 +166,98 @@ fn folio_cards(w: &World, prev: Option<&World>, refs: &[Reference], prev_refs: O
     (cards, card_of)
 }
 
+/// A transition being animated: the world it comes from and how far it is
+/// (0 at the start, 1 done).
+#[derive(Clone, Copy)]
+pub struct Anim<'a> {
+    pub from: &'a World,
+    pub t: f32,
+}
+
+/// Everything about the world the canvas draws from, derived once a frame.
+struct Scene<'a> {
+    w: &'a World,
+    prev: Option<&'a World>,
+    marks: &'a Marks,
+    refs: Vec<Reference>,
+    keys: Vec<Option<layout::CellKey>>,
+}
+
+/// Where the picture goes and at what zoom.
+struct Framing {
+    pane: Rect,
+    fit_area: Rect,
+    zoom: f32,
+    origin: Vec2,
+}
+
 /// Draws the canvas of `w`; `prev` is the world one micro-step earlier (what
-/// moved is marked and explained).
-pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, fit: Fit) -> CanvasOut {
+/// moved is marked and explained); `anim` the transition still under way.
+pub fn canvas_ui(
+    ui: &mut Ui,
+    w: &World,
+    prev: Option<&World>,
+    marks: &Marks,
+    fit: Fit,
+    anim: Option<Anim>,
+) -> CanvasOut {
     let refs = all_references(w);
-    let keys = arrange::cell_keys(w, &refs);
-    let prev_refs = prev.map(all_references);
-    let (left, right) = (blocks::left(w), blocks::right(w, blocks::CellsAt::Below));
-    let (cards, card_of) = folio_cards(w, prev, &refs, prev_refs.as_deref(), marks);
+    let sc = Scene {
+        w,
+        prev,
+        marks,
+        keys: arrange::cell_keys(w, &refs),
+        refs,
+    };
     let mut out = CanvasOut {
         zoom_by: 1.0,
         ..Default::default()
     };
-    if cards.is_empty() && left.is_empty() && right.is_empty() {
+    let Some((l, arrangement, framing, resp)) = lay_out(ui, &sc, fit) else {
         ui.add_space(40.0);
         ui.vertical_centered(|ui| {
             ui.label(RichText::new("Nothing is mapped yet: only the shared zero page exists.").size(18.0));
             ui.label("Step forward to run the lesson.");
         });
         return out;
+    };
+    if let Fit::Pane { .. } = fit {
+        out.pan_by = resp.drag_delta();
+        if resp.contains_pointer() {
+            out.pan_by += ui.input(|i| i.smooth_scroll_delta);
+            out.zoom_by = ui.input(|i| i.zoom_delta());
+        }
     }
-    let b = arrange::Blocks::new(left, right, cards.clone(), &refs, &keys, &card_of);
+    let v = View::new(framing.zoom, framing.origin, framing.pane, ui.visuals().dark_mode);
+    let pointer = ui
+        .input(|i| i.pointer.hover_pos())
+        .filter(|p| framing.pane.contains(*p));
+    let hot = pointer
+        .map(|p| hover::find(&l, &sc.refs, &sc.keys, v.inv(p), 6.0 / framing.zoom))
+        .unwrap_or_default();
+    let motion = anim.filter(|a| a.t < 1.0).map(|a| motion::Motion::new(a, &sc.refs));
+    out.clicked = paint_all(ui, &sc, &l, &v, &hot, motion.as_ref());
+    let kinds = legend::kinds(sc.refs.iter().filter(|r| l.card(r.folio).is_some()));
+    if let Fit::Pane { .. } = fit {
+        legend::paint(ui, framing.pane, &kinds);
+    }
+    out.stats = stats(ui, &sc, &l, &v, &hot, &framing);
+    out.stats.arrangement = arrangement;
+    out.stats.legend = kinds.iter().map(|k| k.noun()).collect();
+    out.stats.animating = motion.is_some();
+    out
+}
+
+/// Blocks, arrangement and zoom; None when there is nothing to draw.
+fn lay_out(ui: &mut Ui, sc: &Scene, fit: Fit) -> Option<(layout::Layout, String, Framing, egui::Response)> {
+    let prev_refs = sc.prev.map(all_references);
+    let left = blocks::left(sc.w);
+    let right = blocks::right(sc.w, blocks::CellsAt::Below);
+    let (cards, card_of) = folio_cards(sc.w, sc.prev, &sc.refs, prev_refs.as_deref(), sc.marks);
+    if cards.is_empty() && left.is_empty() && right.is_empty() {
+        return None;
+    }
+    let b = arrange::Blocks::new(left, right, cards, &sc.refs, &sc.keys, &card_of);
     let (pane, resp, placement, zoom, fit_area, pan) = match fit {
         Fit::Pane {
             user_zoom,
@@ -199,8 +280,9 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, fi
     let (b, placement) = if placement.arrangement == arrange::Arrangement::Bands {
         // Holders below the folios: their cells on top, so arrows leave
         // upwards without crossing their titles (same sizes, same places).
-        let right = blocks::right(w, blocks::CellsAt::Above);
-        let b = arrange::Blocks::new(blocks::left(w), right, cards, &refs, &keys, &card_of);
+        let (left, cards) = b.into_parts();
+        let right = blocks::right(sc.w, blocks::CellsAt::Above);
+        let b = arrange::Blocks::new(left, right, cards, &sc.refs, &sc.keys, &card_of);
         let p = arrange::bands(&b, placement.width);
         (b, p)
     } else {
@@ -212,85 +294,95 @@ pub fn canvas_ui(ui: &mut Ui, w: &World, prev: Option<&World>, marks: &Marks, fi
         Fit::Pane { .. } => fit_area.center().to_vec2() - content.center().to_vec2() * zoom + pan,
         Fit::Natural => fit_area.min.to_vec2() - content.min.to_vec2(),
     };
-    if let Fit::Pane { .. } = fit {
-        out.pan_by = resp.drag_delta();
-        if resp.contains_pointer() {
-            out.pan_by += ui.input(|i| i.smooth_scroll_delta);
-            out.zoom_by = ui.input(|i| i.zoom_delta());
-        }
+    let framing = Framing {
+        pane,
+        fit_area,
+        zoom,
+        origin,
+    };
+    Some((l, arrangement, framing, resp))
+}
+
+/// Frames, arrows, cells and cards, in that order (cards on top); returns a
+/// folio the user clicked.
+fn paint_all(
+    ui: &mut Ui,
+    sc: &Scene,
+    l: &layout::Layout,
+    v: &View,
+    hot: &hover::Hot,
+    motion: Option<&motion::Motion>,
+) -> Option<FolioId> {
+    let painter = ui.painter_at(v.clip);
+    paint::frames(&painter, v, l);
+    paint::arrows(&painter, v, l, &sc.refs, &sc.keys, &hot.refs, motion);
+    if let Some(m) = motion {
+        m.retracting(&painter, v, l);
     }
-    let v = View::new(zoom, origin, pane, ui.visuals().dark_mode);
-    let painter = ui.painter_at(pane);
-    let pointer = ui.input(|i| i.pointer.hover_pos()).filter(|p| pane.contains(*p));
-    let hot = pointer
-        .map(|p| hover::find(&l, &refs, &keys, v.inv(p), 6.0 / zoom))
-        .unwrap_or_default();
-    paint::frames(&painter, &v, &l);
-    paint::arrows(&painter, &v, &l, &refs, &keys, &hot.refs);
     let hot_cells: Vec<&layout::CellKey> = hot.cells.iter().collect();
-    paint::cells(&painter, &v, &l, w, marks, &hot_cells);
+    paint::cells(&painter, v, l, sc.w, sc.marks, &hot_cells);
+    let mut clicked = None;
     for (id, place) in &l.cards {
-        let rect = v.tr(place.rect);
-        if !v.visible(rect) {
+        if !v.visible(v.tr(place.rect)) {
             continue;
         }
-        let hot_piece = hot.piece.filter(|(f, _)| f == id).map(|(_, i)| &place.bar[i]);
         let c = card::Card {
-            w,
-            prev,
-            marks,
-            refs: &refs,
+            w: sc.w,
+            prev: sc.prev,
+            marks: sc.marks,
+            refs: &sc.refs,
             hot: &hot.refs,
-            hot_piece,
+            hot_piece: hot.piece.filter(|(f, _)| f == id).map(|(_, i)| &place.bar[i]),
+            motion,
         };
-        if card::paint(ui, &painter, &v, c, *id, place) {
-            out.clicked = Some(*id);
-        }
-        for piece in &place.bar {
-            out.stats
-                .pieces
-                .push((*id, v.tr(piece.rect), card::piece_text(piece, w, &refs)));
+        if card::paint(ui, &painter, v, c, *id, place) {
+            clicked = Some(*id);
         }
     }
-    let shown: Vec<_> = refs
-        .iter()
-        .filter(|r| l.cards.contains_key(&r.folio))
-        .cloned()
-        .collect();
-    let kinds = legend::kinds(&shown);
-    if let Fit::Pane { .. } = fit {
-        legend::paint(ui, pane, &kinds);
-    }
-    let mut lit: Vec<String> = hot.refs.iter().map(|i| refs[*i].from.describe(w)).collect();
+    clicked
+}
+
+fn stats(ui: &Ui, sc: &Scene, l: &layout::Layout, v: &View, hot: &hover::Hot, f: &Framing) -> CanvasStats {
+    let mut lit: Vec<String> = hot.refs.iter().map(|i| sc.refs[*i].from.describe(sc.w)).collect();
     lit.dedup();
+    let pieces = l
+        .cards
+        .iter()
+        .flat_map(|(id, c)| c.bar.iter().map(move |p| (*id, p)))
+        .map(|(id, p)| (id, v.tr(p.rect), card::piece_text(p, sc.w, &sc.refs)))
+        .collect();
     let lit_pieces = l
         .cards
         .values()
         .flat_map(|c| &c.bar)
         .filter(|p| p.seg.members.iter().any(|m| hot.refs.contains(m)))
         .count();
+    let mut first_ref: HashMap<&layout::CellKey, usize> = HashMap::new();
+    for (i, k) in sc.keys.iter().enumerate() {
+        if let Some(k) = k {
+            first_ref.entry(k).or_insert(i);
+        }
+    }
     let cells = l
         .cells
         .iter()
         .filter_map(|(k, r)| {
-            let i = keys.iter().position(|x| x.as_ref() == Some(k))?;
-            l.cards
-                .contains_key(&refs[i].folio)
-                .then(|| (v.tr(*r), refs[i].from.describe(w)))
+            let i = *first_ref.get(k)?;
+            l.card(sc.refs[i].folio)
+                .is_some()
+                .then(|| (v.tr(*r), sc.refs[i].from.describe(sc.w)))
         })
         .collect();
-    out.stats = CanvasStats {
-        pane: fit_area,
-        content: v.tr(content),
-        zoom,
+    CanvasStats {
+        pane: f.fit_area,
+        content: v.tr(l.content()),
+        zoom: f.zoom,
         min_text_px: v.min_font.get() * ui.ctx().pixels_per_point(),
-        arrangement,
-        pieces: std::mem::take(&mut out.stats.pieces),
+        pieces,
         lit,
         lit_cells: hot.cells.len(),
         lit_pieces,
         cells,
-        legend: kinds.iter().map(|k| k.noun()).collect(),
-    };
-    out
+        ..Default::default()
+    }
 }

@@ -173,7 +173,15 @@ pub fn arrow_head(p: &Painter, from: Pos2, to: Pos2, color: Color32, zoom: f32) 
 
 /// An arrow per reference whose holder cell and folio card are both shown;
 /// hot ones drawn last, wider.
-pub fn arrows(p: &Painter, v: &View, l: &Layout, refs: &[Reference], keys: &[Option<CellKey>], hot: &[usize]) {
+pub fn arrows(
+    p: &Painter,
+    v: &View,
+    l: &Layout,
+    refs: &[Reference],
+    keys: &[Option<CellKey>],
+    hot: &[usize],
+    motion: Option<&super::motion::Motion>,
+) {
     let mut order: Vec<usize> = (0..refs.len()).collect();
     order.sort_by_key(|i| hot.contains(i));
     // The 512 PTEs of a run share one cell, a group one card: one arrow per
@@ -199,6 +207,12 @@ pub fn arrows(p: &Painter, v: &View, l: &Layout, refs: &[Reference], keys: &[Opt
         if !v.visible(Rect::from_two_pos(a, b)) {
             continue;
         }
+        // A new reference's arrow grows out of its holder.
+        let grown = motion.map_or(1.0, |m| m.growth(i));
+        if grown <= 0.0 {
+            continue;
+        }
+        let b = a + (b - a) * grown;
         let st = legend::style(refs[i].kind);
         let is_hot = hot.contains(&i);
         let width = st.width * v.zoom * if is_hot { 2.2 } else { 1.0 };

@@ -152,3 +152,29 @@ fn a_micro_step_animates_a_key_finishes_it_and_reduced_motion_stops_it() {
     h.step();
     assert!(!h.state().canvas_stats().animating, "reduced motion: no animation");
 }
+
+/// On a phone the side panels are tabs: the picture has the whole width,
+/// and the story is one tap away.
+#[test]
+fn on_a_phone_the_panels_are_tabs_and_the_picture_is_full_width() {
+    use egui_kittest::kittest::Queryable;
+    let mut h = harness(400.0, 800.0);
+    at(&mut h, "pin-extraction", 6);
+    let s = h.state().canvas_stats().clone();
+    eprintln!(
+        "phone 400x800: zoom {:.2}, smallest text {:.1} px, covers {:.0}% of {:.0}x{:.0}",
+        s.zoom,
+        s.min_text_px,
+        s.coverage() * 100.0,
+        s.pane.width(),
+        s.pane.height()
+    );
+    assert!(s.pane.width() >= 0.85 * 400.0, "{:?}", s.pane);
+    assert!(s.coverage() >= 0.5, "{}", s.coverage());
+    h.get_by_label("Story").click();
+    h.run();
+    h.get_by_label("Question: What is page 0's refcount now?");
+    h.get_by_label("Kernel log").click();
+    h.run();
+    h.get_by_label("Kernel functions of this step");
+}

@@ -53,6 +53,17 @@ pub struct Saved {
 
 const SAVE_KEY: &str = "pinlab-state";
 
+/// Below this width (points) the side panels become tabs.
+const NARROW: f32 = 800.0;
+
+/// The tabs of a narrow screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Picture,
+    Story,
+    Kernel,
+}
+
 /// Which world is on screen: lesson, kernel, micro-step.
 type ShownKey = (String, &'static str, usize);
 
@@ -67,6 +78,10 @@ pub struct PinlabApp {
     pan: egui::Vec2,
     /// What the canvas showed in the last frame.
     canvas_stats: canvas::CanvasStats,
+    /// The tab shown on a narrow screen.
+    tab: Tab,
+    /// The top bar's menu, folded on a narrow screen.
+    menu_open: bool,
     /// No animation between micro-steps (a setting; the browser's
     /// prefers-reduced-motion turns it on).
     reduce_motion: bool,
@@ -140,6 +155,8 @@ impl Default for PinlabApp {
             pan: egui::Vec2::ZERO,
             canvas_stats: canvas::CanvasStats::default(),
             reduce_motion: false,
+            tab: Tab::Picture,
+            menu_open: false,
             on_screen: None,
             anim: None,
             dark: true,
@@ -287,7 +304,11 @@ impl PinlabApp {
     pub fn restore(&mut self, s: Saved) {
         self.dark = s.dark;
         self.reduce_motion = s.reduce_motion;
-        self.zoom = if s.zoom.is_finite() { s.zoom.clamp(0.3, 4.0) } else { 1.0 };
+        self.zoom = if s.zoom.is_finite() {
+            s.zoom.clamp(0.3, 4.0)
+        } else {
+            1.0
+        };
         let ok = match &s.source {
             Source::Builtin(id) => self.open_builtin(id),
             Source::File(p) => self.open_file(p.clone()),
@@ -555,9 +576,13 @@ impl PinlabApp {
         self.tick(&ctx);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("timeline").show(ui, |ui| self.timeline(ui));
-        self.narration_panel(ui);
-        self.log_panel(ui);
-        egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
+        if self.narrow(&ctx) {
+            self.tabs_ui(ui);
+        } else {
+            self.narration_panel(ui);
+            self.log_panel(ui);
+            egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
+        }
         self.help_window(&ctx);
         self.selftests_window(&ctx);
         #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
@@ -567,6 +592,32 @@ impl PinlabApp {
             self.blank_ui(&ctx);
         }
         self.transcript_window(&ctx);
+    }
+
+    /// A phone or a small window: the side panels become tabs and the
+    /// picture keeps the whole width.
+    fn narrow(&self, ctx: &egui::Context) -> bool {
+        let w = ctx.content_rect().width();
+        w.is_finite() && w < NARROW && !self.presenter
+    }
+
+    fn tabs_ui(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::top("tabs").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                for (tab, name) in [
+                    (Tab::Picture, "Picture"),
+                    (Tab::Story, "Story"),
+                    (Tab::Kernel, "Kernel log"),
+                ] {
+                    ui.selectable_value(&mut self.tab, tab, name);
+                }
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| match self.tab {
+            Tab::Picture => self.central_ui(ui),
+            Tab::Story => self.narration_contents(ui),
+            Tab::Kernel => self.log_contents(ui),
+        });
     }
 
     /// The left panel: the sandbox, the quiz and the step's narration.
@@ -595,22 +646,26 @@ impl PinlabApp {
         } else {
             300.0
         })
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().id_salt("narr").show(ui, |ui| {
-                if self.sandbox.is_some() {
-                    self.sandbox_ui(ui);
-                    ui.separator();
-                }
-                if self.quiz.enabled {
-                    self.quiz_ui(ui);
-                }
-                let view = panels::NarrationView {
-                    revealed: &mut self.revealed,
-                    large: self.large,
-                    presenter: self.presenter,
-                };
-                panels::narration_ui(ui, &self.session, &mut self.md, view);
-            });
+        .show(ui, |ui| self.narration_contents(ui));
+    }
+
+    /// The sandbox, the quiz and the step's narration (a side panel, or a tab
+    /// on a narrow screen).
+    fn narration_contents(&mut self, ui: &mut egui::Ui) {
+        egui::ScrollArea::vertical().id_salt("narr").show(ui, |ui| {
+            if self.sandbox.is_some() {
+                self.sandbox_ui(ui);
+                ui.separator();
+            }
+            if self.quiz.enabled {
+                self.quiz_ui(ui);
+            }
+            let view = panels::NarrationView {
+                revealed: &mut self.revealed,
+                large: self.large,
+                presenter: self.presenter,
+            };
+            panels::narration_ui(ui, &self.session, &mut self.md, view);
         });
     }
 
@@ -626,25 +681,29 @@ impl PinlabApp {
                 } else {
                     320.0
                 })
-                .show(ui, |ui| {
-                    egui::ScrollArea::vertical().id_salt("log").show(ui, |ui| {
-                        egui::CollapsingHeader::new("Kernel functions of this step")
-                            .default_open(true)
-                            .show(ui, |ui| panels::log_ui(ui, &self.session));
-                        egui::CollapsingHeader::new("Hazards")
-                            .default_open(true)
-                            .show(ui, |ui| panels::hazards_ui(ui, self.session.world()));
-                        egui::CollapsingHeader::new("vmstat")
-                            .default_open(false)
-                            .show(ui, |ui| panels::vmstat_ui(ui, &self.session));
-                        if let Some(id) = self.selected {
-                            egui::CollapsingHeader::new("Why is this folio still alive?")
-                                .default_open(true)
-                                .show(ui, |ui| panels::why_alive_ui(ui, &self.session, id));
-                        }
-                    });
-                });
+                .show(ui, |ui| self.log_contents(ui));
         }
+    }
+
+    /// Kernel functions, hazards, vmstat and why-alive (a side panel, or a
+    /// tab on a narrow screen).
+    fn log_contents(&mut self, ui: &mut egui::Ui) {
+        egui::ScrollArea::vertical().id_salt("log").show(ui, |ui| {
+            egui::CollapsingHeader::new("Kernel functions of this step")
+                .default_open(true)
+                .show(ui, |ui| panels::log_ui(ui, &self.session));
+            egui::CollapsingHeader::new("Hazards")
+                .default_open(true)
+                .show(ui, |ui| panels::hazards_ui(ui, self.session.world()));
+            egui::CollapsingHeader::new("vmstat")
+                .default_open(false)
+                .show(ui, |ui| panels::vmstat_ui(ui, &self.session));
+            if let Some(id) = self.selected {
+                egui::CollapsingHeader::new("Why is this folio still alive?")
+                    .default_open(true)
+                    .show(ui, |ui| panels::why_alive_ui(ui, &self.session, id));
+            }
+        });
     }
 
     /// The canvas (or both panes of side by side), with notices and load errors above it.
@@ -804,9 +863,17 @@ impl PinlabApp {
             });
             return;
         }
+        let narrow = self.narrow(ui.ctx());
         ui.horizontal_wrapped(|ui| {
             ui.strong("pinlab");
             self.lesson_pickers(ui);
+            if narrow {
+                // A phone: the rest of the bar folds away behind one button.
+                ui.toggle_value(&mut self.menu_open, "Menu");
+                if !self.menu_open {
+                    return;
+                }
+            }
             // The browser page has its own file picker (web/www/index.html).
             #[cfg(not(target_arch = "wasm32"))]
             self.open_file_ui(ui);
@@ -1030,24 +1097,35 @@ impl PinlabApp {
     }
 
     fn timeline(&mut self, ui: &mut egui::Ui) {
+        let narrow = self.narrow(ui.ctx());
         ui.horizontal(|ui| {
             let s = &self.session;
             let (k, n) = (s.step(), s.report.steps.len());
             let mut cmd = None;
-            for (label, c) in [
-                ("|< Start", TimeCommand::Go(Nav::Home)),
-                ("< Previous step", TimeCommand::Go(Nav::PrevStep)),
-                ("< Previous function", TimeCommand::Go(Nav::PrevMicro)),
-                (if self.playing { "Pause" } else { "Play" }, TimeCommand::TogglePlay),
-                ("Next function >", TimeCommand::Go(Nav::NextMicro)),
-                ("Next step >", TimeCommand::Go(Nav::NextStep)),
-                ("End >|", TimeCommand::Go(Nav::End)),
+            for (label, short, c) in [
+                ("|< Start", "|<", TimeCommand::Go(Nav::Home)),
+                ("< Previous step", "<<", TimeCommand::Go(Nav::PrevStep)),
+                ("< Previous function", "<", TimeCommand::Go(Nav::PrevMicro)),
+                (
+                    if self.playing { "Pause" } else { "Play" },
+                    if self.playing { "Pause" } else { "Play" },
+                    TimeCommand::TogglePlay,
+                ),
+                ("Next function >", ">", TimeCommand::Go(Nav::NextMicro)),
+                ("Next step >", ">>", TimeCommand::Go(Nav::NextStep)),
+                ("End >|", ">|", TimeCommand::Go(Nav::End)),
             ] {
-                if ui.button(label).clicked() {
+                // A phone gets the short labels; the long one is the tooltip.
+                let b = if narrow {
+                    ui.button(short).on_hover_text(label)
+                } else {
+                    ui.button(label)
+                };
+                if b.clicked() {
                     cmd = Some(c);
                 }
             }
-            if !self.presenter {
+            if !self.presenter && !narrow {
                 let mut speed = self.speed;
                 if ui
                     .add(egui::Slider::new(&mut speed, 0.5..=10.0).text("speed"))

@@ -100,6 +100,17 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// `--size 1920x1080`: a window from 320x240 to 7680x4320 points.
+pub fn window_size(s: &str) -> Result<[f32; 2], String> {
+    let bad = || format!("'{s}' is not a window size: use WIDTHxHEIGHT, e.g. 1920x1080");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+    if !(320..=7680).contains(&w) || !(240..=4320).contains(&h) {
+        return Err(format!("window size {w}x{h} is outside 320x240 .. 7680x4320"));
+    }
+    Ok([w as f32, h as f32])
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Open the desktop app on a lesson (built-in id or file), at a step.
@@ -122,6 +133,9 @@ pub enum Command {
         /// (pinlab probe; Linux, as root).
         #[arg(long)]
         live: bool,
+        /// Window size in points, WIDTHxHEIGHT (default 1280x720).
+        #[arg(long, value_parser = window_size)]
+        size: Option<[f32; 2]>,
     },
     /// List the built-in lessons (id and title).
     Lessons,

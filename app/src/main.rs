@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             present,
             quiz,
             live,
+            size,
         }) => {
             let l = match find_lesson(&lesson) {
                 Ok(l) => l,
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
                 present,
                 quiz,
                 live,
+                size,
             }))
         }
         Some(other) => main_with(Cli { command: Some(other) }),
@@ -65,13 +67,15 @@ struct Start {
     quiz: bool,
     /// Open the "This machine (live)" window (Linux).
     live: bool,
+    /// Window size in points.
+    size: Option<[f32; 2]>,
 }
 
 fn run_gui(start: Option<Start>) -> ExitCode {
     env_logger::init();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1280.0, 720.0])
+            .with_inner_size(start.as_ref().and_then(|s| s.size).unwrap_or([1280.0, 720.0]))
             .with_title("pinlab"),
         ..Default::default()
     };

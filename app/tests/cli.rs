@@ -348,3 +348,13 @@ fn help_and_docs_list_the_same_commands() {
         );
     }
 }
+
+#[test]
+fn a_window_size_is_checked_before_anything_opens() {
+    for bad in ["10x10", "1920", "axb", "99999x1080"] {
+        let o = pinlab(&["open", "folio-life", "--size", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("size"), "{bad}: {}", stderr(&o));
+    }
+    assert_eq!(pinlab::cli::window_size("1920x1080"), Ok([1920.0, 1080.0]));
+}

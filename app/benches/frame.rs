@@ -66,9 +66,15 @@ fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return;
     }
+    // `cargo bench --bench frame -- thp` measures only the cases whose name has "thp".
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    let wanted = |name: &str| name.contains(filter.as_str());
     println!("frame time (CPU, 1280x720, layout + tessellation), {FRAMES} frames each:");
     let mut worst: f64 = 0.0;
-    for l in builtin::all().into_iter().flatten() {
+    for l in builtin::all().into_iter().flatten().filter(|l| wanted(&l.id)) {
         let mut app = PinlabApp::default();
         let id = l.id.clone();
         app.open_lesson(l, Source::Builtin(id.clone()));
@@ -107,18 +113,23 @@ do = "fork"
 parent = "p"
 child = "c"
 "#;
-    let l = load_str("sandbox", sandbox).expect("sandbox lesson");
-    let mut app = PinlabApp::default();
-    app.open_lesson(l, Source::Builtin("sandbox".into()));
-    app.nav(Nav::End);
-    let folios = app.session().world().live_folios().count();
-    let (p50, p99) = measure(&mut app);
-    worst = worst.max(p99);
-    println!(
-        "  {:<22} step  4  {folios:>4} folios  p50 {p50:6.2} ms  p99 {p99:6.2} ms",
-        "sandbox (512 pages)"
-    );
-    for id in ["pin-extraction", "fork-cow", "thp-pins"] {
+    if wanted("sandbox (512 pages)") {
+        let l = load_str("sandbox", sandbox).expect("sandbox lesson");
+        let mut app = PinlabApp::default();
+        app.open_lesson(l, Source::Builtin("sandbox".into()));
+        app.nav(Nav::End);
+        let folios = app.session().world().live_folios().count();
+        let (p50, p99) = measure(&mut app);
+        worst = worst.max(p99);
+        println!(
+            "  {:<22} step  4  {folios:>4} folios  p50 {p50:6.2} ms  p99 {p99:6.2} ms",
+            "sandbox (512 pages)"
+        );
+    }
+    for id in ["pin-extraction", "fork-cow", "thp-pins"]
+        .into_iter()
+        .filter(|id| wanted(&format!("{id} animating")))
+    {
         let mut app = PinlabApp::default();
         assert!(app.open_builtin(id));
         let k = busiest(&app);

@@ -104,7 +104,10 @@ pub struct Cli {
 pub fn window_size(s: &str) -> Result<[f32; 2], String> {
     let bad = || format!("'{s}' is not a window size: use WIDTHxHEIGHT, e.g. 1920x1080");
     let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    let (w, h): (u32, u32) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+    let (w, h): (u32, u32) = (
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    );
     if !(320..=7680).contains(&w) || !(240..=4320).contains(&h) {
         return Err(format!("window size {w}x{h} is outside 320x240 .. 7680x4320"));
     }

@@ -782,10 +782,16 @@ impl PinlabApp {
     /// How the canvas is fitted: the user's zoom and pan over the best fit,
     /// and on a projector room for larger type.
     fn canvas_fit(&self) -> canvas::Fit {
+        self.canvas_fit_for(&self.session)
+    }
+
+    /// The same, for the world of session `s` (each pane of side by side).
+    fn canvas_fit_for(&self, s: &Session) -> canvas::Fit {
         canvas::Fit::Pane {
             user_zoom: self.zoom,
             pan: self.pan,
             max_zoom: if self.presenter { 3.0 } else { 2.2 },
+            key: Some(s.view_key()),
         }
     }
 

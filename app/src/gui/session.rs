@@ -33,9 +33,19 @@ pub struct Session {
     /// entry; when the user is on such a step, it is this, and the cursor
     /// stands at the end of the step before (the state did not change).
     pub failed_step: Option<usize>,
+    /// Unique to this run: what the canvas' layout cache is keyed on.
+    id: u64,
 }
 
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl Session {
+    /// Identifies the world on screen: this run and the micro-step shown
+    /// (two sessions never share an id; a replay is a new session).
+    pub fn view_key(&self) -> u64 {
+        self.id.wrapping_mul(1 << 32) ^ self.cursor as u64
+    }
+
     pub fn new(lesson: Lesson, preset: Preset, whatif: Option<WhatIf>) -> Session {
         Session::with_options(
             lesson,
@@ -66,6 +76,7 @@ impl Session {
             report,
             cursor: 0,
             failed_step: None,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 

@@ -115,7 +115,14 @@ impl PinlabApp {
         }
         ui.push_id("right-pane", |ui| {
             ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
-                outs.push(canvas::canvas_ui(ui, c.world(), None, &right_marks, fit, None));
+                outs.push(canvas::canvas_ui(
+                    ui,
+                    c.world(),
+                    None,
+                    &right_marks,
+                    self.canvas_fit_for(c),
+                    None,
+                ));
             });
         });
         // Both panes move together, so the same place is compared.

@@ -6,10 +6,10 @@
 //! references them, so arrows cross as little as possible.
 
 use super::layout::{BLOCK_W, CellKey, Layout, MAX_CELLS};
+use ahash::AHashMap as HashMap;
 use egui::{Pos2, Vec2, vec2};
 use pinlab_lessons::model::refs::{RefKind, Reference, Referrer};
 use pinlab_lessons::model::{FolioId, World};
-use std::collections::HashMap;
 
 const BLOCK_GAP: f32 = 12.0;
 const COL_GAP: f32 = 56.0;

@@ -2,9 +2,9 @@
 //! micro-step, by how much, and whose they are. Derived from the reference
 //! lists before and after, so it names exactly what the model changed.
 
+use ahash::AHashMap as HashMap;
 use pinlab_lessons::model::refs::{RefKind, Reference, Referrer};
 use pinlab_lessons::model::{FolioId, World};
-use std::collections::HashMap;
 
 /// More changes than this are summed by kind (a THP's 512 mappings).
 const MAX_CHANGES: usize = 4;

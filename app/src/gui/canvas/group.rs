@@ -5,10 +5,10 @@
 //! never folded into a group.
 
 use super::Marks;
+use ahash::AHashMap as HashMap;
 use pinlab_lessons::model::refs::{RefKind, Reference};
 use pinlab_lessons::model::step::ObjRef;
 use pinlab_lessons::model::{FolioId, World};
-use std::collections::HashMap;
 
 /// Fewer alike folios than this are drawn one by one.
 pub const MIN_GROUP: usize = 4;

@@ -3,9 +3,10 @@
 //! at their own origin and then moved into place by `arrange`.
 
 use super::bar::BarPiece;
+use ahash::AHashMap as HashMap;
 use egui::{Color32, Pos2, Rect, Vec2};
 use pinlab_lessons::model::{FileId, FolioId, Pid};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Text sizes on the canvas, in canvas units. The smallest is 13: at the
 /// default fit on a 1280x720 window the zoom is at least 1, so no canvas text

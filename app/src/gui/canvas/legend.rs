@@ -56,7 +56,7 @@ const ORDER: [RefKind; 9] = [
 
 /// The kinds among `refs` (those drawn), in legend order.
 pub fn kinds<'a>(refs: impl Iterator<Item = &'a Reference>) -> Vec<RefKind> {
-    let mut present = std::collections::HashSet::new();
+    let mut present = ahash::AHashSet::new();
     for r in refs {
         present.insert(if r.kind == RefKind::SwapCache {
             RefKind::PageCache

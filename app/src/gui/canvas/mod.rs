@@ -20,12 +20,13 @@ mod view;
 
 pub use card::folio_label;
 
-use egui::{Rect, RichText, Sense, Ui, Vec2, vec2};
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
+use egui::{Rect, Sense, Ui, Vec2, vec2};
 use pinlab_lessons::model::refs::Reference;
 use pinlab_lessons::model::refs::all_references;
 use pinlab_lessons::model::step::ObjRef;
 use pinlab_lessons::model::{FolioId, World};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use view::View;
 
 /// What to emphasise on the canvas.
@@ -43,7 +44,14 @@ pub struct Marks {
 #[derive(Clone, Copy, Debug)]
 pub enum Fit {
     /// Fill the rest of the pane, then apply the user's zoom and pan.
-    Pane { user_zoom: f32, pan: Vec2, max_zoom: f32 },
+    /// `key` names the world and the one before it (`Session::view_key`):
+    /// while it, the pane and the marks stay the same, the layout is reused.
+    Pane {
+        user_zoom: f32,
+        pan: Vec2,
+        max_zoom: f32,
+        key: Option<u64>,
+    },
     /// Columns at zoom 1, at their natural size (export to SVG).
     Natural,
 }
@@ -174,13 +182,13 @@ pub struct Anim<'a> {
     pub t: f32,
 }
 
-/// Everything about the world the canvas draws from, derived once a frame.
+/// Everything about the world the canvas draws from.
 struct Scene<'a> {
     w: &'a World,
     prev: Option<&'a World>,
     marks: &'a Marks,
-    refs: Vec<Reference>,
-    keys: Vec<Option<layout::CellKey>>,
+    refs: &'a [Reference],
+    keys: &'a [Option<layout::CellKey>],
 }
 
 /// Where the picture goes and at what zoom.
@@ -189,6 +197,103 @@ struct Framing {
     fit_area: Rect,
     zoom: f32,
     origin: Vec2,
+}
+
+/// The world laid out: everything that does not depend on the user's zoom,
+/// pan or pointer, so it can be kept from one frame to the next.
+struct Laid {
+    refs: Vec<Reference>,
+    keys: Vec<Option<layout::CellKey>>,
+    l: layout::Layout,
+    arrangement: String,
+    /// The zoom that fits the pane, before the user's own.
+    fit_zoom: f32,
+}
+
+/// Lays out `w` to fit `fit` (size, zoom cap), or in columns at its natural
+/// size; None when there is nothing to draw.
+fn lay_out(w: &World, prev: Option<&World>, marks: &Marks, fit: Option<(Vec2, f32)>) -> Option<Laid> {
+    let refs = all_references(w);
+    let keys = arrange::cell_keys(w, &refs);
+    let prev_refs = prev.map(all_references);
+    let left = blocks::left(w);
+    let right = blocks::right(w, blocks::CellsAt::Below);
+    let (cards, card_of) = folio_cards(w, prev, &refs, prev_refs.as_deref(), marks);
+    if cards.is_empty() && left.is_empty() && right.is_empty() {
+        return None;
+    }
+    let b = arrange::Blocks::new(left, right, cards, &refs, &keys, &card_of);
+    let (placement, fit_zoom) = match fit {
+        Some((size, max_zoom)) => arrange::fit(&b, size, max_zoom),
+        None => (arrange::columns(&b), 1.0),
+    };
+    let arrangement = format!("{:?}", placement.arrangement);
+    let (b, placement) = if placement.arrangement == arrange::Arrangement::Bands {
+        // Holders below the folios: their cells on top, so arrows leave
+        // upwards without crossing their titles (same sizes, same places).
+        let (left, cards) = b.into_parts();
+        let right = blocks::right(w, blocks::CellsAt::Above);
+        let b = arrange::Blocks::new(left, right, cards, &refs, &keys, &card_of);
+        let p = arrange::bands(&b, placement.width);
+        (b, p)
+    } else {
+        (b, placement)
+    };
+    let l = arrange::build(b, &placement);
+    Some(Laid {
+        refs,
+        keys,
+        l,
+        arrangement,
+        fit_zoom,
+    })
+}
+
+/// The last layout and what it was made for.
+type Cached = std::sync::Arc<(u64, Option<Laid>)>;
+
+/// A hash of the marks, whatever the order of their sets.
+fn marks_hash(m: &Marks) -> u64 {
+    let st = ahash::RandomState::with_seeds(1, 2, 3, 4);
+    let mut sum = st.hash_one((m.selected.map(|f| f.0), m.changed.len(), m.hazard.len()));
+    for o in m.changed.iter().chain(&m.hazard) {
+        sum = sum.wrapping_add(st.hash_one(o));
+    }
+    for f in m.focus.iter().chain(&m.diff) {
+        sum = sum.wrapping_add(st.hash_one((f.0, 7u8)));
+    }
+    sum
+}
+
+/// `lay_out`, reused while the world (`key`), the marks and the fit stay the
+/// same: a still picture, or one being animated, is laid out once.
+fn lay_out_cached(
+    ui: &Ui,
+    sc: (&World, Option<&World>, &Marks),
+    key: Option<u64>,
+    size: Vec2,
+    max_zoom: f32,
+) -> Cached {
+    let (w, prev, marks) = sc;
+    let Some(key) = key else {
+        return std::sync::Arc::new((0, lay_out(w, prev, marks, Some((size, max_zoom)))));
+    };
+    let full = ahash::RandomState::with_seeds(5, 6, 7, 8).hash_one((
+        key,
+        size.x.to_bits(),
+        size.y.to_bits(),
+        max_zoom.to_bits(),
+        marks_hash(marks),
+    ));
+    let id = ui.scope_id().with("canvas-layout");
+    if let Some(c) = ui.ctx().data(|d| d.get_temp::<Cached>(id))
+        && c.0 == full
+    {
+        return c;
+    }
+    let c: Cached = std::sync::Arc::new((full, lay_out(w, prev, marks, Some((size, max_zoom)))));
+    ui.ctx().data_mut(|d| d.insert_temp(id, c.clone()));
+    c
 }
 
 /// Draws the canvas of `w`; `prev` is the world one micro-step earlier (what
@@ -201,26 +306,62 @@ pub fn canvas_ui(
     fit: Fit,
     anim: Option<Anim>,
 ) -> CanvasOut {
-    let refs = all_references(w);
-    let sc = Scene {
-        w,
-        prev,
-        marks,
-        keys: arrange::cell_keys(w, &refs),
-        refs,
-    };
     let mut out = CanvasOut {
         zoom_by: 1.0,
         ..Default::default()
     };
-    let Some((l, arrangement, framing, resp)) = lay_out(ui, &sc, fit) else {
-        ui.add_space(40.0);
-        ui.vertical_centered(|ui| {
-            ui.label(RichText::new("Nothing is mapped yet: only the shared zero page exists.").size(18.0));
-            ui.label("Step forward to run the lesson.");
-        });
+    let (cached, pane, fit_area, resp, user_zoom, pan) = match fit {
+        Fit::Pane {
+            user_zoom,
+            pan,
+            max_zoom,
+            key,
+        } => {
+            let pane = ui.available_rect_before_wrap();
+            let resp = ui.allocate_rect(pane, Sense::click_and_drag());
+            let fit_area = Rect::from_min_max(pane.min, pane.max - vec2(0.0, legend::HEIGHT)).shrink(6.0);
+            let c = lay_out_cached(ui, (w, prev, marks), key, fit_area.size(), max_zoom);
+            (c, pane, fit_area, resp, user_zoom, pan)
+        }
+        Fit::Natural => {
+            let c: Cached = std::sync::Arc::new((0, lay_out(w, prev, marks, None)));
+            let size = c.1.as_ref().map_or(Vec2::splat(200.0), |ld| ld.l.size) + vec2(20.0, 20.0);
+            let (rect, resp) = ui.allocate_exact_size(size, Sense::hover());
+            (c, rect, rect.shrink(10.0), resp, 1.0, Vec2::ZERO)
+        }
+    };
+    let Some(ld) = &cached.1 else {
+        let msg = "Nothing is mapped yet: only the shared zero page exists.\nStep forward to run the lesson.";
+        let color = ui.visuals().text_color();
+        ui.painter().text(
+            pane.center(),
+            egui::Align2::CENTER_CENTER,
+            msg,
+            egui::FontId::proportional(18.0),
+            color,
+        );
         return out;
     };
+    let zoom = ld.fit_zoom * user_zoom;
+    let content = ld.l.content();
+    let origin = match fit {
+        Fit::Pane { .. } => fit_area.center().to_vec2() - content.center().to_vec2() * zoom + pan,
+        Fit::Natural => fit_area.min.to_vec2() - content.min.to_vec2(),
+    };
+    let framing = Framing {
+        pane,
+        fit_area,
+        zoom,
+        origin,
+    };
+    let sc = Scene {
+        w,
+        prev,
+        marks,
+        refs: &ld.refs,
+        keys: &ld.keys,
+    };
+    let l = &ld.l;
     if let Fit::Pane { .. } = fit {
         out.pan_by = resp.drag_delta();
         if resp.contains_pointer() {
@@ -233,74 +374,19 @@ pub fn canvas_ui(
         .input(|i| i.pointer.hover_pos())
         .filter(|p| framing.pane.contains(*p));
     let hot = pointer
-        .map(|p| hover::find(&l, &sc.refs, &sc.keys, v.inv(p), 6.0 / framing.zoom))
+        .map(|p| hover::find(l, sc.refs, sc.keys, v.inv(p), 6.0 / framing.zoom))
         .unwrap_or_default();
-    let motion = anim.filter(|a| a.t < 1.0).map(|a| motion::Motion::new(a, &sc.refs));
-    out.clicked = paint_all(ui, &sc, &l, &v, &hot, motion.as_ref());
+    let motion = anim.filter(|a| a.t < 1.0).map(|a| motion::Motion::new(a, sc.refs));
+    out.clicked = paint_all(ui, &sc, l, &v, &hot, motion.as_ref());
     let kinds = legend::kinds(sc.refs.iter().filter(|r| l.card(r.folio).is_some()));
     if let Fit::Pane { .. } = fit {
         legend::paint(ui, framing.pane, &kinds);
     }
-    out.stats = stats(ui, &sc, &l, &v, &hot, &framing);
-    out.stats.arrangement = arrangement;
+    out.stats = stats(ui, &sc, l, &v, &hot, &framing);
+    out.stats.arrangement = ld.arrangement.clone();
     out.stats.legend = kinds.iter().map(|k| k.noun()).collect();
     out.stats.animating = motion.is_some();
     out
-}
-
-/// Blocks, arrangement and zoom; None when there is nothing to draw.
-fn lay_out(ui: &mut Ui, sc: &Scene, fit: Fit) -> Option<(layout::Layout, String, Framing, egui::Response)> {
-    let prev_refs = sc.prev.map(all_references);
-    let left = blocks::left(sc.w);
-    let right = blocks::right(sc.w, blocks::CellsAt::Below);
-    let (cards, card_of) = folio_cards(sc.w, sc.prev, &sc.refs, prev_refs.as_deref(), sc.marks);
-    if cards.is_empty() && left.is_empty() && right.is_empty() {
-        return None;
-    }
-    let b = arrange::Blocks::new(left, right, cards, &sc.refs, &sc.keys, &card_of);
-    let (pane, resp, placement, zoom, fit_area, pan) = match fit {
-        Fit::Pane {
-            user_zoom,
-            pan,
-            max_zoom,
-        } => {
-            let pane = ui.available_rect_before_wrap();
-            let resp = ui.allocate_rect(pane, Sense::click_and_drag());
-            let fit_area = Rect::from_min_max(pane.min, pane.max - vec2(0.0, legend::HEIGHT)).shrink(6.0);
-            let (placement, z) = arrange::fit(&b, fit_area.size(), max_zoom);
-            (pane, resp, placement, z * user_zoom, fit_area, pan)
-        }
-        Fit::Natural => {
-            let placement = arrange::columns(&b);
-            let (rect, resp) = ui.allocate_exact_size(placement.size + vec2(20.0, 20.0), Sense::hover());
-            (rect, resp, placement, 1.0, rect.shrink(10.0), Vec2::ZERO)
-        }
-    };
-    let arrangement = format!("{:?}", placement.arrangement);
-    let (b, placement) = if placement.arrangement == arrange::Arrangement::Bands {
-        // Holders below the folios: their cells on top, so arrows leave
-        // upwards without crossing their titles (same sizes, same places).
-        let (left, cards) = b.into_parts();
-        let right = blocks::right(sc.w, blocks::CellsAt::Above);
-        let b = arrange::Blocks::new(left, right, cards, &sc.refs, &sc.keys, &card_of);
-        let p = arrange::bands(&b, placement.width);
-        (b, p)
-    } else {
-        (b, placement)
-    };
-    let l = arrange::build(b, &placement);
-    let content = l.content();
-    let origin = match fit {
-        Fit::Pane { .. } => fit_area.center().to_vec2() - content.center().to_vec2() * zoom + pan,
-        Fit::Natural => fit_area.min.to_vec2() - content.min.to_vec2(),
-    };
-    let framing = Framing {
-        pane,
-        fit_area,
-        zoom,
-        origin,
-    };
-    Some((l, arrangement, framing, resp))
 }
 
 /// Frames, arrows, cells and cards, in that order (cards on top); returns a
@@ -315,7 +401,7 @@ fn paint_all(
 ) -> Option<FolioId> {
     let painter = ui.painter_at(v.clip);
     paint::frames(&painter, v, l);
-    paint::arrows(&painter, v, l, &sc.refs, &sc.keys, &hot.refs, motion);
+    paint::arrows(&painter, v, l, sc.refs, sc.keys, &hot.refs, motion);
     if let Some(m) = motion {
         m.retracting(&painter, v, l);
     }
@@ -330,7 +416,7 @@ fn paint_all(
             w: sc.w,
             prev: sc.prev,
             marks: sc.marks,
-            refs: &sc.refs,
+            refs: sc.refs,
             hot: &hot.refs,
             hot_piece: hot.piece.filter(|(f, _)| f == id).map(|(_, i)| &place.bar[i]),
             motion,
@@ -349,7 +435,7 @@ fn stats(ui: &Ui, sc: &Scene, l: &layout::Layout, v: &View, hot: &hover::Hot, f:
         .cards
         .iter()
         .flat_map(|(id, c)| c.bar.iter().map(move |p| (*id, p)))
-        .map(|(id, p)| (id, v.tr(p.rect), card::piece_text(p, sc.w, &sc.refs)))
+        .map(|(id, p)| (id, v.tr(p.rect), card::piece_text(p, sc.w, sc.refs)))
         .collect();
     let lit_pieces = l
         .cards

@@ -10,15 +10,21 @@ use super::layout::{CellKey, Layout};
 use super::legend;
 use super::paint::{arrow_head, ends};
 use super::view::View;
+use ahash::AHashSet as HashSet;
 use egui::{Painter, Stroke};
 use pinlab_lessons::model::refs::{RefKind, Reference, Referrer, all_references};
 use pinlab_lessons::model::{Folio, FolioId, World};
-use std::collections::{HashMap, HashSet};
 
-type Ident = (Referrer, FolioId, u16, RefKind);
+/// What makes two references the same across the transition.
+fn ident(r: &Reference) -> (FolioId, u16, RefKind, &Referrer) {
+    (r.folio, r.page, r.kind, &r.from)
+}
 
-fn ident(r: &Reference) -> Ident {
-    (r.from.clone(), r.folio, r.page, r.kind)
+/// Indexes of `refs` sorted by identity.
+fn sorted(refs: &[Reference]) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..refs.len()).collect();
+    v.sort_by(|a, b| ident(&refs[*a]).cmp(&ident(&refs[*b])));
+    v
 }
 
 pub struct Motion<'a> {
@@ -37,26 +43,28 @@ impl<'a> Motion<'a> {
     pub fn new(a: Anim<'a>, now: &[Reference]) -> Motion<'a> {
         let before = all_references(a.from);
         let keys = super::arrange::cell_keys(a.from, &before);
-        let mut left: HashMap<Ident, usize> = HashMap::new();
-        for r in &before {
-            *left.entry(ident(r)).or_default() += 1;
-        }
+        // Merge the two lists in identity order: what only `now` has is new,
+        // what only `before` had is gone (duplicates pair off one by one).
+        let (sb, sn) = (sorted(&before), sorted(now));
+        let (mut i, mut j) = (0, 0);
         let mut new = HashSet::new();
-        for (i, r) in now.iter().enumerate() {
-            match left.get_mut(&ident(r)) {
-                Some(n) if *n > 0 => *n -= 1,
-                _ => {
-                    new.insert(i);
-                }
-            }
-        }
         let mut gone = Vec::new();
-        for (r, k) in before.iter().zip(keys) {
-            if let Some(n) = left.get_mut(&ident(r))
-                && *n > 0
-            {
-                *n -= 1;
-                gone.push((r.clone(), k));
+        while i < sb.len() || j < sn.len() {
+            let order = match (sb.get(i), sn.get(j)) {
+                (Some(x), Some(y)) => ident(&before[*x]).cmp(&ident(&now[*y])),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Equal => (i, j) = (i + 1, j + 1),
+                std::cmp::Ordering::Less => {
+                    gone.push((before[sb[i]].clone(), keys[sb[i]].clone()));
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    new.insert(sn[j]);
+                    j += 1;
+                }
             }
         }
         let shown_before = before.iter().map(|r| r.folio).collect();

@@ -81,7 +81,7 @@ fn changed(marks: &Marks, k: &CellKey) -> Option<Color32> {
 /// pages of holders, pipes and kernel buffers. `hot` cells are ringed.
 pub fn cells(p: &Painter, v: &View, l: &Layout, w: &World, marks: &Marks, hot: &[&CellKey]) {
     let bits = |r: &Rect| (r.min.x.to_bits(), r.min.y.to_bits());
-    let in_run: std::collections::HashSet<(u32, u32)> = l.runs.iter().map(|r| bits(&r.rect)).collect();
+    let in_run: ahash::AHashSet<(u32, u32)> = l.runs.iter().map(|r| bits(&r.rect)).collect();
     for run in &l.runs {
         runs(p, v, run, w, marks, hot, l);
     }
@@ -186,7 +186,7 @@ pub fn arrows(
     order.sort_by_key(|i| hot.contains(i));
     // The 512 PTEs of a run share one cell, a group one card: one arrow per
     // cell, kind and card.
-    let mut drawn = std::collections::HashSet::new();
+    let mut drawn = ahash::AHashSet::new();
     for i in order {
         let (Some(k), Some(card)) = (&keys[i], l.card(refs[i].folio)) else {
             continue;

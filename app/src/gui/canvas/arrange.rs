@@ -283,10 +283,10 @@ pub fn fit(b: &Blocks, pane: Vec2, max_zoom: f32) -> (Placement, f32) {
         }
     }
     // A row that wraps sends arrows through the row before it: keep every
-    // band on one row if that costs at most a fifth of the size and no
-    // readability (zoom 1 is 13 px text).
+    // band on one row while the text stays readable (zoom 1 is 13 px) and
+    // the picture keeps at least half its size.
     let one_row = (pane.x / widest_band(b)).min(max_zoom);
-    let zb = if one_row < lo && one_row >= (0.8 * lo).max(lo.min(1.0)) && fits(one_row) {
+    let zb = if one_row < lo && one_row >= (0.5 * lo).max(lo.min(1.0)) && fits(one_row) {
         one_row
     } else {
         lo

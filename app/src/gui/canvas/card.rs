@@ -234,34 +234,9 @@ pub fn paint(ui: &mut Ui, p: &egui::Painter, v: &View, c: Card, id: FolioId, pla
     for piece in &place.bar {
         paint_piece(p, v, piece, c.hot);
     }
-    let mut y = CHIPS_Y;
-    let mut x = f32::INFINITY;
-    for (name, col) in chips(f) {
-        if x + chip_w(name) > BLOCK_W - 2.0 * PAD {
-            y += if x.is_finite() { CHIP_ROW } else { 0.0 };
-            x = 0.0;
-        }
-        let g = p.layout_no_wrap(name.to_string(), v.font(BODY), Color32::BLACK);
-        let cr = Rect::from_min_size(v.t(place.rect.min + vec2(PAD + x, y)), g.size() + vec2(8.0, 4.0) * z);
-        p.rect_filled(cr, 4.0 * z, col);
-        p.galley(cr.min + vec2(4.0, 2.0) * z, g, Color32::BLACK);
-        x += chip_w(name) + 4.0;
-    }
+    paint_chips(p, v, place, f);
     let y = place.rect.height() - PAD - LINE;
-    let data: Vec<&str> = f.pages.iter().take(6).map(|p| p.data.tag()).collect();
-    let more = if f.nr_pages() > 6 {
-        format!(" ... ({} pages)", f.nr_pages())
-    } else {
-        String::new()
-    };
-    let mut data = format!("data: {}{more}", data.join(" | "));
-    if place.members.len() > 1 {
-        let tags = |m: &FolioId| w.folio(*m).pages.iter().map(|p| p.data.tag()).collect::<Vec<_>>();
-        let first = tags(&place.members[0]);
-        if place.members.iter().any(|m| tags(m) != first) {
-            data = format!("data: differs (first: {})", first.first().copied().unwrap_or("-"));
-        }
-    }
+    let data = data_line(w, f, place);
     p.text(at(y), Align2::LEFT_TOP, data, v.font(BODY), Color32::LIGHT_GRAY);
     let resp = ui.interact(rect, ui.scope_id().with(("folio", id.0)), Sense::click());
     let label = if place.members.len() > 1 {
@@ -275,6 +250,43 @@ pub fn paint(ui: &mut Ui, p: &egui::Painter, v: &View, c: Card, id: FolioId, pla
         None => resp.on_hover_ui(|ui| folio_tooltip(ui, id, f, w, c.refs, &place.deltas)),
     }
     .clicked()
+}
+
+/// The flags as chips, wrapped to the rows the layout reserved.
+fn paint_chips(p: &egui::Painter, v: &View, place: &CardPlace, f: &Folio) {
+    let z = v.zoom;
+    let mut y = CHIPS_Y;
+    let mut x = f32::INFINITY;
+    for (name, col) in chips(f) {
+        if x + chip_w(name) > BLOCK_W - 2.0 * PAD {
+            y += if x.is_finite() { CHIP_ROW } else { 0.0 };
+            x = 0.0;
+        }
+        let g = p.layout_no_wrap(name.to_string(), v.font(BODY), Color32::BLACK);
+        let cr = Rect::from_min_size(v.t(place.rect.min + vec2(PAD + x, y)), g.size() + vec2(8.0, 4.0) * z);
+        p.rect_filled(cr, 4.0 * z, col);
+        p.galley(cr.min + vec2(4.0, 2.0) * z, g, Color32::BLACK);
+        x += chip_w(name) + 4.0;
+    }
+}
+
+/// "data: A | B": the tags of the first pages; for a group, whether its
+/// folios' data differ.
+fn data_line(w: &World, f: &Folio, place: &CardPlace) -> String {
+    let data: Vec<&str> = f.pages.iter().take(6).map(|p| p.data.tag()).collect();
+    let more = if f.nr_pages() > 6 {
+        format!(" ... ({} pages)", f.nr_pages())
+    } else {
+        String::new()
+    };
+    if place.members.len() > 1 {
+        let tags = |m: &FolioId| w.folio(*m).pages.iter().map(|p| p.data.tag()).collect::<Vec<_>>();
+        let first = tags(&place.members[0]);
+        if place.members.iter().any(|m| tags(m) != first) {
+            return format!("data: differs (first: {})", first.first().copied().unwrap_or("-"));
+        }
+    }
+    format!("data: {}{more}", data.join(" | "))
 }
 
 fn paint_piece(p: &egui::Painter, v: &View, piece: &BarPiece, hot: &[usize]) {

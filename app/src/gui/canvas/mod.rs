@@ -344,6 +344,7 @@ pub fn canvas_ui(
     };
     let zoom = ld.fit_zoom * user_zoom;
     let content = ld.l.content();
+    // Centred in the pane (then the user's pan), or from the corner on paper.
     let origin = match fit {
         Fit::Pane { .. } => fit_area.center().to_vec2() - content.center().to_vec2() * zoom + pan,
         Fit::Natural => fit_area.min.to_vec2() - content.min.to_vec2(),
@@ -354,6 +355,29 @@ pub fn canvas_ui(
         zoom,
         origin,
     };
+    let kinds;
+    (out.stats, kinds) = draw(ui, (w, prev, marks), ld, &framing, anim, &mut out);
+    if let Fit::Pane { .. } = fit {
+        legend::paint(ui, framing.pane, &kinds);
+        out.pan_by = resp.drag_delta();
+        if resp.contains_pointer() {
+            out.pan_by += ui.input(|i| i.smooth_scroll_delta);
+            out.zoom_by = ui.input(|i| i.zoom_delta());
+        }
+    }
+    out
+}
+
+/// Hover, motion, painting, the frame's stats and the kinds of reference on
+/// screen; sets `out.clicked`.
+fn draw(
+    ui: &mut Ui,
+    (w, prev, marks): (&World, Option<&World>, &Marks),
+    ld: &Laid,
+    framing: &Framing,
+    anim: Option<Anim>,
+    out: &mut CanvasOut,
+) -> (CanvasStats, Vec<pinlab_lessons::model::refs::RefKind>) {
     let sc = Scene {
         w,
         prev,
@@ -362,13 +386,6 @@ pub fn canvas_ui(
         keys: &ld.keys,
     };
     let l = &ld.l;
-    if let Fit::Pane { .. } = fit {
-        out.pan_by = resp.drag_delta();
-        if resp.contains_pointer() {
-            out.pan_by += ui.input(|i| i.smooth_scroll_delta);
-            out.zoom_by = ui.input(|i| i.zoom_delta());
-        }
-    }
     let v = View::new(framing.zoom, framing.origin, framing.pane, ui.visuals().dark_mode);
     let pointer = ui
         .input(|i| i.pointer.hover_pos())
@@ -379,14 +396,11 @@ pub fn canvas_ui(
     let motion = anim.filter(|a| a.t < 1.0).map(|a| motion::Motion::new(a, sc.refs));
     out.clicked = paint_all(ui, &sc, l, &v, &hot, motion.as_ref());
     let kinds = legend::kinds(sc.refs.iter().filter(|r| l.card(r.folio).is_some()));
-    if let Fit::Pane { .. } = fit {
-        legend::paint(ui, framing.pane, &kinds);
-    }
-    out.stats = stats(ui, &sc, l, &v, &hot, &framing);
-    out.stats.arrangement = ld.arrangement.clone();
-    out.stats.legend = kinds.iter().map(|k| k.noun()).collect();
-    out.stats.animating = motion.is_some();
-    out
+    let mut stats = stats(ui, &sc, l, &v, &hot, framing);
+    stats.arrangement = ld.arrangement.clone();
+    stats.legend = kinds.iter().map(|k| k.noun()).collect();
+    stats.animating = motion.is_some();
+    (stats, kinds)
 }
 
 /// Frames, arrows, cells and cards, in that order (cards on top); returns a

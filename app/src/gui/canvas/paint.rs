@@ -7,7 +7,7 @@ use super::legend;
 use super::view::View;
 use egui::{Align2, Color32, Painter, Pos2, Rect, Stroke, StrokeKind, pos2};
 use pinlab_lessons::model::mm::Pte;
-use pinlab_lessons::model::refs::Reference;
+use pinlab_lessons::model::refs::{RefKind, Reference};
 use pinlab_lessons::model::step::ObjRef;
 use pinlab_lessons::model::{World, ZERO_FOLIO};
 
@@ -231,5 +231,36 @@ pub fn arrows(
             p.line_segment([a, b], stroke);
         }
         arrow_head(p, a, b, color, v.zoom.max(0.6) * if is_hot { 1.4 } else { 1.0 });
+        label(p, v, a, b, refs[i].kind, color);
     }
+}
+
+/// The kind of a holder's reference, written along its arrow where there is
+/// room (mappings are many and all alike: the legend names them).
+fn label(p: &Painter, v: &View, a: Pos2, b: Pos2, kind: RefKind, color: Color32) {
+    let word = match kind {
+        RefKind::Pin => "pin",
+        RefKind::Get => "ref",
+        RefKind::List => "listed",
+        RefKind::Pipe => "pipe",
+        RefKind::Kernel => "kbuf",
+        RefKind::PageCache => "cache",
+        _ => return,
+    };
+    if (b - a).length() < 70.0 * v.zoom {
+        return;
+    }
+    let mid = a + (b - a) * 0.5;
+    let g = p.layout_no_wrap(word.to_string(), v.font(BODY), color);
+    let r = Rect::from_center_size(mid + egui::vec2(g.size().x / 2.0 + 6.0 * v.zoom, 0.0), g.size());
+    p.rect_filled(
+        r.expand(2.0),
+        3.0,
+        if v.dark {
+            Color32::from_black_alpha(170)
+        } else {
+            Color32::from_white_alpha(200)
+        },
+    );
+    p.galley(r.min, g, color);
 }

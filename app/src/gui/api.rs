@@ -75,7 +75,7 @@ impl PinlabApp {
             kernel: s.preset.name().to_string(),
             micro_step: s.cursor,
             micro_steps: s.entries(),
-            presenter: self.presenter,
+            presenter: self.presenter.on,
         }
     }
 

@@ -115,13 +115,10 @@ pub struct PinlabApp {
     /// What an export did (a PNG arrives from a screenshot callback).
     notice: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// Presenter mode: full screen, large type, answers and checks hidden until revealed.
-    presenter: bool,
-    /// Presenter's blank screen (B).
-    blank: bool,
+    presenter: presenter::Presenter,
     show_help: bool,
-    presenter_toggle: bool,
-    /// Presenter mode: show the kernel-function log too.
-    show_log: bool,
+    /// Presenter commands from buttons outside the presenter's own bar.
+    presenter_cmds: Vec<presenter::PresenterCommand>,
     show_transcript: bool,
     /// The "Open a lesson file" box (desktop only: the web build has no files).
     #[cfg(not(target_arch = "wasm32"))]
@@ -175,11 +172,9 @@ impl Default for PinlabApp {
             live: None,
             canvas_rect: egui::Rect::NOTHING,
             notice: Default::default(),
-            presenter: false,
-            blank: false,
+            presenter: presenter::Presenter::default(),
             show_help: false,
-            presenter_toggle: false,
-            show_log: false,
+            presenter_cmds: Vec::new(),
             show_transcript: false,
             #[cfg(not(target_arch = "wasm32"))]
             open_path: String::new(),
@@ -232,7 +227,7 @@ impl PinlabApp {
     }
 
     pub fn presenter(&self) -> bool {
-        self.presenter
+        self.presenter.on
     }
 
     /// What the canvas showed in the last frame (fit, text size, bar pieces).
@@ -465,12 +460,7 @@ impl PinlabApp {
             if i.key_pressed(Key::T) {
                 self.show_transcript = !self.show_transcript;
             }
-            if i.key_pressed(Key::F5) {
-                self.presenter_toggle = true;
-            }
-            if self.presenter && (i.key_pressed(Key::B) || i.key_pressed(Key::Period)) {
-                self.blank = !self.blank;
-            }
+            self.presenter_cmds.extend(self.presenter.keys(i));
             if i.key_pressed(Key::Plus) || i.key_pressed(Key::Equals) {
                 self.zoom = (self.zoom * 1.15).min(4.0);
             }
@@ -480,16 +470,7 @@ impl PinlabApp {
             if i.key_pressed(Key::F) || i.key_pressed(Key::Num0) {
                 self.fit_canvas();
             }
-            if self.presenter && i.key_pressed(Key::L) {
-                self.show_log = !self.show_log;
-            }
-            if self.presenter && i.key_pressed(Key::Escape) {
-                self.presenter_toggle = true;
-            }
         });
-        if std::mem::take(&mut self.presenter_toggle) {
-            self.set_presenter(ctx, !self.presenter);
-        }
         self.quiz_keys(ctx);
     }
 
@@ -575,6 +556,9 @@ impl PinlabApp {
         self.keys(&ctx);
         self.tick(&ctx);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
+        // Presenter commands from its keys and the Present button, in one place.
+        let cmds = std::mem::take(&mut self.presenter_cmds);
+        self.apply_presenter(&ctx, cmds);
         egui::Panel::bottom("timeline").show(ui, |ui| self.timeline(ui));
         if self.narrow(&ctx) {
             self.tabs_ui(ui);
@@ -588,7 +572,7 @@ impl PinlabApp {
         #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
         self.live_window(&ctx);
         self.exercises_window(&ctx);
-        if self.presenter && self.blank {
+        if self.presenter.on && self.presenter.blank {
             self.blank_ui(&ctx);
         }
         self.transcript_window(&ctx);
@@ -598,7 +582,7 @@ impl PinlabApp {
     /// picture keeps the whole width.
     fn narrow(&self, ctx: &egui::Context) -> bool {
         let w = ctx.content_rect().width();
-        w.is_finite() && w < NARROW && !self.presenter
+        w.is_finite() && w < NARROW && !self.presenter.on
     }
 
     fn tabs_ui(&mut self, ui: &mut egui::Ui) {
@@ -625,13 +609,13 @@ impl PinlabApp {
         let ctx = ui.ctx().clone();
         // Presenter mode has its own panel sizes: the canvas gets the room.
         let width = ctx.content_rect().width();
-        egui::Panel::left(if self.presenter {
+        egui::Panel::left(if self.presenter.on {
             "narration-present"
         } else {
             "narration"
         })
         .resizable(true)
-        .default_size(if self.presenter {
+        .default_size(if self.presenter.on {
             // The first frame may not know the window's size yet.
             if width.is_finite() {
                 (width * 0.3).clamp(240.0, 400.0)
@@ -663,7 +647,7 @@ impl PinlabApp {
             let view = panels::NarrationView {
                 revealed: &mut self.revealed,
                 large: self.large,
-                presenter: self.presenter,
+                presenter: self.presenter.on,
             };
             panels::narration_ui(ui, &self.session, &mut self.md, view);
         });
@@ -672,7 +656,7 @@ impl PinlabApp {
     /// The right panel: kernel functions, hazards, vmstat, why-alive.
     fn log_panel(&mut self, ui: &mut egui::Ui) {
         // On a projector the kernel-function log gives way to the canvas (L brings it back).
-        if !self.presenter || self.show_log {
+        if !self.presenter.on || self.presenter.show_log {
             let width = ui.ctx().content_rect().width();
             egui::Panel::right("log")
                 .resizable(true)
@@ -790,7 +774,7 @@ impl PinlabApp {
         canvas::Fit::Pane {
             user_zoom: self.zoom,
             pan: self.pan,
-            max_zoom: if self.presenter { 3.0 } else { 2.2 },
+            max_zoom: if self.presenter.on { 3.0 } else { 2.2 },
             key: Some(s.view_key()),
         }
     }
@@ -857,16 +841,11 @@ impl PinlabApp {
     }
 
     fn top_bar(&mut self, ui: &mut egui::Ui) {
-        if self.presenter {
-            // Only what the presenter needs; the rest is one Esc away.
-            ui.horizontal(|ui| {
-                ui.strong(&self.session.lesson.title);
-                ui.label(format!("kernel {}", self.session.preset.name()));
-                if ui.button("Leave presenter (Esc)").clicked() {
-                    self.presenter_toggle = true;
-                }
-                ui.checkbox(&mut self.show_log, "Kernel functions (L)");
-            });
+        if self.presenter.on {
+            let cmds = self
+                .presenter
+                .bar(ui, &self.session.lesson.title, self.session.preset.name());
+            self.apply_presenter(&ui.ctx().clone(), cmds);
             return;
         }
         let narrow = self.narrow(ui.ctx());
@@ -1014,14 +993,14 @@ impl PinlabApp {
             self.exercises = Some(Default::default());
         }
         if ui
-            .button(if self.presenter {
+            .button(if self.presenter.on {
                 "Leave presenter (Esc)"
             } else {
                 "Present (F5)"
             })
             .clicked()
         {
-            self.presenter_toggle = true;
+            self.presenter_cmds.push(presenter::PresenterCommand::Toggle);
         }
         if ui.button("Help").clicked() {
             self.show_help = true;
@@ -1131,7 +1110,7 @@ impl PinlabApp {
                     cmd = Some(c);
                 }
             }
-            if !self.presenter && !narrow {
+            if !self.presenter.on && !narrow {
                 let mut speed = self.speed;
                 if ui
                     .add(egui::Slider::new(&mut speed, 0.5..=10.0).text("speed"))

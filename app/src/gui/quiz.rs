@@ -187,56 +187,62 @@ mod tests {
     }
 }
 
-/// The quiz's part of the narration panel and its keys.
+/// What the quiz asks the app to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum QuizCommand {
+    /// Mark this answer to the waiting question, run the step, reveal.
+    Answer(i64),
+}
+
+/// The quiz's part of the narration panel and its keys: drawn from the
+/// quiz's own state and the session, returning commands the app applies.
 mod view {
-    use super::super::session::Nav;
+    use super::super::session::{Nav, Session};
     use super::super::{PinlabApp, theme};
+    use super::{Quiz, QuizCommand};
     use egui::{Key, RichText, Ui};
 
-    impl PinlabApp {
-        pub(in crate::gui) fn quiz_ui(&mut self, ui: &mut Ui) {
-            let (right, answered, total) = self.quiz.score(&self.session);
+    impl Quiz {
+        pub fn ui(&mut self, ui: &mut Ui, s: &Session) -> Vec<QuizCommand> {
+            let (right, answered, total) = self.score(s);
             ui.label(
                 RichText::new(format!(
                     "Quiz score: {right} right of {answered} answered ({total} questions)"
                 ))
                 .strong(),
             );
-            if let Some(k) = self.quiz.asking {
-                let Some(q) = self.session.report.steps.get(k - 1).and_then(|s| s.question.clone()) else {
-                    return;
+            let mut out = Vec::new();
+            if let Some(k) = self.asking {
+                let Some(q) = s.report.steps.get(k - 1).and_then(|st| st.question.clone()) else {
+                    return out;
                 };
                 ui.group(|ui| {
                     // The action is not shown: a question may ask which one it is.
                     ui.label(RichText::new(format!("Predict, before step {k} runs:")).monospace());
                     ui.strong(&q.prompt);
-                    let mut pick = None;
                     if q.choices.is_empty() {
                         ui.horizontal(|ui| {
                             let l = ui.label("Your answer");
                             let r = ui
-                                .add(egui::TextEdit::singleline(&mut self.quiz.typed).desired_width(80.0))
+                                .add(egui::TextEdit::singleline(&mut self.typed).desired_width(80.0))
                                 .labelled_by(l.id);
                             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
                             if (ui.button("Answer").clicked() || enter)
-                                && let Ok(v) = self.quiz.typed.trim().parse::<i64>()
+                                && let Ok(v) = self.typed.trim().parse::<i64>()
                             {
-                                pick = Some(v);
+                                out.push(QuizCommand::Answer(v));
                             }
                         });
                     } else {
                         for (i, c) in q.choices.iter().enumerate() {
                             if ui.button(format!("{}. {c}", i + 1)).clicked() {
-                                pick = Some(i as i64 + 1);
+                                out.push(QuizCommand::Answer(i as i64 + 1));
                             }
                         }
                     }
-                    if let Some(v) = pick {
-                        self.answer_quiz(v);
-                    }
                 });
                 ui.separator();
-            } else if let Some(g) = self.quiz.given.get(&self.session.step()) {
+            } else if let Some(g) = self.given.get(&s.step()) {
                 let (text, color) = if g.right {
                     (format!("Your answer {} is right.", g.value), theme::GREEN)
                 } else {
@@ -244,30 +250,20 @@ mod view {
                 };
                 ui.label(RichText::new(text).strong().color(color));
             }
-        }
-
-        /// Marks the answer, runs the step and shows the explanation.
-        pub fn answer_quiz(&mut self, value: i64) {
-            if let Some(k) = self.quiz.answer(&self.session, value) {
-                self.session.nav(Nav::Step(k));
-                self.sync_compare();
-                self.last_step = k;
-                self.time(crate::gui::TimeCommand::Reveal);
-            }
+            out
         }
 
         /// Digits answer a multiple-choice question that is waiting.
-        pub(in crate::gui) fn quiz_keys(&mut self, ctx: &egui::Context) {
-            let Some(k) = self.quiz.asking else { return };
-            let n = self
-                .session
+        pub fn keys(&self, ctx: &egui::Context, s: &Session) -> Vec<QuizCommand> {
+            let Some(k) = self.asking else { return Vec::new() };
+            let n = s
                 .report
                 .steps
                 .get(k - 1)
-                .and_then(|s| s.question.as_ref())
+                .and_then(|st| st.question.as_ref())
                 .map_or(0, |q| q.choices.len());
             if n == 0 || ctx.egui_wants_keyboard_input() {
-                return;
+                return Vec::new();
             }
             const DIGITS: [Key; 9] = [
                 Key::Num1,
@@ -280,10 +276,118 @@ mod view {
                 Key::Num8,
                 Key::Num9,
             ];
-            let pressed = ctx.input(|i| DIGITS.iter().take(n).position(|d| i.key_pressed(*d)));
-            if let Some(i) = pressed {
-                self.answer_quiz(i as i64 + 1);
+            ctx.input(|i| DIGITS.iter().take(n).position(|d| i.key_pressed(*d)))
+                .map(|i| QuizCommand::Answer(i as i64 + 1))
+                .into_iter()
+                .collect()
+        }
+    }
+
+    impl PinlabApp {
+        pub(in crate::gui) fn quiz_ui(&mut self, ui: &mut Ui) {
+            let cmds = self.quiz.ui(ui, &self.session);
+            self.apply_quiz(cmds);
+        }
+
+        pub(in crate::gui) fn quiz_keys(&mut self, ctx: &egui::Context) {
+            let cmds = self.quiz.keys(ctx, &self.session);
+            self.apply_quiz(cmds);
+        }
+
+        /// The one place quiz commands change the app.
+        pub fn apply_quiz(&mut self, cmds: Vec<QuizCommand>) {
+            for c in cmds {
+                match c {
+                    QuizCommand::Answer(v) => self.answer_quiz(v),
+                }
             }
         }
+
+        /// Marks the answer, runs the step and shows the explanation.
+        pub fn answer_quiz(&mut self, value: i64) {
+            if let Some(k) = self.quiz.answer(&self.session, value) {
+                self.session.nav(Nav::Step(k));
+                self.sync_compare();
+                self.last_step = k;
+                self.time(crate::gui::TimeCommand::Reveal);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod component_tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use pinlab_lessons::builtin;
+    use pinlab_lessons::model::Preset;
+
+    struct State {
+        quiz: Quiz,
+        session: Session,
+        out: Vec<QuizCommand>,
+    }
+
+    fn harness(id: &str) -> Harness<'static, State> {
+        let session = Session::new(builtin::by_id(id).unwrap(), Preset::V6_12, None);
+        let mut quiz = Quiz {
+            enabled: true,
+            ..Default::default()
+        };
+        let mut session = session;
+        let n = quiz.gate(&session, Nav::End);
+        session.nav(n);
+        Harness::builder().build_ui_state(
+            |ui, st: &mut State| {
+                let cmds = st.quiz.ui(ui, &st.session);
+                st.out.extend(cmds);
+            },
+            State {
+                quiz,
+                session,
+                out: Vec::new(),
+            },
+        )
+    }
+
+    /// A choice button sends that answer; nothing is marked until the app
+    /// applies it.
+    #[test]
+    fn a_choice_sends_its_number() {
+        let mut h = harness("folio-life");
+        h.run();
+        let k = h.state().quiz.asking.expect("a question is waiting");
+        let q = h.state().session.report.steps[k - 1].question.clone().unwrap();
+        assert!(!q.choices.is_empty());
+        h.get_by_label(&format!("2. {}", q.choices[1])).click();
+        h.run();
+        assert_eq!(h.state().out, vec![QuizCommand::Answer(2)]);
+        assert!(h.state().quiz.given.is_empty());
+    }
+
+    /// A number question takes what is typed; text that is not a number
+    /// sends nothing.
+    #[test]
+    fn a_number_is_typed_and_sent() {
+        let mut h = harness("ref-extraction");
+        h.run();
+        let k = h.state().quiz.asking.expect("a question is waiting");
+        assert!(
+            h.state().session.report.steps[k - 1]
+                .question
+                .as_ref()
+                .unwrap()
+                .choices
+                .is_empty()
+        );
+        h.state_mut().quiz.typed = "two".into();
+        h.get_by_label("Answer").click();
+        h.run();
+        assert!(h.state().out.is_empty());
+        h.state_mut().quiz.typed = " 2 ".into();
+        h.get_by_label("Answer").click();
+        h.run();
+        assert_eq!(h.state().out, vec![QuizCommand::Answer(2)]);
     }
 }

@@ -54,83 +54,157 @@ impl PinlabApp {
     }
 
     pub(super) fn side_by_side_ui(&mut self, ui: &mut Ui, marks: canvas::Marks) {
-        let fit = self.canvas_fit();
-        let diffs = self.differences();
-        let k = self.session.step();
-        let header = if diffs.is_empty() {
-            format!(
-                "Step {k}: no difference between {} and the second pane",
-                self.session.preset.name()
-            )
-        } else {
-            format!("Step {k}: {} difference(s)", diffs.len())
-        };
-        ui.label(RichText::new(header).strong());
-        egui::ScrollArea::vertical()
-            .id_salt("diffs")
-            .max_height(110.0)
-            .show(ui, |ui| {
-                for d in &diffs {
-                    ui.label(RichText::new(format!("{}: {}  |  {}", d.what, d.left, d.right)).color(DIFF));
+        let Some(c) = &self.compare else { return };
+        let cmds = panes(
+            ui,
+            (&self.session, self.canvas_fit()),
+            (c, self.canvas_fit_for(c)),
+            marks,
+        );
+        for cmd in cmds {
+            match cmd {
+                CompareCommand::Kernel(p) => self.set_compare(Some(p)),
+                // Both panes move together, so the same place is compared.
+                CompareCommand::Canvas(o) => self.apply_canvas_out(&o),
+            }
+        }
+    }
+}
+
+/// What the two panes ask the app to do.
+#[derive(Debug)]
+pub enum CompareCommand {
+    /// Run the second pane under this kernel.
+    Kernel(Preset),
+    /// A pane was panned or zoomed.
+    Canvas(canvas::CanvasOut),
+}
+
+/// The differences at the current step, then the first pane above the
+/// second (each gets the full width, so the canvases stay as readable as in
+/// the single view), and the second pane's kernel picker.
+pub fn panes(
+    ui: &mut Ui,
+    (left, left_fit): (&Session, canvas::Fit),
+    (right, right_fit): (&Session, canvas::Fit),
+    marks: canvas::Marks,
+) -> Vec<CompareCommand> {
+    let diffs = differences((left.world(), left.step_report()), (right.world(), right.step_report()));
+    let k = left.step();
+    let header = if diffs.is_empty() {
+        format!(
+            "Step {k}: no difference between {} and the second pane",
+            left.preset.name()
+        )
+    } else {
+        format!("Step {k}: {} difference(s)", diffs.len())
+    };
+    ui.label(RichText::new(header).strong());
+    egui::ScrollArea::vertical()
+        .id_salt("diffs")
+        .max_height(110.0)
+        .show(ui, |ui| {
+            for d in &diffs {
+                ui.label(RichText::new(format!("{}: {}  |  {}", d.what, d.left, d.right)).color(DIFF));
+            }
+        });
+    let (mut left_marks, mut right_marks) = (marks, canvas::Marks::default());
+    left_marks.diff.extend(diffs.iter().filter_map(|d| d.left_folio));
+    right_marks.diff.extend(diffs.iter().filter_map(|d| d.right_folio));
+    let mut out = Vec::new();
+    let pane_h = ((ui.available_height() - 40.0) / 2.0).max(120.0);
+    ui.label(RichText::new(format!("kernel {}", left.preset.name())).strong());
+    ui.push_id("left-pane", |ui| {
+        ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
+            let o = canvas::canvas_ui(ui, left.world(), None, &left_marks, left_fit, None);
+            out.push(CompareCommand::Canvas(o));
+        });
+    });
+    ui.separator();
+    let mut other = right.preset;
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("kernel").strong());
+        let r = egui::ComboBox::from_id_salt("compare-kernel")
+            .selected_text(other.name())
+            .show_ui(ui, |ui| {
+                for p in Preset::ALL {
+                    ui.selectable_value(&mut other, p, p.name());
                 }
             });
-        let (mut left_marks, mut right_marks) = (marks, canvas::Marks::default());
-        left_marks.diff.extend(diffs.iter().filter_map(|d| d.left_folio));
-        right_marks.diff.extend(diffs.iter().filter_map(|d| d.right_folio));
-        // One pane above the other: each gets the full width, so the canvases
-        // stay as readable as in the single view (processes stack downwards).
-        let mut pick = None;
-        let pane_h = ((ui.available_height() - 40.0) / 2.0).max(120.0);
-        ui.label(RichText::new(format!("kernel {}", self.session.preset.name())).strong());
-        let mut outs = Vec::new();
-        ui.push_id("left-pane", |ui| {
-            ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
-                outs.push(canvas::canvas_ui(
-                    ui,
-                    self.session.world(),
-                    None,
-                    &left_marks,
-                    fit,
-                    None,
-                ));
-            });
+        r.response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Second pane kernel"));
+    });
+    if other != right.preset {
+        out.push(CompareCommand::Kernel(other));
+    }
+    ui.push_id("right-pane", |ui| {
+        ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
+            let o = canvas::canvas_ui(ui, right.world(), None, &right_marks, right_fit, None);
+            out.push(CompareCommand::Canvas(o));
         });
-        ui.separator();
-        let Some(c) = &self.compare else { return };
-        let mut other = c.preset;
-        ui.horizontal(|ui| {
-            ui.label(RichText::new("kernel").strong());
-            let r = egui::ComboBox::from_id_salt("compare-kernel")
-                .selected_text(other.name())
-                .show_ui(ui, |ui| {
-                    for p in Preset::ALL {
-                        ui.selectable_value(&mut other, p, p.name());
-                    }
-                });
-            r.response
-                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Second pane kernel"));
-        });
-        if other != c.preset {
-            pick = Some(other);
-        }
-        ui.push_id("right-pane", |ui| {
-            ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
-                outs.push(canvas::canvas_ui(
-                    ui,
-                    c.world(),
-                    None,
-                    &right_marks,
-                    self.canvas_fit_for(c),
-                    None,
-                ));
-            });
-        });
-        // Both panes move together, so the same place is compared.
-        for o in &outs {
-            self.apply_canvas_out(o);
-        }
-        if let Some(p) = pick {
-            self.set_compare(Some(p));
-        }
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use pinlab_lessons::builtin;
+
+    struct State {
+        left: Session,
+        right: Session,
+        out: Vec<CompareCommand>,
+    }
+
+    fn at(p: Preset) -> Session {
+        let mut s = Session::new(builtin::by_id("dio-across-fork").unwrap(), p, None);
+        s.nav(Nav::Step(5));
+        s
+    }
+
+    /// The panes list what differs, ring it on both canvases, and the
+    /// kernel picker asks for another kernel without changing anything itself.
+    #[test]
+    fn the_panes_list_differences_and_ask_for_another_kernel() {
+        let mut h = Harness::builder().with_size(egui::vec2(900.0, 800.0)).build_ui_state(
+            |ui, st: &mut State| {
+                let fit = canvas::Fit::Pane {
+                    user_zoom: 1.0,
+                    pan: egui::Vec2::ZERO,
+                    max_zoom: 2.2,
+                    key: None,
+                };
+                let cmds = panes(ui, (&st.left, fit), (&st.right, fit), canvas::Marks::default());
+                st.out
+                    .extend(cmds.into_iter().filter(|c| matches!(c, CompareCommand::Kernel(_))));
+            },
+            State {
+                left: at(Preset::V5_8),
+                right: at(Preset::V6_5),
+                out: Vec::new(),
+            },
+        );
+        h.run();
+        h.get_by_label("Step 5: 1 difference(s)");
+        h.get_by_label("kernel 5.8");
+        h.get_by_label("Second pane kernel").click();
+        h.run();
+        // One near the top of the list, so it is inside the popup's view.
+        let pick = Preset::ALL[1];
+        h.get_by_label(pick.name()).click();
+        h.run();
+        assert!(
+            matches!(h.state().out.as_slice(), [CompareCommand::Kernel(p)] if *p == pick),
+            "{:?}",
+            h.state().out
+        );
+        assert_eq!(
+            h.state().right.preset,
+            Preset::V6_5,
+            "the component changes nothing itself"
+        );
     }
 }

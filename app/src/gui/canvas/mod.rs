@@ -112,7 +112,7 @@ impl CanvasStats {
     }
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct CanvasOut {
     pub clicked: Option<FolioId>,
     /// Pinch or Ctrl+wheel over the canvas: multiply the user's zoom by this.

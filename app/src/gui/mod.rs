@@ -780,9 +780,14 @@ impl PinlabApp {
     }
 
     fn apply_canvas_out(&mut self, out: &canvas::CanvasOut) {
-        self.pan += out.pan_by;
-        if out.zoom_by != 1.0 {
-            self.zoom = (self.zoom * out.zoom_by).clamp(0.3, 4.0);
+        self.pan_zoom(out.pan_by, out.zoom_by);
+    }
+
+    /// Moves the canvas by `pan_by` points and multiplies the user's zoom.
+    fn pan_zoom(&mut self, pan_by: egui::Vec2, zoom_by: f32) {
+        self.pan += pan_by;
+        if zoom_by != 1.0 {
+            self.zoom = (self.zoom * zoom_by).clamp(0.3, 4.0);
         }
     }
 

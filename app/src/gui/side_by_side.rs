@@ -65,7 +65,7 @@ impl PinlabApp {
             match cmd {
                 CompareCommand::Kernel(p) => self.set_compare(Some(p)),
                 // Both panes move together, so the same place is compared.
-                CompareCommand::Canvas(o) => self.apply_canvas_out(&o),
+                CompareCommand::Canvas { pan_by, zoom_by } => self.pan_zoom(pan_by, zoom_by),
             }
         }
     }
@@ -76,8 +76,8 @@ impl PinlabApp {
 pub enum CompareCommand {
     /// Run the second pane under this kernel.
     Kernel(Preset),
-    /// A pane was panned or zoomed.
-    Canvas(canvas::CanvasOut),
+    /// A pane was panned (points) or zoomed (a factor).
+    Canvas { pan_by: egui::Vec2, zoom_by: f32 },
 }
 
 /// The differences at the current step, then the first pane above the
@@ -117,7 +117,10 @@ pub fn panes(
     ui.push_id("left-pane", |ui| {
         ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
             let o = canvas::canvas_ui(ui, left.world(), None, &left_marks, left_fit, None);
-            out.push(CompareCommand::Canvas(o));
+            out.push(CompareCommand::Canvas {
+                pan_by: o.pan_by,
+                zoom_by: o.zoom_by,
+            });
         });
     });
     ui.separator();
@@ -140,7 +143,10 @@ pub fn panes(
     ui.push_id("right-pane", |ui| {
         ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
             let o = canvas::canvas_ui(ui, right.world(), None, &right_marks, right_fit, None);
-            out.push(CompareCommand::Canvas(o));
+            out.push(CompareCommand::Canvas {
+                pan_by: o.pan_by,
+                zoom_by: o.zoom_by,
+            });
         });
     });
     out

@@ -73,6 +73,63 @@ fn hover(c: &Cell) -> String {
     t
 }
 
+/// What the Selftests window asks the app to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelftestCommand {
+    /// Open the case of this row under this kernel, at the step that decided it.
+    Open(usize, Preset),
+}
+
+impl SelftestsView {
+    /// The window's contents: the legend line and the grid of cells.
+    pub fn ui(&self, ui: &mut egui::Ui) -> Vec<SelftestCommand> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.error {
+            ui.label(RichText::new(e).color(theme::HAZARD));
+            return out;
+        }
+        ui.label(format!(
+            "{} of {} cases run. P pass, F fail, s skipped by the selftest, - not run on that kernel; \
+             * a source confirms it, ! a source contradicts it, ~ derived from stated rules (not compared), unmarked: unknown. \
+             Click a cell to open the case there.",
+            self.rows.len(),
+            self.cases.len()
+        ));
+        egui::ScrollArea::both().show(ui, |ui| {
+            egui::Grid::new("selftests").striped(true).show(ui, |ui| {
+                ui.strong("test");
+                ui.strong("variant");
+                for p in Preset::ALL {
+                    ui.strong(p.name());
+                }
+                ui.end_row();
+                let mut last = String::new();
+                for (i, r) in self.rows.iter().enumerate() {
+                    let title = format!("{}: {}", r.group, r.test);
+                    if title != last {
+                        ui.label(RichText::new(&title).strong());
+                        last = title;
+                    } else {
+                        ui.label("");
+                    }
+                    ui.label(&r.variant);
+                    for (k, (_, c)) in r.cells.iter().enumerate() {
+                        let (t, color) = cell_text(c);
+                        let b = ui
+                            .add(egui::Button::new(RichText::new(t).color(color).monospace()).small())
+                            .on_hover_text(hover(c));
+                        if b.clicked() {
+                            out.push(SelftestCommand::Open(i, Preset::ALL[k]));
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+        });
+        out
+    }
+}
+
 impl PinlabApp {
     pub(super) fn selftests_window(&mut self, ctx: &egui::Context) {
         let Some(view) = &mut self.selftests else { return };
@@ -81,56 +138,15 @@ impl PinlabApp {
             ctx.request_repaint();
         }
         let mut open = true;
-        let mut pick: Option<(usize, Preset)> = None;
+        let mut cmds = Vec::new();
         egui::Window::new("Selftests: cow.c and gup_longterm.c by kernel")
             .open(&mut open)
             .default_size([1100.0, 560.0])
-            .show(ctx, |ui| {
-                if let Some(e) = &view.error {
-                    ui.label(RichText::new(e).color(theme::HAZARD));
-                    return;
-                }
-                ui.label(format!(
-                    "{} of {} cases run. P pass, F fail, s skipped by the selftest, - not run on that kernel; \
-                     * a source confirms it, ! a source contradicts it, ~ derived from stated rules (not compared), unmarked: unknown. \
-                     Click a cell to open the case there.",
-                    view.rows.len(),
-                    view.cases.len()
-                ));
-                egui::ScrollArea::both().show(ui, |ui| {
-                    egui::Grid::new("selftests").striped(true).show(ui, |ui| {
-                        ui.strong("test");
-                        ui.strong("variant");
-                        for p in Preset::ALL {
-                            ui.strong(p.name());
-                        }
-                        ui.end_row();
-                        let mut last = String::new();
-                        for (i, r) in view.rows.iter().enumerate() {
-                            let title = format!("{}: {}", r.group, r.test);
-                            if title != last {
-                                ui.label(RichText::new(&title).strong());
-                                last = title;
-                            } else {
-                                ui.label("");
-                            }
-                            ui.label(&r.variant);
-                            for (k, (_, c)) in r.cells.iter().enumerate() {
-                                let (t, color) = cell_text(c);
-                                let b = ui
-                                    .add(egui::Button::new(RichText::new(t).color(color).monospace()).small())
-                                    .on_hover_text(hover(c));
-                                if b.clicked() {
-                                    pick = Some((i, Preset::ALL[k]));
-                                }
-                            }
-                            ui.end_row();
-                        }
-                    });
-                });
-            });
-        if let Some((i, p)) = pick {
-            self.open_selftest(i, p);
+            .show(ctx, |ui| cmds = view.ui(ui));
+        for c in cmds {
+            match c {
+                SelftestCommand::Open(i, p) => self.open_selftest(i, p),
+            }
         }
         if !open {
             self.selftests = None;
@@ -148,5 +164,39 @@ impl PinlabApp {
         self.open_lesson(lesson, Source::Builtin(String::new()));
         self.set_kernel(p);
         self.nav(super::session::Nav::Step(step));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    /// Rows fill in a few per frame; a cell's button asks to open that
+    /// row's case under that column's kernel.
+    #[test]
+    fn rows_fill_in_and_a_cell_asks_to_open_its_case() {
+        let mut view = SelftestsView::default();
+        assert!(!view.advance(), "more than one frame's worth of rows");
+        assert_eq!(view.rows.len(), ROWS_PER_FRAME);
+        let mut h = Harness::builder().with_size(egui::vec2(1600.0, 900.0)).build_ui_state(
+            |ui, st: &mut (SelftestsView, Vec<SelftestCommand>)| {
+                let c = st.0.ui(ui);
+                st.1.extend(c);
+            },
+            (view, Vec::new()),
+        );
+        h.run();
+        let total = h.state().0.cases.len();
+        h.get_by_label(&format!(
+            "{ROWS_PER_FRAME} of {total} cases run. P pass, F fail, s skipped by the selftest, - not run on that kernel; \
+             * a source confirms it, ! a source contradicts it, ~ derived from stated rules (not compared), unmarked: unknown. \
+             Click a cell to open the case there."
+        ));
+        let (t, _) = cell_text(&h.state().0.rows[0].cells[0].1);
+        h.query_all_by_label(&t).next().expect("the first cell").click();
+        h.run();
+        assert_eq!(h.state().1, vec![SelftestCommand::Open(0, Preset::ALL[0])]);
     }
 }

@@ -32,6 +32,11 @@ pub struct WhatIf {
     pub bio_v7_modes: bool,
 }
 
+/// A what-if toggle the model does not have.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown what-if toggle '{0}' (known: {known})", known = WhatIf::NAMES.join(", "))]
+pub struct UnknownToggle(pub String);
+
 impl WhatIf {
     /// Names as lessons and the CLI spell them.
     pub const NAMES: [&'static str; 6] = [
@@ -44,7 +49,7 @@ impl WhatIf {
     ];
 
     /// Applies one toggle by name ("vm_nocow", "pinned_writeback=skip", ...).
-    pub fn set(&mut self, name: &str) -> Result<(), String> {
+    pub fn set(&mut self, name: &str) -> Result<(), UnknownToggle> {
         match name {
             "vm_nocow" => self.vm_nocow = true,
             "unevictable_pins" => self.unevictable_pins = true,
@@ -52,12 +57,7 @@ impl WhatIf {
             "pinned_writeback=usual" => self.pinned_writeback = PinnedWriteback::Usual,
             "pinned_writeback=skip" => self.pinned_writeback = PinnedWriteback::Skip,
             "pinned_writeback=bounce" => self.pinned_writeback = PinnedWriteback::Bounce,
-            other => {
-                return Err(format!(
-                    "unknown what-if toggle '{other}' (known: {})",
-                    Self::NAMES.join(", ")
-                ));
-            }
+            other => return Err(UnknownToggle(other.to_string())),
         }
         Ok(())
     }

@@ -75,45 +75,85 @@ fn name_ok(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
 }
 
+/// An address that does not parse, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("bad address '{address}': {problem}")]
+pub struct AddressError {
+    pub address: String,
+    pub problem: AddressProblem,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AddressProblem {
+    #[error("a label is letters, digits, '-' and '_'")]
+    LabelChars,
+    #[error(
+        "expected 'process:mapping[page]', 'file:name[i]', 'disk:name[i]', 'pipe:name', 'pin:name', 'kbuf:name[i]' or '@label'"
+    )]
+    Shape,
+    #[error("missing ']' in '{0}'")]
+    MissingBracket(String),
+    #[error("'{0}' is not a page index")]
+    NotAnIndex(String),
+    #[error("'{0}' is not a name")]
+    NotAName(String),
+    /// What kind of address it is ("a page-cache address").
+    #[error("{0} needs a [page] index")]
+    NeedsIndex(&'static str),
+    /// What has no index ("pipe", "process").
+    #[error("a {0} has no index")]
+    NoIndex(&'static str),
+    #[error("'{0}' is not a process name")]
+    NotAProcess(String),
+}
+
 /// Splits `name[3]` into ("name", Some(3)).
-fn indexed(s: &str) -> Result<(String, Option<u64>), String> {
+fn indexed(s: &str) -> Result<(String, Option<u64>), AddressProblem> {
     match s.split_once('[') {
         None => Ok((s.to_string(), None)),
         Some((name, rest)) => {
             let Some(num) = rest.strip_suffix(']') else {
-                return Err(format!("missing ']' in '{s}'"));
+                return Err(AddressProblem::MissingBracket(s.to_string()));
             };
             let i = num
                 .trim()
                 .parse::<u64>()
-                .map_err(|_| format!("'{num}' is not a page index"))?;
+                .map_err(|_| AddressProblem::NotAnIndex(num.to_string()))?;
             Ok((name.to_string(), Some(i)))
         }
     }
 }
 
 impl Address {
-    pub fn parse(s: &str) -> Result<Address, String> {
+    pub fn parse(s: &str) -> Result<Address, AddressError> {
         let s = s.trim();
-        let bad = |why: String| Err(format!("bad address '{s}': {why}"));
+        let bad = |problem: AddressProblem| {
+            Err(AddressError {
+                address: s.to_string(),
+                problem,
+            })
+        };
         if let Some(l) = s.strip_prefix('@') {
             if !name_ok(l) {
-                return bad("a label is letters, digits, '-' and '_'".into());
+                return bad(AddressProblem::LabelChars);
             }
             return Ok(Address::Label(l.to_string()));
         }
         let Some((head, rest)) = s.split_once(':') else {
-            return bad("expected 'process:mapping[page]', 'file:name[i]', 'disk:name[i]', 'pipe:name', 'pin:name', 'kbuf:name[i]' or '@label'".into());
+            return bad(AddressProblem::Shape);
         };
         let (name, index) = match indexed(rest) {
             Ok(x) => x,
             Err(e) => return bad(e),
         };
         if !name_ok(&name) {
-            return bad(format!("'{name}' is not a name"));
+            return bad(AddressProblem::NotAName(name));
         }
-        let need = |what: &str| -> Result<u64, String> {
-            index.ok_or_else(|| format!("bad address '{s}': {what} needs a [page] index"))
+        let need = |what: &'static str| -> Result<u64, AddressError> {
+            index.ok_or_else(|| AddressError {
+                address: s.to_string(),
+                problem: AddressProblem::NeedsIndex(what),
+            })
         };
         Ok(match head {
             "file" => Address::Cache {
@@ -126,7 +166,7 @@ impl Address {
             },
             "pipe" => {
                 if index.is_some() {
-                    return bad("a pipe has no index".into());
+                    return bad(AddressProblem::NoIndex("pipe"));
                 }
                 Address::Pipe(name)
             }
@@ -136,14 +176,14 @@ impl Address {
             },
             "proc" => {
                 if index.is_some() {
-                    return bad("a process has no index".into());
+                    return bad(AddressProblem::NoIndex("process"));
                 }
                 Address::Process(name)
             }
             h if HOLDER_PREFIXES.contains(&h) => Address::Holder { name, index },
             proc => {
                 if !name_ok(proc) {
-                    return bad(format!("'{proc}' is not a process name"));
+                    return bad(AddressProblem::NotAProcess(proc.to_string()));
                 }
                 match index {
                     Some(page) => Address::Page {
@@ -225,5 +265,34 @@ mod tests {
         for bad in ["parent", "parent:buf[x]", "parent:buf[1", "pipe:p[0]", ":x[0]", "@"] {
             assert!(Address::parse(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    /// Each way an address can be wrong is its own case, and says so in the
+    /// words the loader prints (file, line and column come from the loader).
+    #[test]
+    fn each_bad_address_names_its_problem() {
+        for (text, problem) in [
+            ("@a b", AddressProblem::LabelChars),
+            ("nocolon", AddressProblem::Shape),
+            ("p:buf[1", AddressProblem::MissingBracket("buf[1".into())),
+            ("p:buf[x]", AddressProblem::NotAnIndex("x".into())),
+            ("p:[1]", AddressProblem::NotAName(String::new())),
+            ("file:data", AddressProblem::NeedsIndex("a page-cache address")),
+            ("pipe:p[0]", AddressProblem::NoIndex("pipe")),
+            ("a b:buf[0]", AddressProblem::NotAProcess("a b".into())),
+        ] {
+            let e = Address::parse(text).unwrap_err();
+            assert_eq!(e.problem, problem, "{text}");
+            assert!(e.to_string().starts_with(&format!("bad address '{text}': ")), "{e}");
+        }
+        assert_eq!(
+            Address::parse("pipe:p[0]").unwrap_err().to_string(),
+            "bad address 'pipe:p[0]': a pipe has no index"
+        );
     }
 }

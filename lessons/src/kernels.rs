@@ -10,12 +10,19 @@ pub struct KernelFilter {
     pub text: String,
 }
 
+/// A kernel filter that does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KernelFilterError {
+    #[error("'{0}' is not a kernel release the model knows (5.7 and later)")]
+    UnknownRelease(String),
+    #[error("'{0}' selects every kernel; leave `kernels` out instead")]
+    Everything(String),
+}
+
 impl KernelFilter {
-    pub fn parse(s: &str) -> Result<KernelFilter, String> {
+    pub fn parse(s: &str) -> Result<KernelFilter, KernelFilterError> {
         let t = s.trim();
-        let p = |v: &str| {
-            Preset::parse(v).ok_or_else(|| format!("'{v}' is not a kernel release the model knows (5.7 and later)"))
-        };
+        let p = |v: &str| Preset::parse(v).ok_or_else(|| KernelFilterError::UnknownRelease(v.to_string()));
         let (from, to) = if let Some((a, b)) = t.split_once("..") {
             (
                 if a.is_empty() { None } else { Some(p(a)?) },
@@ -28,7 +35,7 @@ impl KernelFilter {
             (Some(x), Some(x))
         };
         if from.is_none() && to.is_none() {
-            return Err(format!("'{s}' selects every kernel; leave `kernels` out instead"));
+            return Err(KernelFilterError::Everything(s.to_string()));
         }
         Ok(KernelFilter {
             from,

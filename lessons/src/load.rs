@@ -198,7 +198,7 @@ fn kernel_filters(c: &Ctx, items: &[(String, Range<usize>)]) -> R<Vec<KernelFilt
 }
 
 fn address(c: &Ctx, s: &str, span: &Range<usize>) -> R<Address> {
-    Address::parse(s).or_else(|e| c.err(span, e))
+    Address::parse(s).or_else(|e| c.err(span, e.to_string()))
 }
 
 /// An address of something smaller than a whole mapping (focus, labels).
@@ -312,7 +312,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Lesson, LoadError> {
     }
     let mut whatif = WhatIf::default();
     for (name, span) in top.strings(&c, "whatif")? {
-        whatif.set(&name).or_else(|e| c.err(&span, e))?;
+        whatif.set(&name).or_else(|e| c.err(&span, e.to_string()))?;
     }
     let step_tables = top.tables(&c, "step")?;
     if step_tables.is_empty() {
@@ -476,7 +476,7 @@ fn load_step(c: &Ctx, st: &Tbl, labels_seen: &mut Vec<String>) -> R<Step> {
         Some(_) => {
             let mut w = WhatIf::default();
             for (name, span) in st.strings(c, "whatif")? {
-                w.set(&name).or_else(|e| c.err(&span, e))?;
+                w.set(&name).or_else(|e| c.err(&span, e.to_string()))?;
             }
             Some(w)
         }
@@ -1032,14 +1032,26 @@ fn model_subject(c: &Ctx, t: &Tbl, what: What, key: &str) -> R<Subject> {
     Ok(subject)
 }
 
+/// Two lessons with one id.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{second}: lesson id '{id}' is already used by {first}")]
+pub struct DuplicateId {
+    /// Where the second one comes from.
+    pub second: String,
+    pub id: String,
+    /// Where the first one comes from.
+    pub first: String,
+}
+
 /// Loads several lessons and rejects duplicate ids.
-pub fn check_unique(lessons: &[Lesson]) -> Result<(), String> {
+pub fn check_unique(lessons: &[Lesson]) -> Result<(), DuplicateId> {
     for (i, a) in lessons.iter().enumerate() {
         if let Some(b) = lessons[..i].iter().find(|b| b.id == a.id) {
-            return Err(format!(
-                "{}: lesson id '{}' is already used by {}",
-                a.source, a.id, b.source
-            ));
+            return Err(DuplicateId {
+                second: a.source.to_string(),
+                id: a.id.clone(),
+                first: b.source.to_string(),
+            });
         }
     }
     Ok(())

@@ -111,7 +111,7 @@ impl PinlabApp {
             }
         }
         if let Some(k) = step {
-            self.nav(Nav::Step(k));
+            self.time(super::TimeCommand::Go(Nav::Step(k)));
         }
         if errors.is_empty() {
             Ok(())
@@ -125,7 +125,7 @@ impl PinlabApp {
     /// `step(n)`: n lesson steps forward; returns the new step.
     pub fn step_forward(&mut self, n: usize) -> usize {
         for _ in 0..n.min(self.session.report.steps.len() + 1) {
-            self.nav(Nav::NextStep);
+            self.time(super::TimeCommand::Go(Nav::NextStep));
         }
         self.session.step()
     }
@@ -133,7 +133,7 @@ impl PinlabApp {
     /// `back(n)`: n lesson steps back; returns the new step.
     pub fn step_back(&mut self, n: usize) -> usize {
         for _ in 0..n.min(self.session.report.steps.len() + 1) {
-            self.nav(Nav::PrevStep);
+            self.time(super::TimeCommand::Go(Nav::PrevStep));
         }
         self.session.step()
     }

@@ -114,15 +114,7 @@ pub fn panes(
     let mut out = Vec::new();
     let pane_h = ((ui.available_height() - 40.0) / 2.0).max(120.0);
     ui.label(RichText::new(format!("kernel {}", left.preset.name())).strong());
-    ui.push_id("left-pane", |ui| {
-        ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
-            let o = canvas::canvas_ui(ui, left.world(), None, &left_marks, left_fit, None);
-            out.push(CompareCommand::Canvas {
-                pan_by: o.pan_by,
-                zoom_by: o.zoom_by,
-            });
-        });
-    });
+    out.push(pane(ui, "left-pane", pane_h, (left, left_fit), &left_marks));
     ui.separator();
     let mut other = right.preset;
     ui.horizontal(|ui| {
@@ -140,16 +132,29 @@ pub fn panes(
     if other != right.preset {
         out.push(CompareCommand::Kernel(other));
     }
-    ui.push_id("right-pane", |ui| {
-        ui.allocate_ui(egui::vec2(ui.available_width(), pane_h), |ui| {
-            let o = canvas::canvas_ui(ui, right.world(), None, &right_marks, right_fit, None);
-            out.push(CompareCommand::Canvas {
+    out.push(pane(ui, "right-pane", pane_h, (right, right_fit), &right_marks));
+    out
+}
+
+/// One pane's canvas, `height` high, and how the user moved it.
+fn pane(
+    ui: &mut Ui,
+    id: &str,
+    height: f32,
+    (s, fit): (&Session, canvas::Fit),
+    marks: &canvas::Marks,
+) -> CompareCommand {
+    ui.push_id(id, |ui| {
+        ui.allocate_ui(egui::vec2(ui.available_width(), height), |ui| {
+            let o = canvas::canvas_ui(ui, s.world(), None, marks, fit, None);
+            CompareCommand::Canvas {
                 pan_by: o.pan_by,
                 zoom_by: o.zoom_by,
-            });
-        });
-    });
-    out
+            }
+        })
+        .inner
+    })
+    .inner
 }
 
 #[cfg(test)]

@@ -33,6 +33,22 @@ fn slots(pages: impl Iterator<Item = (FolioId, u16)>) -> Slots {
     m
 }
 
+/// The cell of the `k`-th reference to `r`'s page in holder or pipe `name`
+/// (its slots made once by `make`), if that cell is drawn.
+fn slot(
+    cache: &mut HashMap<String, Slots>,
+    name: &str,
+    make: impl FnOnce() -> Option<Slots>,
+    r: &Reference,
+    k: usize,
+) -> Option<usize> {
+    let s = cache
+        .entry(name.to_string())
+        .or_insert_with(|| make().unwrap_or_default());
+    let i = *s.get(&(r.folio, r.page))?.get(k)?;
+    (i < MAX_CELLS).then_some(i)
+}
+
 /// The cell each reference starts from (None: drawn as a chip, or not shown).
 pub fn cell_keys(w: &World, refs: &[Reference]) -> Vec<Option<CellKey>> {
     let mut holders: HashMap<String, Slots> = HashMap::new();
@@ -49,25 +65,21 @@ pub fn cell_keys(w: &World, refs: &[Reference]) -> Vec<Option<CellKey>> {
             Referrer::PageCache(f, i) => Some(CellKey::Cache(*f, *i)),
             Referrer::Holder(h) => {
                 let k = nth(false, h, r);
-                let s = holders.entry(h.clone()).or_insert_with(|| {
+                let pages = || {
                     w.holders
                         .get(h)
                         .map(|x| slots(x.pages.iter().map(|p| (p.folio, p.page))))
-                        .unwrap_or_default()
-                });
-                let i = *s.get(&(r.folio, r.page))?.get(k)?;
-                (i < MAX_CELLS).then(|| CellKey::Holder(h.clone(), i))
+                };
+                slot(&mut holders, h, pages, r, k).map(|i| CellKey::Holder(h.clone(), i))
             }
             Referrer::Pipe(name) => {
                 let k = nth(true, name, r);
-                let s = pipes.entry(name.clone()).or_insert_with(|| {
+                let bufs = || {
                     w.pipes
                         .get(name)
                         .map(|x| slots(x.bufs.iter().map(|b| (b.folio, b.page))))
-                        .unwrap_or_default()
-                });
-                let i = *s.get(&(r.folio, r.page))?.get(k)?;
-                (i < MAX_CELLS).then(|| CellKey::Pipe(name.clone(), i))
+                };
+                slot(&mut pipes, name, bufs, r, k).map(|i| CellKey::Pipe(name.clone(), i))
             }
             Referrer::KernelBuf(k, i) => Some(CellKey::Kbuf(k.clone(), *i as usize)),
             Referrer::SwapCache(_) | Referrer::Private(_) | Referrer::Reserved => None,

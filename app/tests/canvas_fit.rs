@@ -196,3 +196,36 @@ fn on_a_phone_the_panels_are_tabs_and_the_picture_is_full_width() {
     h.run();
     h.get_by_label("Kernel functions of this step");
 }
+
+/// A folio the step frees fades out where it was instead of vanishing.
+#[test]
+fn a_freed_folio_fades_out() {
+    let mut h = harness(1280.0, 720.0);
+    assert!(h.state_mut().open_builtin("folio-life"));
+    let s = h.state().session();
+    // The first micro-step after which a folio shown before has no card.
+    let shows = |w: &pinlab_lessons::model::World| {
+        pinlab_lessons::model::refs::all_references(w)
+            .into_iter()
+            .filter(|r| r.kind != pinlab_lessons::model::refs::RefKind::Reserved)
+            .map(|r| r.folio)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let at = (1..s.entries())
+        .find(|i| {
+            shows(&s.sim.entries()[i - 1].world)
+                .difference(&shows(&s.sim.entries()[*i].world))
+                .next()
+                .is_some()
+        })
+        .expect("folio-life frees a folio");
+    h.state_mut().time(TimeCommand::Go(Nav::Seek(at - 1)));
+    h.run();
+    h.state_mut().time(TimeCommand::Go(Nav::NextMicro));
+    h.step();
+    let st = h.state().canvas_stats();
+    assert!(st.animating);
+    assert!(st.fading >= 1, "nothing fades out at micro-step {at}");
+    h.run();
+    assert_eq!(h.state().canvas_stats().fading, 0);
+}

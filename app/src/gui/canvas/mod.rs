@@ -80,6 +80,8 @@ pub struct CanvasStats {
     pub legend: Vec<&'static str>,
     /// Whether this frame was part of an animated transition.
     pub animating: bool,
+    /// Cards of folios the step dropped, fading out.
+    pub fading: usize,
 }
 
 impl Default for CanvasStats {
@@ -97,6 +99,7 @@ impl Default for CanvasStats {
             cells: Vec::new(),
             legend: Vec::new(),
             animating: false,
+            fading: 0,
         }
     }
 }
@@ -286,14 +289,61 @@ fn lay_out_cached(
         marks_hash(marks),
     ));
     let id = ui.scope_id().with("canvas-layout");
-    if let Some(c) = ui.ctx().data(|d| d.get_temp::<Cached>(id))
+    let old = ui.ctx().data(|d| d.get_temp::<Cached>(id));
+    if let Some(c) = &old
         && c.0 == full
     {
-        return c;
+        return c.clone();
     }
     let c: Cached = std::sync::Arc::new((full, lay_out(w, prev, marks, Some((size, max_zoom)))));
-    ui.ctx().data_mut(|d| d.insert_temp(id, c.clone()));
+    ui.ctx().data_mut(|d| {
+        d.insert_temp(id, c.clone());
+        // The picture before: where a folio freed in this step was drawn.
+        if let Some(o) = old {
+            d.insert_temp(id.with("before"), o);
+        }
+    });
     c
+}
+
+/// The layout shown before the current one (kept by `lay_out_cached`).
+fn layout_before(ui: &Ui) -> Option<Cached> {
+    ui.ctx()
+        .data(|d| d.get_temp::<Cached>(ui.scope_id().with("canvas-layout").with("before")))
+}
+
+/// Cards of folios the step freed (drawn before, gone now), fading out where
+/// they were, at the zoom they had.
+fn ghosts(ui: &mut Ui, ld: &Laid, framing: &Framing, from: &World, t: f32) -> usize {
+    let Some(before) = layout_before(ui) else { return 0 };
+    let Some(b) = &before.1 else { return 0 };
+    let user_zoom = framing.zoom / ld.fit_zoom;
+    let content = ld.l.content();
+    let pan = framing.origin - (framing.fit_area.center().to_vec2() - content.center().to_vec2() * framing.zoom);
+    let zoom = b.fit_zoom * user_zoom;
+    let origin = framing.fit_area.center().to_vec2() - b.l.content().center().to_vec2() * zoom + pan;
+    let v = View::new(zoom, origin, framing.pane, ui.visuals().dark_mode);
+    let mut p = ui.painter_at(framing.pane);
+    p.multiply_opacity(1.0 - t);
+    let marks = Marks::default();
+    let mut n = 0;
+    for (id, place) in &b.l.cards {
+        if ld.l.card(*id).is_some() || from.folios.get(id.0 as usize).is_none() {
+            continue;
+        }
+        n += 1;
+        let c = card::Card {
+            w: from,
+            prev: None,
+            marks: &marks,
+            refs: &b.refs,
+            hot: &[],
+            hot_piece: None,
+            motion: None,
+        };
+        card::paint(ui, &p, &v, c, *id, place);
+    }
+    n
 }
 
 /// Draws the canvas of `w`; `prev` is the world one micro-step earlier (what
@@ -394,12 +444,17 @@ fn draw(
         .map(|p| hover::find(l, sc.refs, sc.keys, v.inv(p), 6.0 / framing.zoom))
         .unwrap_or_default();
     let motion = anim.filter(|a| a.t < 1.0).map(|a| motion::Motion::new(a, sc.refs));
+    let fading = match (anim, &motion) {
+        (Some(a), Some(m)) => ghosts(ui, ld, framing, a.from, m.t()),
+        _ => 0,
+    };
     out.clicked = paint_all(ui, &sc, l, &v, &hot, motion.as_ref());
     let kinds = legend::kinds(sc.refs.iter().filter(|r| l.card(r.folio).is_some()));
     let mut stats = stats(ui, &sc, l, &v, &hot, framing);
     stats.arrangement = ld.arrangement.clone();
     stats.legend = kinds.iter().map(|k| k.noun()).collect();
     stats.animating = motion.is_some();
+    stats.fading = fading;
     (stats, kinds)
 }
 

@@ -79,6 +79,11 @@ impl<'a> Motion<'a> {
         }
     }
 
+    /// Eased progress of the transition, 0 to 1.
+    pub fn t(&self) -> f32 {
+        self.t
+    }
+
     /// How much of reference `i`'s arrow is drawn.
     pub fn growth(&self, i: usize) -> f32 {
         if self.new.contains(&i) { self.t } else { 1.0 }

@@ -494,6 +494,8 @@ fn paint_all(
             clicked = Some(*id);
         }
     }
+    // On top of the cards: where an arrow crosses another folio.
+    paint::crossings(&painter, v, l, sc.refs, sc.keys);
     clicked
 }
 

@@ -9,7 +9,7 @@ use egui::{Align2, Color32, Painter, Pos2, Rect, Stroke, StrokeKind, pos2};
 use pinlab_lessons::model::mm::Pte;
 use pinlab_lessons::model::refs::{RefKind, Reference};
 use pinlab_lessons::model::step::ObjRef;
-use pinlab_lessons::model::{World, ZERO_FOLIO};
+use pinlab_lessons::model::{FolioId, World, ZERO_FOLIO};
 
 /// The boxes around processes and right-hand objects, and their labels.
 pub fn frames(p: &Painter, v: &View, l: &Layout) {
@@ -251,16 +251,89 @@ fn label(p: &Painter, v: &View, a: Pos2, b: Pos2, kind: RefKind, color: Color32)
         return;
     }
     let mid = a + (b - a) * 0.5;
-    let g = p.layout_no_wrap(word.to_string(), v.font(BODY), color);
+    // The word in the text colour on a patch of the arrow's: readable on
+    // either theme, and still tied to its arrow.
+    let g = p.layout_no_wrap(word.to_string(), v.font(BODY), v.fg());
     let r = Rect::from_center_size(mid + egui::vec2(g.size().x / 2.0 + 6.0 * v.zoom, 0.0), g.size());
-    p.rect_filled(
-        r.expand(2.0),
-        3.0,
-        if v.dark {
-            Color32::from_black_alpha(170)
+    let bg = if v.dark {
+        Color32::from_black_alpha(200)
+    } else {
+        Color32::from_white_alpha(220)
+    };
+    p.rect_filled(r.expand(3.0), 3.0, bg);
+    p.rect_stroke(r.expand(3.0), 3.0, Stroke::new(1.5, color), StrokeKind::Inside);
+    p.galley(r.min, g, v.fg());
+}
+
+/// The part of segment a-b inside `r`, if any (Liang-Barsky clipping).
+fn clip(a: Pos2, b: Pos2, r: Rect) -> Option<(Pos2, Pos2)> {
+    let d = b - a;
+    let (mut t0, mut t1) = (0.0f32, 1.0f32);
+    for (p, q) in [
+        (-d.x, a.x - r.left()),
+        (d.x, r.right() - a.x),
+        (-d.y, a.y - r.top()),
+        (d.y, r.bottom() - a.y),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+            continue;
+        }
+        let t = q / p;
+        if p < 0.0 {
+            t0 = t0.max(t);
         } else {
-            Color32::from_white_alpha(200)
-        },
-    );
-    p.galley(r.min, g, color);
+            t1 = t1.min(t);
+        }
+    }
+    (t0 < t1).then(|| (a + d * t0, a + d * t1))
+}
+
+/// Where an arrow passes over another folio's card, a dashed trace on top of
+/// the card, so the arrow can still be followed to its folio.
+pub fn crossings(p: &Painter, v: &View, l: &Layout, refs: &[Reference], keys: &[Option<CellKey>]) {
+    let cards: Vec<(FolioId, Rect)> = l.cards.iter().map(|(id, c)| (*id, v.tr(c.rect))).collect();
+    let mut drawn = ahash::AHashSet::new();
+    for (r, k) in refs.iter().zip(keys) {
+        let (Some(k), Some(card)) = (k, l.card(r.folio)) else {
+            continue;
+        };
+        let Some(cell) = l.cells.get(k) else { continue };
+        if !drawn.insert((cell.min.x.to_bits(), cell.min.y.to_bits(), card.members[0], r.kind)) {
+            continue;
+        }
+        let (a, b) = ends(*cell, card.rect);
+        let (a, b) = (v.t(a), v.t(b));
+        let st = legend::style(r.kind);
+        for (id, rect) in &cards {
+            if *id == card.members[0] {
+                continue;
+            }
+            if let Some((x, y)) = clip(a, b, rect.shrink(1.0)) {
+                let stroke = Stroke::new((st.width * v.zoom * 0.8).max(1.0), st.color.gamma_multiply(0.55));
+                p.extend(egui::Shape::dashed_line(&[x, y], stroke, 5.0 * v.zoom, 4.0 * v.zoom));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_keeps_the_part_inside() {
+        let r = Rect::from_min_max(pos2(10.0, 10.0), pos2(20.0, 20.0));
+        assert_eq!(
+            clip(pos2(0.0, 15.0), pos2(30.0, 15.0), r),
+            Some((pos2(10.0, 15.0), pos2(20.0, 15.0)))
+        );
+        assert_eq!(clip(pos2(0.0, 0.0), pos2(5.0, 30.0), r), None);
+        assert_eq!(
+            clip(pos2(15.0, 0.0), pos2(15.0, 12.0), r),
+            Some((pos2(15.0, 10.0), pos2(15.0, 12.0)))
+        );
+    }
 }

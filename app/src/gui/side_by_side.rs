@@ -112,11 +112,31 @@ pub fn panes(
     left_marks.diff.extend(diffs.iter().filter_map(|d| d.left_folio));
     right_marks.diff.extend(diffs.iter().filter_map(|d| d.right_folio));
     let mut out = Vec::new();
+    let left_title = RichText::new(format!("kernel {}", left.preset.name())).strong();
+    // A wide pane (a projector, a big window) puts them side by side; a
+    // tall one stacks them, so each canvas keeps as much room as it can.
+    if ui.available_width() > 1.6 * ui.available_height() {
+        ui.columns(2, |cols| {
+            let h = (cols[0].available_height() - 30.0).max(120.0);
+            cols[0].label(left_title);
+            out.push(pane(&mut cols[0], "left-pane", h, (left, left_fit), &left_marks));
+            out.extend(kernel_picker(&mut cols[1], right.preset).map(CompareCommand::Kernel));
+            out.push(pane(&mut cols[1], "right-pane", h, (right, right_fit), &right_marks));
+        });
+        return out;
+    }
     let pane_h = ((ui.available_height() - 40.0) / 2.0).max(120.0);
-    ui.label(RichText::new(format!("kernel {}", left.preset.name())).strong());
+    ui.label(left_title);
     out.push(pane(ui, "left-pane", pane_h, (left, left_fit), &left_marks));
     ui.separator();
-    let mut other = right.preset;
+    out.extend(kernel_picker(ui, right.preset).map(CompareCommand::Kernel));
+    out.push(pane(ui, "right-pane", pane_h, (right, right_fit), &right_marks));
+    out
+}
+
+/// The second pane's kernel, and another one if the user picked it.
+fn kernel_picker(ui: &mut Ui, current: Preset) -> Option<Preset> {
+    let mut other = current;
     ui.horizontal(|ui| {
         ui.label(RichText::new("kernel").strong());
         let r = egui::ComboBox::from_id_salt("compare-kernel")
@@ -129,11 +149,7 @@ pub fn panes(
         r.response
             .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Second pane kernel"));
     });
-    if other != right.preset {
-        out.push(CompareCommand::Kernel(other));
-    }
-    out.push(pane(ui, "right-pane", pane_h, (right, right_fit), &right_marks));
-    out
+    (other != current).then_some(other)
 }
 
 /// One pane's canvas, `height` high, and how the user moved it.
@@ -217,5 +233,33 @@ mod tests {
             Preset::V6_5,
             "the component changes nothing itself"
         );
+    }
+
+    /// A wide pane puts the two canvases side by side, each with its title
+    /// and the second with its kernel picker.
+    #[test]
+    fn a_wide_pane_puts_them_side_by_side() {
+        let mut h = Harness::builder().with_size(egui::vec2(1800.0, 600.0)).build_ui_state(
+            |ui, st: &mut State| {
+                let fit = canvas::Fit::Pane {
+                    user_zoom: 1.0,
+                    pan: egui::Vec2::ZERO,
+                    max_zoom: 2.2,
+                    key: None,
+                };
+                let cmds = panes(ui, (&st.left, fit), (&st.right, fit), canvas::Marks::default());
+                st.out.extend(cmds);
+            },
+            State {
+                left: at(Preset::V5_8),
+                right: at(Preset::V6_5),
+                out: Vec::new(),
+            },
+        );
+        h.run();
+        let title = h.get_by_label("kernel 5.8").rect();
+        let picker = h.get_by_label("Second pane kernel").rect();
+        assert!(picker.left() > title.right(), "{title:?} {picker:?}");
+        assert!((picker.top() - title.top()).abs() < 40.0, "{title:?} {picker:?}");
     }
 }

@@ -452,14 +452,17 @@ fn run_command(cli: Cli) -> ExitCode {
     }
 }
 
+/// The lesson a command names and the kernel to run it under.
+fn lesson_and_kernel(lesson: &str, kernel: &Option<String>) -> Result<(Lesson, Preset), String> {
+    let l = find_lesson(lesson)?;
+    let preset = preset_arg(kernel, &l)?;
+    Ok((l, preset))
+}
+
 /// `pinlab run`.
 fn run(lesson: &str, kernel: &Option<String>, what_if: &[String], json: bool, checking: &Checking) -> ExitCode {
-    let l = match find_lesson(lesson) {
-        Ok(l) => l,
-        Err(e) => return invalid(e),
-    };
-    let preset = match preset_arg(kernel, &l) {
-        Ok(p) => p,
+    let (l, preset) = match lesson_and_kernel(lesson, kernel) {
+        Ok(x) => x,
         Err(e) => return invalid(e),
     };
     let mut whatif: Option<WhatIf> = None;
@@ -518,12 +521,8 @@ fn actions(json: bool, markdown: bool) -> ExitCode {
 
 /// `pinlab handout`.
 fn handout(lesson: &str, to: Option<&Path>, kernel: &Option<String>) -> ExitCode {
-    let l = match find_lesson(lesson) {
-        Ok(l) => l,
-        Err(e) => return invalid(e),
-    };
-    let preset = match preset_arg(kernel, &l) {
-        Ok(p) => p,
+    let (l, preset) = match lesson_and_kernel(lesson, kernel) {
+        Ok(x) => x,
         Err(e) => return invalid(e),
     };
     let md = pinlab_lessons::handout::handout(&l, preset);

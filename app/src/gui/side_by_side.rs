@@ -192,54 +192,10 @@ mod tests {
         s
     }
 
-    /// The panes list what differs, ring it on both canvases, and the
-    /// kernel picker asks for another kernel without changing anything itself.
-    #[test]
-    fn the_panes_list_differences_and_ask_for_another_kernel() {
-        let mut h = Harness::builder().with_size(egui::vec2(900.0, 800.0)).build_ui_state(
-            |ui, st: &mut State| {
-                let fit = canvas::Fit::Pane {
-                    user_zoom: 1.0,
-                    pan: egui::Vec2::ZERO,
-                    max_zoom: 2.2,
-                    key: None,
-                };
-                let cmds = panes(ui, (&st.left, fit), (&st.right, fit), canvas::Marks::default());
-                st.out
-                    .extend(cmds.into_iter().filter(|c| matches!(c, CompareCommand::Kernel(_))));
-            },
-            State {
-                left: at(Preset::V5_8),
-                right: at(Preset::V6_5),
-                out: Vec::new(),
-            },
-        );
-        h.run();
-        h.get_by_label("Step 5: 1 difference(s)");
-        h.get_by_label("kernel 5.8");
-        h.get_by_label("Second pane kernel").click();
-        h.run();
-        // One near the top of the list, so it is inside the popup's view.
-        let pick = Preset::ALL[1];
-        h.get_by_label(pick.name()).click();
-        h.run();
-        assert!(
-            matches!(h.state().out.as_slice(), [CompareCommand::Kernel(p)] if *p == pick),
-            "{:?}",
-            h.state().out
-        );
-        assert_eq!(
-            h.state().right.preset,
-            Preset::V6_5,
-            "the component changes nothing itself"
-        );
-    }
-
-    /// A wide pane puts the two canvases side by side, each with its title
-    /// and the second with its kernel picker.
-    #[test]
-    fn a_wide_pane_puts_them_side_by_side() {
-        let mut h = Harness::builder().with_size(egui::vec2(1800.0, 600.0)).build_ui_state(
+    /// The panes of dio-across-fork at step 5, 5.8 against 6.5, in a window
+    /// of `size`; the commands they return are kept.
+    fn harness(size: egui::Vec2) -> Harness<'static, State> {
+        let mut h = Harness::builder().with_size(size).build_ui_state(
             |ui, st: &mut State| {
                 let fit = canvas::Fit::Pane {
                     user_zoom: 1.0,
@@ -257,6 +213,44 @@ mod tests {
             },
         );
         h.run();
+        h
+    }
+
+    /// The panes list what differs, ring it on both canvases, and the
+    /// kernel picker asks for another kernel without changing anything itself.
+    #[test]
+    fn the_panes_list_differences_and_ask_for_another_kernel() {
+        let mut h = harness(egui::vec2(900.0, 800.0));
+        h.get_by_label("Step 5: 1 difference(s)");
+        h.get_by_label("kernel 5.8");
+        h.get_by_label("Second pane kernel").click();
+        h.run();
+        // One near the top of the list, so it is inside the popup's view.
+        let pick = Preset::ALL[1];
+        h.get_by_label(pick.name()).click();
+        h.run();
+        let kernels: Vec<&CompareCommand> = h
+            .state()
+            .out
+            .iter()
+            .filter(|c| matches!(c, CompareCommand::Kernel(_)))
+            .collect();
+        assert!(
+            matches!(kernels.as_slice(), [CompareCommand::Kernel(p)] if *p == pick),
+            "{kernels:?}"
+        );
+        assert_eq!(
+            h.state().right.preset,
+            Preset::V6_5,
+            "the component changes nothing itself"
+        );
+    }
+
+    /// A wide pane puts the two canvases side by side, each with its title
+    /// and the second with its kernel picker.
+    #[test]
+    fn a_wide_pane_puts_them_side_by_side() {
+        let h = harness(egui::vec2(1800.0, 600.0));
         let title = h.get_by_label("kernel 5.8").rect();
         let picker = h.get_by_label("Second pane kernel").rect();
         assert!(picker.left() > title.right(), "{title:?} {picker:?}");

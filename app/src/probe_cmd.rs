@@ -189,15 +189,8 @@ fn print_summary(probe: &pinlab_probe::Probe, totals: &Totals, live: &[(String, 
         }
     }
     out!(
-        "{} passed, {} failed, {} skipped{} (model under {}, live Linux {})",
-        totals.passed,
-        totals.failed,
-        totals.skipped,
-        if totals.known > 0 {
-            format!(", {} known differences", totals.known)
-        } else {
-            String::new()
-        },
+        "{} (model under {}, live Linux {})",
+        totals.summary(),
         probe.preset.name(),
         probe.machine.release
     );

@@ -420,25 +420,11 @@ mod tests {
         let pinned: Vec<Action> = s
             .iter()
             .cloned()
-            .map(|a| match a {
-                Action::Gup {
-                    proc,
-                    vma,
-                    start,
-                    pages,
-                    holder,
-                    flags,
-                    count,
-                } => Action::Gup {
-                    proc,
-                    vma,
-                    start,
-                    pages,
-                    holder,
-                    flags: GupFlags { pin: true, ..flags },
-                    count,
-                },
-                other => other,
+            .map(|mut a| {
+                if let Action::Gup { flags, .. } = &mut a {
+                    flags.pin = true;
+                }
+                a
             })
             .collect();
         assert!(shows(Preset::V5_8, w, &pinned, HazardKind::DataLeak));

@@ -78,6 +78,19 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// "N passed, N failed, N skipped[, N known differences]".
+    pub fn summary(&self) -> String {
+        let known = if self.known > 0 {
+            format!(", {} known differences", self.known)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} passed, {} failed, {} skipped{known}",
+            self.passed, self.failed, self.skipped
+        )
+    }
+
     pub fn add(&mut self, v: &Verdict) {
         match v {
             Verdict::Agree => self.passed += 1,
@@ -179,16 +192,7 @@ pub fn transcript(r: &ProbeReport, verbose: bool) -> String {
         }
     }
     let t = &r.totals;
-    out.push_str(&format!(
-        "{} passed, {} failed, {} skipped{}\n",
-        t.passed,
-        t.failed,
-        t.skipped,
-        if t.known > 0 {
-            format!(", {} known differences", t.known)
-        } else {
-            String::new()
-        }
-    ));
+    out.push_str(&t.summary());
+    out.push('\n');
     out
 }

@@ -246,6 +246,17 @@ pub enum Command {
     /// A probe worker (started by `pinlab probe`).
     #[command(hide = true)]
     ProbeWorker { socket: String },
+    /// Serve the web build and host live-class rooms: the lecturer opens a room, students
+    /// follow it on their own devices and answer its questions (docs/classroom.md).
+    Serve {
+        /// Address to listen on. The default is this machine only; a lecture hall's
+        /// network needs 0.0.0.0:8080 (docs/classroom.md).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// The web build to serve (web/build.sh DIR); without it only rooms are hosted.
+        #[arg(long)]
+        site: Option<PathBuf>,
+    },
     /// Write a Markdown handout of a lesson.
     Handout {
         lesson: String,
@@ -449,6 +460,10 @@ fn run_command(cli: Cli) -> ExitCode {
             lessons,
         }) => exercise(seed, count, json, lessons.as_deref()),
         Some(Command::Handout { lesson, output, kernel }) => handout(&lesson, output.as_deref(), &kernel),
+        Some(Command::Serve { addr, site }) => match crate::serve_cmd::serve(&addr, site) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => invalid(e),
+        },
     }
 }
 

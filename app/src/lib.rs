@@ -6,3 +6,5 @@ pub mod cli;
 pub mod gui;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod probe_cmd;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod serve_cmd;

@@ -54,8 +54,7 @@ mod tests {
             assert!(!CODE_ALPHABET.contains(bad), "{}", *bad as char);
         }
         // Every 5-bit value gives a different character.
-        let all: std::collections::BTreeSet<String> =
-            (0..32u8).map(|b| room_code(&[b, 0, 0, 0, 0, 0])).collect();
+        let all: std::collections::BTreeSet<String> = (0..32u8).map(|b| room_code(&[b, 0, 0, 0, 0, 0])).collect();
         assert_eq!(all.len(), 32);
     }
 

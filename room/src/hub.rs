@@ -38,8 +38,13 @@ pub struct Inputs {
 enum Role {
     /// Connected, in no room yet.
     Pending,
-    Lecturer { code: String },
-    Student { code: String, token: String },
+    Lecturer {
+        code: String,
+    },
+    Student {
+        code: String,
+        token: String,
+    },
 }
 
 struct Conn {
@@ -98,7 +103,11 @@ impl Hub {
         };
         let max = self.max_bytes(c);
         if text.len() > max {
-            let who = if matches!(role, Role::Lecturer { .. }) { "the lecturer" } else { "a student" };
+            let who = if matches!(role, Role::Lecturer { .. }) {
+                "the lecturer"
+            } else {
+                "a student"
+            };
             return vec![one(
                 c,
                 ServerMsg::rejected(format!(

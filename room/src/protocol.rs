@@ -132,9 +132,7 @@ pub enum ServerMsg {
 
 impl ServerMsg {
     pub fn rejected(reason: impl Into<String>) -> ServerMsg {
-        ServerMsg::Rejected {
-            reason: reason.into(),
-        }
+        ServerMsg::Rejected { reason: reason.into() }
     }
 
     pub fn to_json(&self) -> String {

@@ -186,20 +186,29 @@ fn malformed_oversized_and_out_of_role_messages_are_rejected_with_a_reason() {
     w.take(1);
     let cases = [
         ("{\"type\":\"answer\",", "malformed message"),
-        (r#"{"type":"answer","step":4,"round":1,"value":2,"extra":1}"#, "unknown field"),
+        (
+            r#"{"type":"answer","step":4,"round":1,"value":2,"extra":1}"#,
+            "unknown field",
+        ),
         (r#"{"type":"teleport"}"#, "unknown variant"),
         (&position(9, None, 9), "only the lecturer moves the room"),
         (r#"{"type":"close"}"#, "a student may only answer"),
         (r#"{"type":"open"}"#, "a student may only answer"),
         (r#"{"type":"answer","step":4,"round":1,"value":7}"#, "choices 1 to 3"),
-        (r#"{"type":"answer","step":5,"round":1,"value":1}"#, "not round 1 of step 5"),
+        (
+            r#"{"type":"answer","step":5,"round":1,"value":1}"#,
+            "not round 1 of step 5",
+        ),
     ];
     for (text, why) in cases {
         w.send(2, text);
         let r = rejected(&w.take(2));
         assert!(r.contains(why), "{text}: {r}");
     }
-    let big = format!(r#"{{"type":"answer","step":4,"round":1,"value":1,"pad":"{}"}}"#, "x".repeat(STUDENT_MAX_BYTES));
+    let big = format!(
+        r#"{{"type":"answer","step":4,"round":1,"value":1,"pad":"{}"}}"#,
+        "x".repeat(STUDENT_MAX_BYTES)
+    );
     w.send(2, &big);
     let r = rejected(&w.take(2));
     assert!(r.contains("a student may send at most 1024 bytes"), "{r}");
@@ -248,7 +257,11 @@ fn a_dropped_student_resumes_with_their_answer_and_a_lecturer_reconnect_keeps_th
         Some(ServerMsg::Room { students, tally }) => (*students, tally.clone()),
         m => panic!("{m:?}"),
     };
-    assert_eq!((students, tally.unwrap().answered), (1, 1), "the round's answers survive");
+    assert_eq!(
+        (students, tally.unwrap().answered),
+        (1, 1),
+        "the round's answers survive"
+    );
     assert_eq!(w.take(5), vec![ServerMsg::Lecturer { present: true }]);
     // The lecturer moves on from the new connection.
     w.send(6, &position(4, None, 2));

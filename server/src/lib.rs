@@ -1,0 +1,221 @@
+//! `pinlab serve`: serves the web build and hosts live-class rooms.
+//!
+//! One tokio runtime, axum for HTTP and WebSockets. The rooms' rules are
+//! `pinlab_room::Hub` (pure); this crate only moves text between sockets
+//! and the hub, with the clock and the entropy the hub needs. Each
+//! connection has a bounded outbox: a student whose device cannot keep up
+//! is disconnected (and resumes on reconnect) instead of growing the
+//! server's memory.
+
+use axum::Router;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use pinlab_room::limits::LECTURER_MAX_BYTES;
+use pinlab_room::{ConnId, Delivery, Hub, Inputs, ServerMsg, To};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// Messages waiting for one connection before it is dropped as too slow.
+const OUTBOX: usize = 256;
+/// The path of the live-class WebSocket.
+pub const LIVE_PATH: &str = "/live";
+
+/// What the writer task of a connection sends.
+#[derive(Clone, Debug)]
+enum Out {
+    Text(Utf8Bytes),
+    /// Send this text, then close the socket (the room ended).
+    Last(Utf8Bytes),
+}
+
+struct Inner {
+    hub: Hub,
+    outboxes: HashMap<ConnId, mpsc::Sender<Out>>,
+}
+
+/// The server's state, shared by every connection.
+pub struct Shared {
+    inner: Mutex<Inner>,
+    next: AtomicU64,
+    start: Instant,
+}
+
+impl Shared {
+    fn new() -> Arc<Shared> {
+        Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                hub: Hub::default(),
+                outboxes: HashMap::new(),
+            }),
+            next: AtomicU64::new(1),
+            start: Instant::now(),
+        })
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Runs `f` on the hub and delivers what it says (under the one lock,
+    /// so every connection sees messages in the order the hub made them).
+    fn with_hub(&self, f: impl FnOnce(&mut Hub, u64) -> Vec<Delivery>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let out = f(&mut inner.hub, self.now_ms());
+        let mut slow = Vec::new();
+        for d in out {
+            let text: Utf8Bytes = d.msg.to_json().into();
+            let last = matches!(d.msg, ServerMsg::Closed { .. });
+            let to = match d.to {
+                To::One(c) => vec![c],
+                To::Many(v) => v,
+            };
+            for c in to {
+                let Some(tx) = inner.outboxes.get(&c) else { continue };
+                let m = if last {
+                    Out::Last(text.clone())
+                } else {
+                    Out::Text(text.clone())
+                };
+                if tx.try_send(m).is_err() {
+                    slow.push(c);
+                }
+            }
+        }
+        // A full outbox: drop the connection; the client reconnects and catches up.
+        for c in slow {
+            inner.outboxes.remove(&c);
+        }
+    }
+
+    /// Counts for `/live/status`.
+    fn status(&self) -> (usize, usize) {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        (inner.hub.rooms(), inner.hub.connections())
+    }
+}
+
+fn entropy() -> [u8; 32] {
+    let mut e = [0u8; 32];
+    // The OS's generator does not fail on Linux once booted; if it ever
+    // did, a room code must not be predictable, so refuse to go on.
+    getrandom::fill(&mut e).expect("the operating system's random number generator");
+    e
+}
+
+/// The router: the site (if any), the live-class socket and its status.
+pub fn router(site: Option<PathBuf>) -> Router {
+    let shared = Shared::new();
+    spawn_sweeper(shared.clone());
+    let app = Router::new()
+        .route(LIVE_PATH, get(upgrade))
+        .route("/live/status", get(status))
+        .with_state(shared);
+    match site {
+        Some(dir) => app.fallback_service(tower_http::services::ServeDir::new(dir)),
+        None => app.fallback(get(no_site)),
+    }
+}
+
+/// Serves on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, site: Option<PathBuf>) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(site).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+async fn no_site() -> Html<&'static str> {
+    Html(include_str!("no_site.html"))
+}
+
+async fn status(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    let (rooms, connections) = s.status();
+    axum::Json(serde_json::json!({ "rooms": rooms, "connections": connections }))
+}
+
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    State(s): State<Arc<Shared>>,
+) -> Response {
+    // The socket's own limit is the lecturer's; the hub refuses a student's
+    // message over the student limit with a reason.
+    ws.max_message_size(LECTURER_MAX_BYTES + 4096)
+        .max_frame_size(LECTURER_MAX_BYTES + 4096)
+        .on_upgrade(move |socket| connection(socket, addr, s))
+}
+
+async fn connection(socket: WebSocket, addr: SocketAddr, s: Arc<Shared>) {
+    let id = ConnId(s.next.fetch_add(1, Ordering::Relaxed));
+    let (tx, mut rx) = mpsc::channel::<Out>(OUTBOX);
+    {
+        let mut inner = s.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.hub.connect(id, &addr.ip().to_string());
+        inner.outboxes.insert(id, tx);
+    }
+    let (mut sink, mut stream) = socket.split();
+    let writer = tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {
+            let (text, last) = match m {
+                Out::Text(t) => (t, false),
+                Out::Last(t) => (t, true),
+            };
+            if sink.send(Message::Text(text)).await.is_err() {
+                break;
+            }
+            if last {
+                let _ = sink.send(Message::Close(None)).await;
+                break;
+            }
+        }
+    });
+    while let Some(Ok(m)) = stream.next().await {
+        match m {
+            Message::Text(t) => s.with_hub(|hub, now_ms| {
+                hub.receive(
+                    id,
+                    t.as_str(),
+                    Inputs {
+                        now_ms,
+                        entropy: entropy(),
+                    },
+                )
+            }),
+            Message::Binary(_) => s.with_hub(|_, _| {
+                vec![Delivery {
+                    to: To::One(id),
+                    msg: ServerMsg::rejected("binary messages are not understood: send JSON text"),
+                }]
+            }),
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+        // The hub dropped this connection's outbox (too slow): stop reading.
+        if writer.is_finished() {
+            break;
+        }
+    }
+    s.with_hub(|hub, now_ms| hub.disconnect(id, now_ms));
+    s.inner.lock().unwrap_or_else(|p| p.into_inner()).outboxes.remove(&id);
+    writer.abort();
+}
+
+fn spawn_sweeper(s: Arc<Shared>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            s.with_hub(|hub, now_ms| hub.sweep(now_ms));
+        }
+    });
+}

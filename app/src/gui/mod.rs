@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod canvas;
+pub mod class;
 pub mod exercises_view;
 pub mod export;
 #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
@@ -49,6 +50,9 @@ pub struct Saved {
     /// No animation between micro-steps.
     #[serde(default)]
     pub reduce_motion: bool,
+    /// A student's own live-class results (only ever on their device).
+    #[serde(default)]
+    pub live_results: Vec<class::LiveResult>,
 }
 
 const SAVE_KEY: &str = "pinlab-state";
@@ -107,6 +111,8 @@ pub struct PinlabApp {
     sandbox_stash: Option<Vec<String>>,
     selftests: Option<selftests_view::SelftestsView>,
     exercises: Option<exercises_view::ExercisesView>,
+    /// The live class: a room this app lectures or follows.
+    class: class::LiveClass,
     /// The lesson on this machine's own kernel (`pinlab probe`).
     #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
     live: Option<live_view::LiveView>,
@@ -168,6 +174,7 @@ impl Default for PinlabApp {
             sandbox_stash: None,
             selftests: None,
             exercises: None,
+            class: class::LiveClass::default(),
             #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
             live: None,
             canvas_rect: egui::Rect::NOTHING,
@@ -293,10 +300,12 @@ impl PinlabApp {
             reduce_motion: self.reduce_motion,
             sandbox: self.sandbox.as_ref().map(|s| s.steps.clone()),
             sandbox_closed: self.sandbox_stash.clone(),
+            live_results: self.class.results.clone(),
         }
     }
 
     pub fn restore(&mut self, s: Saved) {
+        self.class.results = s.live_results;
         self.dark = s.dark;
         self.reduce_motion = s.reduce_motion;
         self.zoom = if s.zoom.is_finite() {
@@ -428,6 +437,8 @@ impl PinlabApp {
 
     /// Moves through time; in quiz mode forward moves stop before an unanswered question.
     pub fn nav(&mut self, n: Nav) {
+        // A student who moves on their own stops following the lecturer.
+        self.class.unfollow();
         let n = self.quiz.gate(&self.session, n);
         self.session.nav(n);
         self.sync_compare();
@@ -449,6 +460,10 @@ impl PinlabApp {
                 .any(|e| matches!(e, egui::Event::Key { pressed: true, .. }))
         }) {
             self.anim = None;
+        }
+        // The lecturer's C / R / N act on the room's question first.
+        if self.class_keys(ctx) {
+            return;
         }
         for c in ctx.input(time_keys) {
             self.time(c);
@@ -553,6 +568,7 @@ impl PinlabApp {
     /// The whole window's contents (also what tests drive).
     pub fn ui_root(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.class_tick(&ctx);
         self.keys(&ctx);
         self.tick(&ctx);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
@@ -560,6 +576,7 @@ impl PinlabApp {
         let cmds = std::mem::take(&mut self.presenter_cmds);
         self.apply_presenter(&ctx, cmds);
         egui::Panel::bottom("timeline").show(ui, |ui| self.timeline(ui));
+        self.class_student_panel(ui);
         if self.narrow(&ctx) {
             self.tabs_ui(ui);
         } else {
@@ -572,6 +589,7 @@ impl PinlabApp {
         #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
         self.live_window(&ctx);
         self.exercises_window(&ctx);
+        self.class_ui(&ctx);
         if self.presenter.on && self.presenter.blank {
             self.blank_ui(&ctx);
         }
@@ -996,6 +1014,18 @@ impl PinlabApp {
         }
         if ui.button("Exercises").clicked() {
             self.exercises = Some(Default::default());
+        }
+        let live = if self.class.active() {
+            "Live class ●"
+        } else {
+            "Live class"
+        };
+        if ui
+            .button(live)
+            .on_hover_text("Open a room students follow on their own devices, or join one (pinlab serve)")
+            .clicked()
+        {
+            self.class.open = !self.class.open;
         }
         if ui
             .button(if self.presenter.on {

@@ -1,0 +1,170 @@
+//! The class's client logic with a scripted link: what it sends, and what
+//! it does with what the server says.
+
+use super::link::{Link, LinkEvent};
+use super::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A link whose traffic the test sees and scripts.
+#[derive(Clone, Default)]
+struct Script {
+    sent: Rc<RefCell<Vec<ClientMsg>>>,
+    inbox: Rc<RefCell<Vec<LinkEvent>>>,
+    connects: Rc<RefCell<u32>>,
+}
+
+struct ScriptLink(Script);
+
+impl Link for ScriptLink {
+    fn send(&mut self, text: String) {
+        self.0.sent.borrow_mut().push(serde_json::from_str(&text).unwrap());
+    }
+    fn poll(&mut self) -> Vec<LinkEvent> {
+        std::mem::take(&mut *self.0.inbox.borrow_mut())
+    }
+}
+
+fn class() -> (LiveClass, Script) {
+    let sc = Script::default();
+    let s2 = sc.clone();
+    let c = LiveClass::with_connector(Box::new(move |url, _| {
+        assert_eq!(url, "ws://127.0.0.1:9/live");
+        *s2.connects.borrow_mut() += 1;
+        Ok(Box::new(ScriptLink(s2.clone())) as Box<dyn Link>)
+    }));
+    (c, sc)
+}
+
+impl Script {
+    fn push(&self, m: ServerMsg) {
+        self.inbox.borrow_mut().push(LinkEvent::Text(m.to_json()));
+    }
+    fn event(&self, e: LinkEvent) {
+        self.inbox.borrow_mut().push(e);
+    }
+    fn take(&self) -> Vec<ClientMsg> {
+        std::mem::take(&mut *self.sent.borrow_mut())
+    }
+}
+
+fn pos(seq: u64, q: Option<(u32, u32, Phase)>) -> Position {
+    Position {
+        lesson: "folio-life".into(),
+        kernel: "6.12".into(),
+        whatif: vec![],
+        step: 2,
+        cursor: 5,
+        revealed: false,
+        question: q.map(|(step, round, phase)| pinlab_room::Question {
+            step,
+            round,
+            choices: 3,
+            phase,
+        }),
+        seq,
+    }
+}
+
+#[test]
+fn a_lecturer_opens_broadcasts_changes_only_and_resumes_after_a_drop() {
+    let (mut c, sc) = class();
+    c.open_room("http://127.0.0.1:9");
+    sc.event(LinkEvent::Opened);
+    c.poll(0.0);
+    assert_eq!(sc.take(), vec![ClientMsg::Open {}]);
+    sc.push(ServerMsg::Opened {
+        code: "BCDEFG".into(),
+        key: "k1".into(),
+    });
+    c.poll(0.1);
+    assert_eq!(c.join_link().as_deref(), Some("http://127.0.0.1:9/#join=BCDEFG"));
+    let lesson = ("folio-life".to_string(), None);
+    c.broadcast(lesson.clone(), pos(0, None));
+    c.broadcast(lesson.clone(), pos(0, None));
+    let sent = sc.take();
+    assert_eq!(sent.len(), 2, "the lesson once, the position once: {sent:?}");
+    assert!(matches!(&sent[1], ClientMsg::Position { position } if position.seq == 1));
+    // The connection drops: a retry after a second resumes with the key.
+    sc.event(LinkEvent::Closed("reset".into()));
+    c.poll(1.0);
+    assert!(matches!(c.status, Status::Retrying { at, .. } if at == 2.0));
+    c.poll(1.5);
+    assert_eq!(*sc.connects.borrow(), 1);
+    c.poll(2.0);
+    assert_eq!(*sc.connects.borrow(), 2);
+    sc.event(LinkEvent::Opened);
+    c.poll(2.1);
+    assert_eq!(
+        sc.take(),
+        vec![ClientMsg::Resume {
+            code: "BCDEFG".into(),
+            key: "k1".into()
+        }]
+    );
+    sc.push(ServerMsg::Opened {
+        code: "BCDEFG".into(),
+        key: "k1".into(),
+    });
+    c.poll(2.2);
+    // After resuming, the lesson and position are sent again.
+    c.broadcast(lesson, pos(0, None));
+    assert_eq!(sc.take().len(), 2);
+}
+
+#[test]
+fn a_student_follows_answers_once_unfollows_and_is_marked_on_reveal() {
+    let (mut c, sc) = class();
+    c.join("127.0.0.1:9", " bcd efg ");
+    sc.event(LinkEvent::Opened);
+    c.poll(0.0);
+    assert!(matches!(&sc.take()[..], [ClientMsg::Join { code, token: None }] if code == "bcd efg"));
+    sc.push(ServerMsg::Joined {
+        code: "BCDEFG".into(),
+        token: "t1".into(),
+        answered: None,
+    });
+    sc.push(ServerMsg::Position {
+        position: pos(1, Some((3, 1, Phase::Open))),
+    });
+    let cmds = c.poll(0.1);
+    assert!(matches!(&cmds[..], [ClassCommand::Follow { position, .. }] if position.seq == 1));
+    c.answer(2).unwrap();
+    assert_eq!(
+        sc.take(),
+        vec![ClientMsg::Answer {
+            step: 3,
+            round: 1,
+            value: 2
+        }]
+    );
+    sc.push(ServerMsg::Accepted {
+        step: 3,
+        round: 1,
+        value: 2,
+    });
+    c.poll(0.2);
+    assert_eq!(c.answer(1).unwrap_err(), "already answered this round");
+    // Stepping back alone: positions are kept but not shown.
+    c.unfollow();
+    sc.push(ServerMsg::Position {
+        position: pos(2, Some((3, 1, Phase::Revealed))),
+    });
+    let cmds = c.poll(0.3);
+    assert_eq!(
+        cmds,
+        vec![ClassCommand::Mark {
+            position: pos(2, Some((3, 1, Phase::Revealed))),
+            value: 2
+        }]
+    );
+    // Follow catches up with the last position.
+    assert!(matches!(&c.follow()[..], [ClassCommand::Follow { position, .. }] if position.seq == 2));
+    // A wrong code ends the attempt with the server's reason.
+    let (mut c2, sc2) = class();
+    c2.join("127.0.0.1:9", "ZZZZZZ");
+    sc2.event(LinkEvent::Opened);
+    sc2.push(ServerMsg::rejected("no room 'ZZZZZZ' is open"));
+    c2.poll(0.0);
+    assert!(matches!(&c2.status, Status::Ended { why } if why.contains("ZZZZZZ")));
+}

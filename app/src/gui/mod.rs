@@ -1016,7 +1016,7 @@ impl PinlabApp {
             self.exercises = Some(Default::default());
         }
         let live = if self.class.active() {
-            "Live class ●"
+            "Live class (in a room)"
         } else {
             "Live class"
         };

@@ -7,6 +7,7 @@
 
 pub mod chart;
 mod glue;
+pub use glue::LectureCommand;
 pub mod link;
 pub mod qr;
 pub mod view;

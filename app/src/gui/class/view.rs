@@ -3,7 +3,7 @@
 //! distribution; for a student, a bar along the bottom with the question,
 //! their answer and whether it was right.
 
-use super::glue::LectureCommand;
+use super::LectureCommand;
 use super::{Lecturer, LiveClass, Phase, Status, Student, chart, qr};
 use crate::gui::session::Session;
 use crate::gui::{PinlabApp, theme};

@@ -1,0 +1,137 @@
+//! A whole live class on this machine: the real server (pinlab-server) on a
+//! loopback port, a lecturer's app and two students' apps (egui_kittest,
+//! real WebSockets through ewebsock). Follow, answer, count, reveal, mark,
+//! a second round, stepping back alone and following again.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use pinlab::gui::PinlabApp;
+use pinlab::gui::class::{LectureCommand, Status};
+use pinlab_room::Phase;
+use std::time::{Duration, Instant};
+
+fn server() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            pinlab_server::serve(l, None).await.unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
+
+fn app() -> Harness<'static, PinlabApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .build_ui_state(|ui, app: &mut PinlabApp| app.ui_root(ui), PinlabApp::default());
+    h.run();
+    h
+}
+
+/// Runs frames of every app until `done` holds (messages arrive on other
+/// threads); fails after 10 s.
+fn pump(apps: &mut [&mut Harness<'static, PinlabApp>], what: &str, done: impl Fn(&[&mut Harness<'static, PinlabApp>]) -> bool) {
+    let start = Instant::now();
+    while !done(apps) {
+        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for: {what}");
+        for h in apps.iter_mut() {
+            h.step();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for h in apps.iter_mut() {
+        h.step();
+    }
+}
+
+fn code(h: &Harness<'static, PinlabApp>) -> Option<String> {
+    h.state().class().lecturer().map(|l| l.code.clone())
+}
+
+#[test]
+fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
+    let url = server();
+    let mut lect = app();
+    let mut s1 = app();
+    let mut s2 = app();
+    lect.state_mut().open_room(&url);
+    pump(&mut [&mut lect], "the room opens", |a| code(a[0]).is_some());
+    let code = code(&lect).unwrap();
+    assert_eq!(code.len(), 6);
+    for s in [&mut s1, &mut s2] {
+        s.state_mut().join_room(&url, &code.to_lowercase());
+    }
+    pump(&mut [&mut lect, &mut s1, &mut s2], "two students", |a| {
+        a[0].state().class().lecturer().unwrap().students == 2
+    });
+    // The lecturer moves to the end: the quiz stops before the first question.
+    lect.state_mut().time(pinlab::gui::TimeCommand::Go(pinlab::gui::session::Nav::End));
+    let k = lect.state().quiz().asking.expect("stopped before a question");
+    pump(&mut [&mut lect, &mut s1, &mut s2], "students follow to the question", |a| {
+        a[1..].iter().all(|s| s.state().session().step() == k - 1
+            && s.state().class().student().unwrap().position.as_ref().and_then(|p| p.question.clone()).is_some_and(|q| q.phase == Phase::Open))
+    });
+    let q = lect.state().session().report.steps[k - 1].question.clone().unwrap();
+    let right = q.answer_value.unwrap();
+    assert!(!q.choices.is_empty(), "folio-life's first question is multiple choice");
+    let wrong = if right == 1 { 2 } else { 1 };
+    // Student 1 clicks the right choice in the bar; student 2 answers wrong.
+    s1.get_by_label(&format!("{right}. {}", q.choices[right as usize - 1])).click();
+    s1.run();
+    s2.state_mut().answer_room(wrong).unwrap();
+    pump(&mut [&mut lect, &mut s1, &mut s2], "two answers counted", |a| {
+        a[0].state().class().lecturer().unwrap().tallies.get(&format!("{k}.1")).is_some_and(|t| t.answered == 2)
+    });
+    let t = &lect.state().class().lecturer().unwrap().tallies[&format!("{k}.1")];
+    let mut want = vec![(right, 1), (wrong, 1)];
+    want.sort();
+    assert_eq!(t.counts, want);
+    assert_eq!(s2.state_mut().answer_room(right).unwrap_err(), "already answered this round");
+    // C shows the distribution, R reveals: the step runs for everyone.
+    lect.key_press(egui::Key::C);
+    lect.step();
+    assert!(lect.state().class().lecturer().unwrap().chart);
+    lect.get_by_label("round 1");
+    lect.key_press(egui::Key::R);
+    lect.step();
+    assert_eq!(lect.state().session().step(), k);
+    pump(&mut [&mut lect, &mut s1, &mut s2], "both students marked", |a| {
+        a[1..].iter().all(|s| s.state().class().results.len() == 1 && s.state().session().step() == k)
+    });
+    assert!(s1.state().class().results[0].right);
+    assert!(!s2.state().class().results[0].right);
+    s1.get_by_label(&format!("Right: {right}. {}", q.choices[right as usize - 1]));
+
+    // Student 2 steps back alone, then follows again.
+    s2.get_by_label("< Previous step").click();
+    s2.run();
+    assert!(!s2.state().class().student().unwrap().following);
+    lect.state_mut().time(pinlab::gui::TimeCommand::Go(pinlab::gui::session::Nav::End));
+    let k2 = lect.state().quiz().asking.unwrap_or(lect.state().session().step());
+    pump(&mut [&mut lect, &mut s1, &mut s2], "student 1 follows on", |a| a[1].state().session().step() + 1 >= k2);
+    assert_eq!(s2.state().session().step(), k - 1, "student 2 stays where they went");
+    s2.get_by_label("Follow the lecturer").click();
+    s2.run();
+    assert_eq!(s2.state().session().step(), s1.state().session().step());
+
+    // A second round of the next question: the count starts again.
+    assert!(lect.state().quiz().asking.is_some(), "folio-life has a second question");
+    {
+        lect.state_mut().apply_lecture(vec![LectureCommand::SecondRound]);
+        pump(&mut [&mut lect, &mut s1, &mut s2], "round 2 reaches the students", |a| {
+            a[1].state().class().student().unwrap().position.as_ref().and_then(|p| p.question.clone()).is_some_and(|q| q.round == 2)
+        });
+        s1.state_mut().answer_room(1).unwrap();
+        pump(&mut [&mut lect, &mut s1], "round 2's answer", |a| {
+            a[0].state().class().lecturer().unwrap().tallies.get(&format!("{k2}.2")).is_some_and(|t| t.answered == 1)
+        });
+    }
+    // Closing ends the room for the students.
+    lect.state_mut().apply_lecture(vec![LectureCommand::Close]);
+    pump(&mut [&mut lect, &mut s1, &mut s2], "the room ends", |a| {
+        a[1..].iter().all(|s| matches!(s.state().class().status, Status::Ended { .. }))
+    });
+}

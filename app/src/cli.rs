@@ -139,6 +139,15 @@ pub enum Command {
         /// Window size in points, WIDTHxHEIGHT (default 1280x720).
         #[arg(long, value_parser = window_size)]
         size: Option<[f32; 2]>,
+        /// Open a live-class room on this server (`pinlab serve`), as its lecturer.
+        #[arg(long, value_name = "SERVER")]
+        room: Option<String>,
+        /// Join this live-class room (its code) as a student, on --server.
+        #[arg(long, value_name = "CODE")]
+        join: Option<String>,
+        /// The live-class server for --join.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
     },
     /// List the built-in lessons (id and title).
     Lessons,

@@ -20,6 +20,9 @@ fn main() -> ExitCode {
             quiz,
             live,
             size,
+            room,
+            join,
+            server,
         }) => {
             let l = match find_lesson(&lesson) {
                 Ok(l) => l,
@@ -50,6 +53,8 @@ fn main() -> ExitCode {
                 quiz,
                 live,
                 size,
+                room,
+                join: join.map(|code| (server, code)),
             }))
         }
         Some(other) => main_with(Cli { command: Some(other) }),
@@ -69,6 +74,10 @@ struct Start {
     live: bool,
     /// Window size in points.
     size: Option<[f32; 2]>,
+    /// Open a live-class room on this server.
+    room: Option<String>,
+    /// Join a live-class room: (server, code).
+    join: Option<(String, String)>,
 }
 
 fn run_gui(start: Option<Start>) -> ExitCode {
@@ -98,6 +107,12 @@ fn run_gui(start: Option<Start>) -> ExitCode {
                 #[cfg(target_os = "linux")]
                 if s.live {
                     app.open_live();
+                }
+                if let Some(server) = &s.room {
+                    app.open_room(server);
+                }
+                if let Some((server, code)) = &s.join {
+                    app.join_room(server, code);
                 }
             }
             Ok(Box::new(app))

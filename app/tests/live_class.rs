@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 fn server() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(l.local_addr().unwrap()).unwrap();
@@ -33,10 +36,17 @@ fn app() -> Harness<'static, PinlabApp> {
 
 /// Runs frames of every app until `done` holds (messages arrive on other
 /// threads); fails after 10 s.
-fn pump(apps: &mut [&mut Harness<'static, PinlabApp>], what: &str, done: impl Fn(&[&mut Harness<'static, PinlabApp>]) -> bool) {
+fn pump(
+    apps: &mut [&mut Harness<'static, PinlabApp>],
+    what: &str,
+    done: impl Fn(&[&mut Harness<'static, PinlabApp>]) -> bool,
+) {
     let start = Instant::now();
     while !done(apps) {
-        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for: {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for: {what}"
+        );
         for h in apps.iter_mut() {
             h.step();
         }
@@ -68,28 +78,52 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
         a[0].state().class().lecturer().unwrap().students == 2
     });
     // The lecturer moves to the end: the quiz stops before the first question.
-    lect.state_mut().time(pinlab::gui::TimeCommand::Go(pinlab::gui::session::Nav::End));
+    lect.state_mut()
+        .time(pinlab::gui::TimeCommand::Go(pinlab::gui::session::Nav::End));
     let k = lect.state().quiz().asking.expect("stopped before a question");
-    pump(&mut [&mut lect, &mut s1, &mut s2], "students follow to the question", |a| {
-        a[1..].iter().all(|s| s.state().session().step() == k - 1
-            && s.state().class().student().unwrap().position.as_ref().and_then(|p| p.question.clone()).is_some_and(|q| q.phase == Phase::Open))
-    });
+    pump(
+        &mut [&mut lect, &mut s1, &mut s2],
+        "students follow to the question",
+        |a| {
+            a[1..].iter().all(|s| {
+                s.state().session().step() == k - 1
+                    && s.state()
+                        .class()
+                        .student()
+                        .unwrap()
+                        .position
+                        .as_ref()
+                        .and_then(|p| p.question.clone())
+                        .is_some_and(|q| q.phase == Phase::Open)
+            })
+        },
+    );
     let q = lect.state().session().report.steps[k - 1].question.clone().unwrap();
     let right = q.answer_value.unwrap();
     assert!(!q.choices.is_empty(), "folio-life's first question is multiple choice");
     let wrong = if right == 1 { 2 } else { 1 };
     // Student 1 clicks the right choice in the bar; student 2 answers wrong.
-    s1.get_by_label(&format!("{right}. {}", q.choices[right as usize - 1])).click();
+    s1.get_by_label(&format!("{right}. {}", q.choices[right as usize - 1]))
+        .click();
     s1.run();
     s2.state_mut().answer_room(wrong).unwrap();
     pump(&mut [&mut lect, &mut s1, &mut s2], "two answers counted", |a| {
-        a[0].state().class().lecturer().unwrap().tallies.get(&format!("{k}.1")).is_some_and(|t| t.answered == 2)
+        a[0].state()
+            .class()
+            .lecturer()
+            .unwrap()
+            .tallies
+            .get(&format!("{k}.1"))
+            .is_some_and(|t| t.answered == 2)
     });
     let t = &lect.state().class().lecturer().unwrap().tallies[&format!("{k}.1")];
     let mut want = vec![(right, 1), (wrong, 1)];
     want.sort();
     assert_eq!(t.counts, want);
-    assert_eq!(s2.state_mut().answer_room(right).unwrap_err(), "already answered this round");
+    assert_eq!(
+        s2.state_mut().answer_room(right).unwrap_err(),
+        "already answered this round"
+    );
     // C shows the distribution, R reveals: the step runs for everyone.
     lect.key_press(egui::Key::C);
     lect.step();
@@ -99,7 +133,9 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
     lect.step();
     assert_eq!(lect.state().session().step(), k);
     pump(&mut [&mut lect, &mut s1, &mut s2], "both students marked", |a| {
-        a[1..].iter().all(|s| s.state().class().results.len() == 1 && s.state().session().step() == k)
+        a[1..]
+            .iter()
+            .all(|s| s.state().class().results.len() == 1 && s.state().session().step() == k)
     });
     assert!(s1.state().class().results[0].right);
     assert!(!s2.state().class().results[0].right);
@@ -109,9 +145,12 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
     s2.get_by_label("< Previous step").click();
     s2.run();
     assert!(!s2.state().class().student().unwrap().following);
-    lect.state_mut().time(pinlab::gui::TimeCommand::Go(pinlab::gui::session::Nav::End));
+    lect.state_mut()
+        .time(pinlab::gui::TimeCommand::Go(pinlab::gui::session::Nav::End));
     let k2 = lect.state().quiz().asking.unwrap_or(lect.state().session().step());
-    pump(&mut [&mut lect, &mut s1, &mut s2], "student 1 follows on", |a| a[1].state().session().step() + 1 >= k2);
+    pump(&mut [&mut lect, &mut s1, &mut s2], "student 1 follows on", |a| {
+        a[1].state().session().step() + 1 >= k2
+    });
     assert_eq!(s2.state().session().step(), k - 1, "student 2 stays where they went");
     s2.get_by_label("Follow the lecturer").click();
     s2.run();
@@ -121,17 +160,53 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
     assert!(lect.state().quiz().asking.is_some(), "folio-life has a second question");
     {
         lect.state_mut().apply_lecture(vec![LectureCommand::SecondRound]);
-        pump(&mut [&mut lect, &mut s1, &mut s2], "round 2 reaches the students", |a| {
-            a[1].state().class().student().unwrap().position.as_ref().and_then(|p| p.question.clone()).is_some_and(|q| q.round == 2)
-        });
+        pump(
+            &mut [&mut lect, &mut s1, &mut s2],
+            "round 2 reaches the students",
+            |a| {
+                a[1].state()
+                    .class()
+                    .student()
+                    .unwrap()
+                    .position
+                    .as_ref()
+                    .and_then(|p| p.question.clone())
+                    .is_some_and(|q| q.round == 2)
+            },
+        );
         s1.state_mut().answer_room(1).unwrap();
         pump(&mut [&mut lect, &mut s1], "round 2's answer", |a| {
-            a[0].state().class().lecturer().unwrap().tallies.get(&format!("{k2}.2")).is_some_and(|t| t.answered == 1)
+            a[0].state()
+                .class()
+                .lecturer()
+                .unwrap()
+                .tallies
+                .get(&format!("{k2}.2"))
+                .is_some_and(|t| t.answered == 1)
         });
     }
     // Closing ends the room for the students.
     lect.state_mut().apply_lecture(vec![LectureCommand::Close]);
     pump(&mut [&mut lect, &mut s1, &mut s2], "the room ends", |a| {
-        a[1..].iter().all(|s| matches!(s.state().class().status, Status::Ended { .. }))
+        a[1..]
+            .iter()
+            .all(|s| matches!(s.state().class().status, Status::Ended { .. }))
     });
+}
+
+#[test]
+fn a_wrong_code_says_why_in_the_students_bar_and_the_app_goes_on() {
+    let url = server();
+    let mut s = app();
+    s.state_mut().join_room(&url, "zz-zzzz");
+    pump(&mut [&mut s], "the refusal", |a| {
+        matches!(a[0].state().class().status, Status::Ended { .. })
+    });
+    s.get_by_label("Not in a room: no room 'zz-zzzz' is open");
+    s.get_by_label("Next step >").click();
+    s.run();
+    assert_eq!(s.state().session().step(), 1);
+    s.get_by_label("Close").click();
+    s.run();
+    assert!(s.query_by_label("Not in a room: no room 'zz-zzzz' is open").is_none());
 }

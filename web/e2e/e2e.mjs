@@ -1,6 +1,8 @@
 // Browser test of the built site (web/build.sh) in headless Debian Chromium.
 //   node web/e2e/e2e.mjs [SITE_DIR] [SCREENSHOT.png]
-// Serves SITE_DIR on a local port, then drives the app through window.pinlab
+// Serves SITE_DIR with `pinlab serve` (PINLAB: the binary, default
+// target/debug/pinlab) on a local port, runs a live class (a lecturer's page
+// and two students' pages), then drives the app through window.pinlab
 // and real key presses, checks deep links, history, file opening, offline
 // start from the service worker, and writes a screenshot (checked for
 // colours by .ci/run). Prints the first-frame time. Exits non-zero on failure.
@@ -19,8 +21,9 @@ const shot = resolve(process.argv[3] || `${root}/target/ci/web.png`);
 const port = 18000 + Math.floor(Math.random() * 1000);
 const base = `http://127.0.0.1:${port}/`;
 
-const server = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1", "-d", site], {
-  stdio: "ignore",
+const pinlab = resolve(process.env.PINLAB || `${root}/target/debug/pinlab`);
+const server = spawn(pinlab, ["serve", "--addr", `127.0.0.1:${port}`, "--site", site], {
+  stdio: ["ignore", "ignore", "inherit"],
 });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -224,6 +227,71 @@ try {
     await page.waitForFunction(() => window.pinlab.position().step === 1);
     await page.keyboard.press("Escape");
     await page.waitForFunction(() => window.pinlab.position().presenter === false);
+  });
+
+  await test("live class: two students follow the lecturer, answer, and see the reveal", async () => {
+    const open = async (w, h, url) => {
+      const ctx = await browser.newContext({ viewport: { width: w, height: h } });
+      const p = await ctx.newPage();
+      await openApp(p, url);
+      return p;
+    };
+    const live = (p) => p.evaluate(() => window.pinlab.live());
+    const until = async (p, what, f, arg) => {
+      try {
+        await p.waitForFunction(f, arg, { timeout: 15000, polling: 50 });
+      } catch (e) {
+        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await live(p))}`);
+      }
+    };
+    const lect = await open(1280, 800, base);
+    await lect.evaluate(() => {
+      window.pinlab.load("folio-life");
+      window.pinlab.liveOpen();
+    });
+    await until(lect, "a room code", () => !!window.pinlab.live().room?.code);
+    const code = (await live(lect)).room.code;
+    assert.match(code, /^[A-Z0-9]{6}$/);
+    assert.equal((await live(lect)).join_link, `${base}#join=${code}`);
+    // Students open the join link (a phone-sized page and a laptop-sized one).
+    const s1 = await open(420, 820, `${base}#join=${code}`);
+    const s2 = await open(1024, 700, `${base}#join=${code}`);
+    await until(lect, "two students", () => window.pinlab.live().room.students === 2);
+    // The lecturer steps on: the quiz stops before the first question.
+    await lect.evaluate(() => window.pinlab.step(30));
+    await until(lect, "a question put to the room", () => window.pinlab.live().room.asking?.[2] === "open");
+    const k = (await live(lect)).room.asking[0];
+    for (const s of [s1, s2]) {
+      await until(s, "the student follows to the question", (k) => {
+        const q = window.pinlab.live().room?.position?.question;
+        return q && q.step === k && q.phase === "open" && window.pinlab.position().step === k - 1;
+      }, k);
+    }
+    const right = await s1.evaluate((k) => window.pinlab.state().steps[k - 1].question.answer_value, k);
+    const wrong = right === 1 ? 2 : 1;
+    await s1.evaluate((v) => window.pinlab.liveAnswer(v), right);
+    await s2.evaluate((v) => window.pinlab.liveAnswer(v), wrong);
+    await until(lect, "both answers in the lecturer's counts", (k) => window.pinlab.live().room.tallies[`${k}.1`]?.answered === 2, k);
+    const tally = (await live(lect)).room.tallies[`${k}.1`];
+    assert.deepEqual(tally.counts, [[Math.min(right, wrong), 1], [Math.max(right, wrong), 1]]);
+    // A second answer is refused (once the server's acceptance has arrived).
+    await until(s2, "student 2's answer accepted", () => !!window.pinlab.live().room.answered);
+    await assert.rejects(s2.evaluate(() => window.pinlab.liveAnswer(1)), /already answered/);
+    await lect.evaluate(() => window.pinlab.liveLecture("show_answers"));
+    assert.equal((await live(lect)).room.chart, true);
+    await lect.evaluate(() => window.pinlab.liveLecture("reveal"));
+    assert.equal((await position(lect)).step, k);
+    await until(s1, "student 1 marked", () => window.pinlab.live().results.length === 1);
+    await until(s2, "student 2 marked", () => window.pinlab.live().results.length === 1);
+    assert.equal((await live(s1)).results[0].right, true);
+    assert.equal((await live(s2)).results[0].right, false);
+    assert.equal((await position(s1)).step, k, "the reveal ran the step for the students too");
+    await lect.waitForTimeout(300);
+    await lect.screenshot({ path: shot.replace(/\.png$/, "-live-lecturer.png") });
+    await s1.screenshot({ path: shot.replace(/\.png$/, "-live-student.png") });
+    await lect.evaluate(() => window.pinlab.liveLecture("close"));
+    await until(s2, "the room ends for the students", () => window.pinlab.live().status.ended !== undefined);
+    for (const p of [lect, s1, s2]) await p.context().close();
   });
 
   await test("after one visit the app starts offline from its cache", async () => {

@@ -48,6 +48,10 @@ impl WebHandle {
                     if reduce {
                         app.set_reduce_motion(true);
                     }
+                    // Rooms live on the server that served this page.
+                    if let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) {
+                        app.set_class_server(&origin);
+                    }
                     Ok(Box::new(app))
                 }),
             )
@@ -112,6 +116,40 @@ impl WebHandle {
     pub fn exercises_json(&self, seed: u64, count: usize) -> String {
         let list = pinlab_lessons::exercise::generate(seed, count.clamp(1, 100));
         serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Opens a live-class room on `server` (the page's origin when served
+    /// by `pinlab serve`) as its lecturer.
+    pub fn live_open(&self, server: &str) -> Result<(), JsValue> {
+        self.with_app(|app| app.open_room(server))
+    }
+
+    /// Joins room `code` on `server` as a student.
+    pub fn live_join(&self, server: &str, code: &str) -> Result<(), JsValue> {
+        self.with_app(|app| app.join_room(server, code))
+    }
+
+    /// A student's answer to the open question (a choice number or a number).
+    pub fn live_answer(&self, value: f64) -> Result<(), JsValue> {
+        if value.fract() != 0.0 || value.abs() > 1e15 {
+            return Err(err(format!("{value} is not a whole number")));
+        }
+        self.with_app(|app| app.answer_room(value as i64))?.map_err(err)
+    }
+
+    /// The lecturer's show_answers, reveal, second_round or close.
+    pub fn live_lecture(&self, cmd: &str) -> Result<(), JsValue> {
+        self.with_app(|app| app.live_lecture(cmd))?.map_err(err)
+    }
+
+    /// A student follows the lecturer again.
+    pub fn live_follow(&self) -> Result<(), JsValue> {
+        self.with_app(|app| app.follow_room())
+    }
+
+    /// The live class as JSON (see docs/classroom.md).
+    pub fn live_json(&self) -> Result<String, JsValue> {
+        self.with_app(|app| app.live_json())
     }
 
     /// `{lesson, step, kernel, micro_step, micro_steps}` as JSON: cheap

@@ -63,7 +63,8 @@ function hasWebGL2() {
   }
 }
 
-// Deep links: #lesson=ID&step=N&kernel=PRESET
+// Deep links: #lesson=ID&step=N&kernel=PRESET; a live-class link is
+// #join=CODE (the room on the server that served this page).
 function parseHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   const step = p.get("step");
@@ -71,11 +72,16 @@ function parseHash() {
     lesson: p.get("lesson") || undefined,
     step: step !== null && /^\d+$/.test(step) ? Number(step) : undefined,
     kernel: p.get("kernel") || undefined,
+    join: p.get("join") || undefined,
   };
 }
 
+// The room a student is in stays in the address, so a reload rejoins it.
+let joined = null;
+
 function hashOf(pos) {
   const p = new URLSearchParams();
+  if (joined) p.set("join", joined);
   if (pos.lesson) p.set("lesson", pos.lesson);
   p.set("step", String(pos.step));
   p.set("kernel", pos.kernel);
@@ -137,6 +143,10 @@ async function main() {
 
   function openHash() {
     const h = parseHash();
+    if (h.join !== undefined && h.join !== joined) {
+      joined = h.join;
+      handle.live_join(location.origin, h.join);
+    }
     if (h.lesson === undefined && h.step === undefined && h.kernel === undefined) return;
     try {
       handle.open_at(h.lesson, h.step, h.kernel);
@@ -165,6 +175,17 @@ async function main() {
     position,
     exercises: (seed = 0, count = 3) => JSON.parse(handle.exercises_json(BigInt(seed), count)),
     on: (fn) => window.addEventListener("pinlab-step", (e) => fn(e.detail)),
+    // The live class (docs/classroom.md): the server is this page's origin
+    // unless another is given.
+    live: () => JSON.parse(handle.live_json()),
+    liveOpen: (server = location.origin) => handle.live_open(String(server)),
+    liveJoin: (code, server = location.origin) => {
+      joined = String(code);
+      return handle.live_join(String(server), String(code));
+    },
+    liveAnswer: (value) => handle.live_answer(Number(value)),
+    liveLecture: (cmd) => call(() => handle.live_lecture(String(cmd))),
+    liveFollow: () => call(() => handle.live_follow()),
   };
   window.pinlab = api;
 

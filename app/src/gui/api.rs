@@ -122,6 +122,35 @@ impl PinlabApp {
         }
     }
 
+    /// `live()`: the live class as the page sees it: status, role, room
+    /// code, students, the rounds' counts (a lecturer's) or the position
+    /// followed, own answer and results (a student's).
+    pub fn live_json(&self) -> String {
+        self.class().state_json().to_string()
+    }
+
+    /// `liveLecture(cmd)`: the lecturer's "show_answers", "reveal",
+    /// "second_round" or "close".
+    pub fn live_lecture(&mut self, cmd: &str) -> Result<(), String> {
+        use super::class::LectureCommand as L;
+        let c = match cmd {
+            "show_answers" => L::ShowAnswers,
+            "reveal" => L::Reveal,
+            "second_round" => L::SecondRound,
+            "close" => L::Close,
+            other => {
+                return Err(format!(
+                    "unknown lecture command '{other}' (show_answers, reveal, second_round, close)"
+                ));
+            }
+        };
+        if self.class().lecturer().is_none() {
+            return Err("not the lecturer of a room".into());
+        }
+        self.apply_lecture(vec![c]);
+        Ok(())
+    }
+
     /// `step(n)`: n lesson steps forward; returns the new step.
     pub fn step_forward(&mut self, n: usize) -> usize {
         for _ in 0..n.min(self.session.report.steps.len() + 1) {

@@ -53,6 +53,9 @@ pub struct Saved {
     /// A student's own live-class results (only ever on their device).
     #[serde(default)]
     pub live_results: Vec<class::LiveResult>,
+    /// A student's last seat, to rejoin as the same student after a reload.
+    #[serde(default)]
+    pub live_seat: Option<class::Seat>,
 }
 
 const SAVE_KEY: &str = "pinlab-state";
@@ -301,11 +304,13 @@ impl PinlabApp {
             sandbox: self.sandbox.as_ref().map(|s| s.steps.clone()),
             sandbox_closed: self.sandbox_stash.clone(),
             live_results: self.class.results.clone(),
+            live_seat: self.class.seat.clone(),
         }
     }
 
     pub fn restore(&mut self, s: Saved) {
         self.class.results = s.live_results;
+        self.class.seat = s.live_seat;
         self.dark = s.dark;
         self.reduce_motion = s.reduce_motion;
         self.zoom = if s.zoom.is_finite() {

@@ -285,11 +285,27 @@ mod view {
 
     impl PinlabApp {
         pub(in crate::gui) fn quiz_ui(&mut self, ui: &mut Ui) {
+            // A lecturer's question belongs to the room: answered there, revealed with R.
+            if self.class.lecturer().is_some() {
+                if let Some(k) = self.quiz.asking {
+                    ui.label(
+                        RichText::new(format!(
+                            "Step {k}'s question is put to the room (Live class window): C shows the answers, R reveals."
+                        ))
+                        .strong(),
+                    );
+                    ui.separator();
+                }
+                return;
+            }
             let cmds = self.quiz.ui(ui, &self.session);
             self.apply_quiz(cmds);
         }
 
         pub(in crate::gui) fn quiz_keys(&mut self, ctx: &egui::Context) {
+            if self.class.lecturer().is_some() {
+                return;
+            }
             let cmds = self.quiz.keys(ctx, &self.session);
             self.apply_quiz(cmds);
         }

@@ -228,6 +228,11 @@ impl PinlabApp {
         self.apply_class(cmds);
     }
 
+    /// The server the Live class window offers (the page's origin on the web).
+    pub fn set_class_server(&mut self, server: &str) {
+        self.class.server = server.to_string();
+    }
+
     pub fn class(&self) -> &super::LiveClass {
         &self.class
     }

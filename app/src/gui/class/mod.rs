@@ -103,7 +103,17 @@ pub enum ClassCommand {
 #[derive(Clone, Debug, PartialEq)]
 enum Hello {
     Open,
-    Join(String),
+    /// A room code, and the token of an earlier seat in it.
+    Join(String, Option<String>),
+}
+
+/// A student's seat: what rejoins the same room as the same student after
+/// the page is reloaded (saved with the app's state).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Seat {
+    pub server: String,
+    pub code: String,
+    pub token: String,
 }
 
 pub struct LiveClass {
@@ -115,6 +125,8 @@ pub struct LiveClass {
     pub rejected: Option<String>,
     /// The student's own results (saved with the app's state).
     pub results: Vec<LiveResult>,
+    /// The last room joined as a student (saved).
+    pub seat: Option<Seat>,
     /// The window is open.
     pub open: bool,
     /// What is typed: a room code, a number answer.
@@ -158,6 +170,7 @@ impl LiveClass {
             role: None,
             rejected: None,
             results: Vec::new(),
+            seat: None,
             open: false,
             typed_code: String::new(),
             typed_number: String::new(),
@@ -200,6 +213,14 @@ impl LiveClass {
         }
     }
 
+    /// The room code of a join under way (or refused), before the seat is given.
+    pub fn joining(&self) -> Option<String> {
+        match (&self.role, &self.hello) {
+            (None, Some(Hello::Join(code, _))) => Some(code.clone()),
+            _ => None,
+        }
+    }
+
     /// The room is live (connected or reconnecting).
     pub fn active(&self) -> bool {
         self.role.is_some() && !matches!(self.status, Status::Ended { .. })
@@ -212,14 +233,22 @@ impl LiveClass {
 
     /// Joins room `code` on `server` as a student.
     pub fn join(&mut self, server: &str, code: &str) {
-        self.start(server, Hello::Join(code.trim().to_string()));
+        let token = self
+            .seat
+            .as_ref()
+            .filter(|s| s.server == server.trim() && pinlab_room::code::normalize(code).as_ref() == Some(&s.code))
+            .map(|s| s.token.clone());
+        self.start(server, Hello::Join(code.trim().to_string(), token));
     }
 
     fn start(&mut self, server: &str, hello: Hello) {
         self.leave();
         self.server = server.trim().to_string();
+        // A lecturer needs the window (code, QR, counts); a student has the bar.
+        if hello == Hello::Open {
+            self.open = true;
+        }
         self.hello = Some(hello);
-        self.open = true;
         self.connect();
     }
 
@@ -291,9 +320,9 @@ impl LiveClass {
                 token: Some(s.token.clone()),
             },
             (None, Some(Hello::Open)) => ClientMsg::Open {},
-            (None, Some(Hello::Join(code))) => ClientMsg::Join {
+            (None, Some(Hello::Join(code, token))) => ClientMsg::Join {
                 code: code.clone(),
-                token: None,
+                token: token.clone(),
             },
             (None, None) => return,
         };
@@ -336,11 +365,16 @@ impl LiveClass {
                     following: true,
                     ..Default::default()
                 });
+                self.seat = Some(Seat {
+                    server: self.server.clone(),
+                    code: code.clone(),
+                    token: token.clone(),
+                });
                 s.code = code;
                 s.token = token;
-                if answered.is_none() {
-                    s.answered = None;
-                }
+                // The server remembers this seat's answer to the open round
+                // (its step and round arrive with the position).
+                s.answered = answered.map(|v| (0, 0, v));
                 self.role = Some(Role::Student(s));
             }
             ServerMsg::Room { students, tally } => {
@@ -387,10 +421,12 @@ impl LiveClass {
         let Some(s) = self.student_mut() else {
             return Vec::new();
         };
-        // Older than what is shown (a reordering cannot happen on one
-        // socket, but a resumed lecturer restarts its counter).
         let mut out = Vec::new();
         let q = p.question.clone();
+        // An answer the server remembered at a rejoin is for this round.
+        if let (Some(q), Some((0, 0, v))) = (&q, s.answered) {
+            s.answered = Some((q.step, q.round, v));
+        }
         if let (Some(q), Some((step, round, value))) = (&q, s.answered)
             && q.phase == Phase::Revealed
             && (q.step, q.round) == (step, round)

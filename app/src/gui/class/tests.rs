@@ -168,3 +168,35 @@ fn a_student_follows_answers_once_unfollows_and_is_marked_on_reveal() {
     c2.poll(0.0);
     assert!(matches!(&c2.status, Status::Ended { why } if why.contains("ZZZZZZ")));
 }
+
+#[test]
+fn a_reloaded_page_rejoins_its_seat_and_knows_its_answer() {
+    let (mut c, sc) = class();
+    c.seat = Some(Seat {
+        server: "http://127.0.0.1:9".into(),
+        code: "BCDEFG".into(),
+        token: "t9".into(),
+    });
+    c.join("http://127.0.0.1:9", "bcdefg");
+    sc.event(LinkEvent::Opened);
+    c.poll(0.0);
+    assert!(matches!(&sc.take()[..], [ClientMsg::Join { token: Some(t), .. }] if t == "t9"));
+    sc.push(ServerMsg::Joined {
+        code: "BCDEFG".into(),
+        token: "t9".into(),
+        answered: Some(3),
+    });
+    sc.push(ServerMsg::Position {
+        position: pos(4, Some((3, 2, Phase::Open))),
+    });
+    c.poll(0.1);
+    assert_eq!(c.student().unwrap().answered, Some((3, 2, 3)));
+    assert_eq!(c.answer(1).unwrap_err(), "already answered this round");
+    // Another room's code does not present this seat's token.
+    let (mut c2, sc2) = class();
+    c2.seat = c.seat.clone();
+    c2.join("http://127.0.0.1:9", "HJKMNP");
+    sc2.event(LinkEvent::Opened);
+    c2.poll(0.0);
+    assert!(matches!(&sc2.take()[..], [ClientMsg::Join { token: None, .. }]));
+}

@@ -27,6 +27,7 @@ impl LiveClass {
             Status::Connecting => (format!("Connecting to {}...", self.server), theme::GREY),
             Status::Connected => ("Connected".into(), theme::GREEN),
             Status::Retrying { why, .. } => (format!("Connection lost ({why}); reconnecting..."), theme::HAZARD),
+            Status::Ended { why } if self.role.is_none() => (format!("Not in a room: {why}"), theme::HAZARD),
             Status::Ended { why } => (format!("Room ended: {why}"), theme::HAZARD),
         }
     }
@@ -76,18 +77,24 @@ impl LiveClass {
     }
 
     fn lecturer_ui(&mut self, ui: &mut Ui, s: &Session, l: &Lecturer, out: &mut Vec<ClassUiCommand>) {
-        ui.label(RichText::new(&l.code).size(44.0).monospace().strong())
-            .on_hover_text("The room code: students type it, or scan the QR code");
-        if let Some(link) = self.join_link() {
-            ui.horizontal(|ui| {
+        let link = self.join_link().unwrap_or_default();
+        ui.horizontal(|ui| {
+            ui.vertical(|ui| {
+                ui.label(RichText::new(&l.code).size(44.0).monospace().strong())
+                    .on_hover_text("The room code: students type it, or scan the QR code");
+                ui.label(
+                    RichText::new(format!("{} students connected", l.students))
+                        .size(18.0)
+                        .strong(),
+                );
                 ui.label(RichText::new(&link).monospace());
-                if ui.small_button("Copy").clicked() {
+                if ui.small_button("Copy the link").clicked() {
                     ui.ctx().copy_text(link.clone());
                 }
             });
-            qr::show(ui, &link, 160.0);
-        }
-        ui.label(RichText::new(format!("{} students connected", l.students)).strong());
+            qr::show(ui, &link, 150.0);
+        });
+        ui.separator();
         match l.asking {
             Some((k, round, phase)) => question_ui(ui, s, l, (k, round, phase), out),
             None => {
@@ -110,7 +117,11 @@ impl LiveClass {
             if !st.lecturer_present {
                 ui.label(RichText::new("The lecturer is away").color(theme::HAZARD));
             }
-            if st.following {
+            if matches!(self.status, Status::Ended { .. }) {
+                if ui.button("Leave").clicked() {
+                    out.push(ClassUiCommand::Leave);
+                }
+            } else if st.following {
                 ui.label(RichText::new("Following the lecturer").color(theme::GREEN));
             } else if ui.button("Follow the lecturer").clicked() {
                 out.push(ClassUiCommand::Follow);
@@ -183,6 +194,21 @@ impl LiveClass {
         out
     }
 
+    /// The bar while a join is under way or after it failed.
+    fn joining_ui(&mut self, ui: &mut Ui) -> Vec<ClassUiCommand> {
+        let mut out = Vec::new();
+        let code = self.joining().unwrap_or_default();
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(format!("Room {code}")).strong());
+            let (text, colour) = self.status_text();
+            ui.label(RichText::new(text).color(colour));
+            if matches!(self.status, Status::Ended { .. }) && ui.button("Close").clicked() {
+                out.push(ClassUiCommand::Leave);
+            }
+        });
+        out
+    }
+
     fn answer_buttons(&mut self, ui: &mut Ui, choices: &[String], out: &mut Vec<ClassUiCommand>) {
         if choices.is_empty() {
             ui.horizontal(|ui| {
@@ -227,6 +253,13 @@ fn question_ui(
     let choices = q.as_ref().map_or(0, |q| q.choices.len() as u32);
     if let Some(q) = &q {
         ui.label(RichText::new(&q.prompt).strong());
+        // The choices on the projector too: the room discusses them by number.
+        for (i, c) in q.choices.iter().enumerate() {
+            ui.label(format!("{}. {c}", i + 1));
+        }
+        if q.choices.is_empty() {
+            ui.label(RichText::new("Answered with a number").weak());
+        }
     }
     let tally = l.tallies.get(&format!("{k}.{round}"));
     let answered = tally.map_or(0, |t| t.answered);
@@ -281,13 +314,14 @@ impl PinlabApp {
         let mut cmds = Vec::new();
         let mut open = self.class.open;
         if open {
+            // Over the kernel-log side, clear of the story and the picture's middle.
+            let area = ctx.content_rect();
             egui::Window::new("Live class")
                 .open(&mut open)
-                .default_width(340.0)
+                .default_width(400.0)
+                .default_pos([area.right() - 420.0, area.top() + 80.0])
                 .resizable(true)
-                .show(ctx, |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| cmds.extend(self.class.window_ui(ui, &self.session)));
-                });
+                .show(ctx, |ui| cmds.extend(self.class.window_ui(ui, &self.session)));
             self.class.open = open;
         }
         self.apply_class_ui(cmds);
@@ -295,17 +329,25 @@ impl PinlabApp {
 
     /// The student's bar, above the timeline.
     pub(in crate::gui) fn class_student_panel(&mut self, ui: &mut Ui) {
-        let Some(st) = self.class.student().cloned() else {
-            return;
-        };
         let mut cmds = Vec::new();
-        egui::Panel::bottom("live-student").show(ui, |ui| {
-            cmds = self.class.student_ui(ui, &self.session, &st);
-        });
+        match self.class.student().cloned() {
+            Some(st) => {
+                egui::Panel::bottom("live-student").show(ui, |ui| {
+                    cmds = self.class.student_ui(ui, &self.session, &st);
+                });
+            }
+            // A join link still connecting, or refused: say so where the bar will be.
+            None if self.class.joining().is_some() => {
+                egui::Panel::bottom("live-student").show(ui, |ui| {
+                    cmds = self.class.joining_ui(ui);
+                });
+            }
+            None => {}
+        }
         self.apply_class_ui(cmds);
     }
 
-    /// Keys: the lecturer's C / R / N; a student's digits answer.
+    /// Keys: the lecturer's C / R / N while a question is put to the room.
     pub(in crate::gui) fn class_keys(&mut self, ctx: &egui::Context) -> bool {
         if ctx.egui_wants_keyboard_input() {
             return false;

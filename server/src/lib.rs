@@ -5,13 +5,16 @@
 //! and the hub, with the clock and the entropy the hub needs. Each
 //! connection has a bounded outbox: a student whose device cannot keep up
 //! is disconnected (and resumes on reconnect) instead of growing the
-//! server's memory.
+//! server's memory. The lecturer's room view (students and counts) is a
+//! state, not a stream: only its latest value waits to be sent, so 300
+//! answers arriving at once are a handful of updates, never an overflow.
 
 use axum::Router;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use futures_util::{SinkExt, StreamExt};
 use pinlab_room::limits::LECTURER_MAX_BYTES;
 use pinlab_room::{ConnId, Delivery, Hub, Inputs, ServerMsg, To};
@@ -22,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Messages waiting for one connection before it is dropped as too slow.
 const OUTBOX: usize = 256;
@@ -37,9 +40,16 @@ enum Out {
     Last(Utf8Bytes),
 }
 
+/// Where a connection's messages wait for its writer task.
+struct Outbox {
+    queue: mpsc::Sender<Out>,
+    /// The latest `room` message (the lecturer's aggregate view).
+    latest: watch::Sender<Option<Utf8Bytes>>,
+}
+
 struct Inner {
     hub: Hub,
-    outboxes: HashMap<ConnId, mpsc::Sender<Out>>,
+    outboxes: HashMap<ConnId, Outbox>,
 }
 
 /// The server's state, shared by every connection.
@@ -78,14 +88,19 @@ impl Shared {
                 To::One(c) => vec![c],
                 To::Many(v) => v,
             };
+            let state = matches!(d.msg, ServerMsg::Room { .. });
             for c in to {
-                let Some(tx) = inner.outboxes.get(&c) else { continue };
+                let Some(o) = inner.outboxes.get(&c) else { continue };
+                if state {
+                    o.latest.send_replace(Some(text.clone()));
+                    continue;
+                }
                 let m = if last {
                     Out::Last(text.clone())
                 } else {
                     Out::Text(text.clone())
                 };
-                if tx.try_send(m).is_err() {
+                if o.queue.try_send(m).is_err() {
                     slow.push(c);
                 }
             }
@@ -127,6 +142,11 @@ pub fn router(site: Option<PathBuf>) -> Router {
 
 /// Serves on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, site: Option<PathBuf>) -> std::io::Result<()> {
+    // No Nagle delay: a position is one small frame that must leave at once
+    // (with Nagle and delayed ACKs a broadcast waited about 40 ms).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         router(site).into_make_service_with_connect_info::<SocketAddr>(),
@@ -150,34 +170,55 @@ async fn upgrade(
 ) -> Response {
     // The socket's own limit is the lecturer's; the hub refuses a student's
     // message over the student limit with a reason.
+    // Small buffers: tungstenite's default read buffer is 128 KiB a
+    // connection, most of a 300-student room's memory; messages are tiny.
     ws.max_message_size(LECTURER_MAX_BYTES + 4096)
         .max_frame_size(LECTURER_MAX_BYTES + 4096)
+        .read_buffer_size(4096)
+        .write_buffer_size(4096)
         .on_upgrade(move |socket| connection(socket, addr, s))
 }
 
 async fn connection(socket: WebSocket, addr: SocketAddr, s: Arc<Shared>) {
     let id = ConnId(s.next.fetch_add(1, Ordering::Relaxed));
-    let (tx, mut rx) = mpsc::channel::<Out>(OUTBOX);
+    let (queue, mut rx) = mpsc::channel::<Out>(OUTBOX);
+    let (latest, mut latest_rx) = watch::channel(None);
     {
         let mut inner = s.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.hub.connect(id, &addr.ip().to_string());
-        inner.outboxes.insert(id, tx);
+        inner.outboxes.insert(id, Outbox { queue, latest });
     }
     let (mut sink, mut stream) = socket.split();
     let writer = tokio::spawn(async move {
-        while let Some(m) = rx.recv().await {
+        loop {
+            // Queued messages first: a room view never overtakes the
+            // `opened` made with it.
+            let m = tokio::select! {
+                biased;
+                m = rx.recv() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+                changed = latest_rx.changed() => {
+                    let now = latest_rx.borrow_and_update().clone();
+                    match (changed, now) {
+                        (Ok(()), Some(t)) => Out::Text(t),
+                        (Ok(()), None) => continue,
+                        (Err(_), _) => break,
+                    }
+                }
+            };
             let (text, last) = match m {
                 Out::Text(t) => (t, false),
                 Out::Last(t) => (t, true),
             };
-            if sink.send(Message::Text(text)).await.is_err() {
-                break;
-            }
-            if last {
-                let _ = sink.send(Message::Close(None)).await;
+            if sink.send(Message::Text(text)).await.is_err() || last {
                 break;
             }
         }
+        // The room ended, or this client was too slow and its outbox was
+        // dropped: close, so that the client knows (and reconnects to catch up).
+        let _ = sink.send(Message::Close(None)).await;
     });
     while let Some(Ok(m)) = stream.next().await {
         match m {
@@ -218,4 +259,48 @@ fn spawn_sweeper(s: Arc<Shared>) {
             s.with_hub(|hub, now_ms| hub.sweep(now_ms));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbox(s: &Shared, c: ConnId) -> (mpsc::Receiver<Out>, watch::Receiver<Option<Utf8Bytes>>) {
+        let (queue, rx) = mpsc::channel(OUTBOX);
+        let (latest, latest_rx) = watch::channel(None);
+        s.inner.lock().unwrap().outboxes.insert(c, Outbox { queue, latest });
+        (rx, latest_rx)
+    }
+
+    fn room(students: u32) -> Delivery {
+        Delivery {
+            to: To::One(ConnId(1)),
+            msg: ServerMsg::Room { students, tally: None },
+        }
+    }
+
+    /// Nothing drains the outboxes here: 1,000 room views leave the
+    /// lecturer connected with only the last one waiting, while a student
+    /// whose queue of positions overflows is dropped.
+    #[test]
+    fn room_views_keep_only_the_latest_and_never_overflow() {
+        let s = Shared::new();
+        let (_q1, latest) = outbox(&s, ConnId(1));
+        let (_q2, _) = outbox(&s, ConnId(2));
+        s.with_hub(|_, _| (1..=1000).map(room).collect());
+        let last = latest.borrow().clone().unwrap();
+        assert!(last.as_str().contains("\"students\":1000"), "{}", last.as_str());
+        let position = ServerMsg::Lecturer { present: true };
+        s.with_hub(|_, _| {
+            (0..=OUTBOX)
+                .map(|_| Delivery {
+                    to: To::One(ConnId(2)),
+                    msg: position.clone(),
+                })
+                .collect()
+        });
+        let inner = s.inner.lock().unwrap();
+        assert!(inner.outboxes.contains_key(&ConnId(1)), "the lecturer stays");
+        assert!(!inner.outboxes.contains_key(&ConnId(2)), "the slow student is dropped");
+    }
 }

@@ -307,3 +307,43 @@ async fn the_site_is_served_and_without_one_the_page_says_how_to_build_it() {
         assert!(body.contains(want), "{body}");
     }
 }
+
+/// 300 answers arrive while the lecturer reads nothing: every one is
+/// counted and the lecturer's connection is still there to read the total.
+/// (That a flood of room views cannot overflow the lecturer's outbox is the
+/// unit test `room_views_keep_only_the_latest_and_never_overflow`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lecturer_who_reads_nothing_while_the_room_answers_keeps_the_room() {
+    let addr = start(None).await;
+    let mut lect = connect(addr).await;
+    send(&mut lect, &ClientMsg::Open {}).await;
+    let code = match recv(&mut lect).await {
+        ServerMsg::Opened { code, .. } => code,
+        m => panic!("{m:?}"),
+    };
+    send(&mut lect, &position(2, Some((3, 1, Phase::Open)), 1)).await;
+    let mut students = Vec::new();
+    for _ in 0..300 {
+        students.push(join(addr, &code, None).await.0);
+    }
+    for (i, ws) in students.iter_mut().enumerate() {
+        send(
+            ws,
+            &ClientMsg::Answer {
+                step: 3,
+                round: 1,
+                value: 1 + (i as i64 % 3),
+            },
+        )
+        .await;
+    }
+    for ws in &mut students {
+        until(ws, |m| matches!(m, ServerMsg::Accepted { .. }).then_some(())).await;
+    }
+    let t = until(&mut lect, |m| match m {
+        ServerMsg::Room { tally: Some(t), .. } if t.answered == 300 => Some(t.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(t.counts, vec![(1, 100), (2, 100), (3, 100)]);
+}

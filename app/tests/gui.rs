@@ -109,12 +109,24 @@ fn saved_state_round_trips_and_damaged_state_falls_back() {
         sandbox: None,
         sandbox_closed: None,
         reduce_motion: true,
+        live_results: vec![pinlab::gui::class::LiveResult {
+            room: "BCDEFG".into(),
+            lesson: "folio-life".into(),
+            kernel: "6.12".into(),
+            step: 3,
+            round: 1,
+            value: 2,
+            right: true,
+        }],
+        live_seat: None,
     };
     let mut third = PinlabApp::default();
     third.restore(damaged);
     assert_eq!(third.session().lesson.id, "folio-life");
     assert!(third.error().is_none());
     assert!(third.reduce_motion(), "the motion setting survives a restart");
+    assert_eq!(third.class().results.len(), 1, "a student's live-class results survive a restart");
+    assert_eq!(third.saved().live_results, third.class().results);
 }
 
 /// A broken invariant is shown apart from hazards, as a model bug.

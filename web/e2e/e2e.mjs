@@ -237,7 +237,9 @@ try {
       return p;
     };
     const live = (p) => p.evaluate(() => window.pinlab.live());
+    const t0 = Date.now();
     const until = async (p, what, f, arg) => {
+      if (process.env.E2E_VERBOSE) console.log(`    ${Date.now() - t0} ms: waiting for ${what}`);
       try {
         await p.waitForFunction(f, arg, { timeout: 15000, polling: 50 });
       } catch (e) {

@@ -108,7 +108,7 @@ impl WebHandle {
 
     /// The model state and transcript as JSON (see docs/web.md).
     pub fn state_json(&self) -> Result<String, JsValue> {
-        self.with_app(|app| app.state_json())
+        self.read_app(|app| app.state_json())
     }
 
     /// Generated exercises as JSON, the same as `pinlab exercise --seed N
@@ -149,17 +149,28 @@ impl WebHandle {
 
     /// The live class as JSON (see docs/classroom.md).
     pub fn live_json(&self) -> Result<String, JsValue> {
-        self.with_app(|app| app.live_json())
+        self.read_app(|app| app.live_json())
     }
 
     /// `{lesson, step, kernel, micro_step, micro_steps}` as JSON: cheap
     /// enough to poll, so the page can follow the user in the address bar.
     pub fn position_json(&self) -> Result<String, JsValue> {
-        self.with_app(|app| serde_json::to_string(&app.position()).unwrap_or_default())
+        self.read_app(|app| serde_json::to_string(&app.position()).unwrap_or_default())
     }
 }
 
 impl WebHandle {
+    /// A question that changes nothing: no repaint, so a page polled for its
+    /// position (every 150 ms) stays idle instead of drawing 6 frames a
+    /// second (which kept phones busy and slowed every other page).
+    fn read_app<T>(&self, f: impl FnOnce(&PinlabApp) -> T) -> Result<T, JsValue> {
+        let app = self
+            .runner
+            .app_mut::<PinlabApp>()
+            .ok_or_else(|| err("pinlab is not running (not started, or it crashed)"))?;
+        Ok(f(&app))
+    }
+
     fn with_app<T>(&self, f: impl FnOnce(&mut PinlabApp) -> T) -> Result<T, JsValue> {
         let out = {
             let mut app = self

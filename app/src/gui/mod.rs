@@ -282,6 +282,9 @@ impl PinlabApp {
         }
         // A theme, not visuals: visuals alone are overridden by the browser's colour scheme.
         cc.egui_ctx.set_theme(app.theme());
+        // Live-class messages wake the app even before its first frame (a
+        // join link is followed as soon as the page starts).
+        app.set_class_wake(cc.egui_ctx.clone());
         app
     }
 

@@ -31,7 +31,9 @@ pub fn bars(rounds: &[&Tally], choices: u32) -> Vec<(u32, Vec<(i64, u32)>)> {
         .collect()
 }
 
-pub fn show(ui: &mut egui::Ui, rounds: &[&Tally], choices: u32, height: f32) {
+/// Draws the rounds' bars; after the reveal, `right` (the model's answer)
+/// is drawn in green in every round.
+pub fn show(ui: &mut egui::Ui, rounds: &[&Tally], choices: u32, height: f32, right: Option<i64>) {
     let data = bars(rounds, choices);
     let n = data.len().max(1) as f64;
     let w = 0.8 / n;
@@ -72,11 +74,18 @@ pub fn show(ui: &mut egui::Ui, rounds: &[&Tally], choices: u32, height: f32) {
         .show(ui, |p| {
             for (k, (round, counts)) in data.iter().enumerate() {
                 let off = (k as f64 - (n - 1.0) / 2.0) * w;
+                let colour = ROUND_COLOURS[k % ROUND_COLOURS.len()];
                 let bars = counts
                     .iter()
-                    .map(|(x, c)| Bar::new(slot(*x) + off, *c as f64).width(w * 0.95))
+                    .map(|(x, c)| {
+                        let b = Bar::new(slot(*x) + off, *c as f64).width(w * 0.95);
+                        if right == Some(*x) {
+                            b.fill(crate::gui::theme::GREEN)
+                        } else {
+                            b.fill(colour)
+                        }
+                    })
                     .collect();
-                let colour = ROUND_COLOURS[k % ROUND_COLOURS.len()];
                 p.bar_chart(BarChart::new(format!("round {round}"), bars).color(colour));
             }
         });

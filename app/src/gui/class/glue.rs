@@ -228,6 +228,11 @@ impl PinlabApp {
         self.apply_class(cmds);
     }
 
+    /// What repaints the app when a live-class message arrives.
+    pub fn set_class_wake(&mut self, ctx: egui::Context) {
+        self.class.wake = Some(ctx);
+    }
+
     /// The server the Live class window offers (the page's origin on the web).
     pub fn set_class_server(&mut self, server: &str) {
         self.class.server = server.to_string();

@@ -134,6 +134,9 @@ pub struct LiveClass {
     pub typed_number: String,
     link: Option<Box<dyn Link>>,
     hello: Option<Hello>,
+    /// A hello (open, join, resume) is waiting for its answer: a refusal
+    /// then ends the attempt (a wrong code; a room gone with its server).
+    greeting: bool,
     retries: u32,
     /// The lecturer's last broadcast (to send only changes) and lesson.
     sent: Option<Position>,
@@ -176,6 +179,7 @@ impl LiveClass {
             typed_number: String::new(),
             link: None,
             hello: None,
+            greeting: false,
             retries: 0,
             sent: None,
             sent_lesson: None,
@@ -329,6 +333,7 @@ impl LiveClass {
         // The lecturer sends the lesson and position again after resuming.
         self.sent = None;
         self.sent_lesson = None;
+        self.greeting = true;
         self.send(&m);
     }
 
@@ -352,6 +357,7 @@ impl LiveClass {
     fn on_message(&mut self, m: ServerMsg) -> Vec<ClassCommand> {
         match m {
             ServerMsg::Opened { code, key } => {
+                self.greeting = false;
                 let keep = self.lecturer().filter(|l| l.code == code).cloned();
                 self.role = Some(Role::Lecturer(Lecturer {
                     code,
@@ -360,6 +366,7 @@ impl LiveClass {
                 }));
             }
             ServerMsg::Joined { code, token, answered } => {
+                self.greeting = false;
                 let keep = self.student().filter(|s| s.token == token).cloned();
                 let mut s = keep.unwrap_or(Student {
                     following: true,
@@ -402,8 +409,10 @@ impl LiveClass {
                 }
             }
             ServerMsg::Rejected { reason } => {
-                if self.role.is_none() {
-                    // The hello itself was refused (a wrong code): stop here.
+                if self.greeting {
+                    // The hello itself was refused (a wrong code, or a room
+                    // that ended while the connection was down): stop here.
+                    self.greeting = false;
                     self.status = Status::Ended { why: reason.clone() };
                     self.link = None;
                 }

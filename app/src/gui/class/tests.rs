@@ -200,3 +200,34 @@ fn a_reloaded_page_rejoins_its_seat_and_knows_its_answer() {
     c2.poll(0.0);
     assert!(matches!(&sc2.take()[..], [ClientMsg::Join { token: None, .. }]));
 }
+
+#[test]
+fn a_resume_refused_after_the_server_restarted_ends_the_room_instead_of_talking_to_nobody() {
+    let (mut c, sc) = class();
+    c.open_room("http://127.0.0.1:9");
+    sc.event(LinkEvent::Opened);
+    sc.push(ServerMsg::Opened {
+        code: "BCDEFG".into(),
+        key: "k1".into(),
+    });
+    c.poll(0.0);
+    sc.event(LinkEvent::Closed("reset".into()));
+    c.poll(1.0);
+    c.poll(2.0);
+    sc.event(LinkEvent::Opened);
+    sc.push(ServerMsg::rejected("no room with that code and key"));
+    c.poll(2.1);
+    assert!(matches!(&c.status, Status::Ended { why } if why.contains("no room")));
+    // A refusal of an ordinary message later does not end a live room.
+    let (mut c2, sc2) = class();
+    c2.open_room("http://127.0.0.1:9");
+    sc2.event(LinkEvent::Opened);
+    sc2.push(ServerMsg::Opened {
+        code: "BCDEFG".into(),
+        key: "k1".into(),
+    });
+    sc2.push(ServerMsg::rejected("message of 300000 bytes refused"));
+    c2.poll(0.0);
+    assert_eq!(c2.status, Status::Connected);
+    assert!(c2.rejected.as_deref().unwrap().contains("300000"));
+}

@@ -295,7 +295,11 @@ fn question_ui(
     });
     if l.chart {
         let rounds: Vec<&pinlab_room::Tally> = l.tallies.values().filter(|t| t.step == k).collect();
-        chart::show(ui, &rounds, choices, 180.0);
+        let right = q
+            .as_ref()
+            .and_then(|q| q.answer_value)
+            .filter(|_| phase == Phase::Revealed);
+        chart::show(ui, &rounds, choices, 180.0, right);
         if let (Phase::Revealed, Some(q)) = (phase, &q)
             && let Some(v) = q.answer_value
         {

@@ -125,7 +125,11 @@ fn saved_state_round_trips_and_damaged_state_falls_back() {
     assert_eq!(third.session().lesson.id, "folio-life");
     assert!(third.error().is_none());
     assert!(third.reduce_motion(), "the motion setting survives a restart");
-    assert_eq!(third.class().results.len(), 1, "a student's live-class results survive a restart");
+    assert_eq!(
+        third.class().results.len(),
+        1,
+        "a student's live-class results survive a restart"
+    );
     assert_eq!(third.saved().live_results, third.class().results);
 }
 

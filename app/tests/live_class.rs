@@ -57,6 +57,20 @@ fn pump(
     }
 }
 
+/// How many answers the lecturer's counts show for (step, round).
+fn answered(h: &Harness<'static, PinlabApp>, step: usize, round: u32) -> u32 {
+    h.state()
+        .class()
+        .lecturer()
+        .and_then(|l| l.tallies.get(&format!("{step}.{round}")))
+        .map_or(0, |t| t.answered)
+}
+
+/// The question a student's app has from the room.
+fn question(h: &Harness<'static, PinlabApp>) -> Option<pinlab_room::Question> {
+    h.state().class().student()?.position.as_ref()?.question.clone()
+}
+
 fn code(h: &Harness<'static, PinlabApp>) -> Option<String> {
     h.state().class().lecturer().map(|l| l.code.clone())
 }
@@ -85,17 +99,9 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
         &mut [&mut lect, &mut s1, &mut s2],
         "students follow to the question",
         |a| {
-            a[1..].iter().all(|s| {
-                s.state().session().step() == k - 1
-                    && s.state()
-                        .class()
-                        .student()
-                        .unwrap()
-                        .position
-                        .as_ref()
-                        .and_then(|p| p.question.clone())
-                        .is_some_and(|q| q.phase == Phase::Open)
-            })
+            a[1..]
+                .iter()
+                .all(|s| s.state().session().step() == k - 1 && question(s).is_some_and(|q| q.phase == Phase::Open))
         },
     );
     let q = lect.state().session().report.steps[k - 1].question.clone().unwrap();
@@ -108,13 +114,7 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
     s1.run();
     s2.state_mut().answer_room(wrong).unwrap();
     pump(&mut [&mut lect, &mut s1, &mut s2], "two answers counted", |a| {
-        a[0].state()
-            .class()
-            .lecturer()
-            .unwrap()
-            .tallies
-            .get(&format!("{k}.1"))
-            .is_some_and(|t| t.answered == 2)
+        answered(a[0], k, 1) == 2
     });
     let t = &lect.state().class().lecturer().unwrap().tallies[&format!("{k}.1")];
     let mut want = vec![(right, 1), (wrong, 1)];
@@ -163,26 +163,11 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
         pump(
             &mut [&mut lect, &mut s1, &mut s2],
             "round 2 reaches the students",
-            |a| {
-                a[1].state()
-                    .class()
-                    .student()
-                    .unwrap()
-                    .position
-                    .as_ref()
-                    .and_then(|p| p.question.clone())
-                    .is_some_and(|q| q.round == 2)
-            },
+            |a| question(a[1]).is_some_and(|q| q.round == 2),
         );
         s1.state_mut().answer_room(1).unwrap();
         pump(&mut [&mut lect, &mut s1], "round 2's answer", |a| {
-            a[0].state()
-                .class()
-                .lecturer()
-                .unwrap()
-                .tallies
-                .get(&format!("{k2}.2"))
-                .is_some_and(|t| t.answered == 1)
+            answered(a[0], k2, 2) == 1
         });
     }
     // Closing ends the room for the students.

@@ -82,6 +82,16 @@ fn position(step: u32, q: Option<(u32, u32, Phase)>, seq: u64) -> ClientMsg {
     }
 }
 
+/// A lecturer's connection with a room open: (socket, code, key).
+async fn open_room(addr: std::net::SocketAddr) -> (Ws, String, String) {
+    let mut lect = connect(addr).await;
+    send(&mut lect, &ClientMsg::Open {}).await;
+    match recv(&mut lect).await {
+        ServerMsg::Opened { code, key } => (lect, code, key),
+        m => panic!("{m:?}"),
+    }
+}
+
 async fn join(addr: std::net::SocketAddr, code: &str, token: Option<String>) -> (Ws, String) {
     let mut ws = connect(addr).await;
     send(
@@ -113,12 +123,7 @@ async fn students_and_answers(lect: &mut Ws, students: u32, answered: u32) {
 #[tokio::test]
 async fn a_lecturer_and_students_run_a_question_over_real_sockets() {
     let addr = start(None).await;
-    let mut lect = connect(addr).await;
-    send(&mut lect, &ClientMsg::Open {}).await;
-    let (code, key) = match recv(&mut lect).await {
-        ServerMsg::Opened { code, key } => (code, key),
-        m => panic!("{m:?}"),
-    };
+    let (mut lect, code, key) = open_room(addr).await;
     send(
         &mut lect,
         &ClientMsg::Lesson {
@@ -238,12 +243,7 @@ async fn a_lecturer_and_students_run_a_question_over_real_sockets() {
 #[tokio::test]
 async fn malformed_oversized_binary_and_out_of_role_messages_are_rejected_with_a_reason() {
     let addr = start(None).await;
-    let mut lect = connect(addr).await;
-    send(&mut lect, &ClientMsg::Open {}).await;
-    let code = match recv(&mut lect).await {
-        ServerMsg::Opened { code, .. } => code,
-        m => panic!("{m:?}"),
-    };
+    let (mut lect, code, _) = open_room(addr).await;
     send(&mut lect, &position(2, Some((3, 1, Phase::Open)), 1)).await;
     let (mut st, _) = join(addr, &code, None).await;
     until(&mut st, |m| matches!(m, ServerMsg::Lecturer { .. }).then_some(())).await;
@@ -315,12 +315,7 @@ async fn the_site_is_served_and_without_one_the_page_says_how_to_build_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lecturer_who_reads_nothing_while_the_room_answers_keeps_the_room() {
     let addr = start(None).await;
-    let mut lect = connect(addr).await;
-    send(&mut lect, &ClientMsg::Open {}).await;
-    let code = match recv(&mut lect).await {
-        ServerMsg::Opened { code, .. } => code,
-        m => panic!("{m:?}"),
-    };
+    let (mut lect, code, _) = open_room(addr).await;
     send(&mut lect, &position(2, Some((3, 1, Phase::Open)), 1)).await;
     let mut students = Vec::new();
     for _ in 0..300 {

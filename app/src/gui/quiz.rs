@@ -196,7 +196,7 @@ pub enum QuizCommand {
 
 /// The quiz's part of the narration panel and its keys: drawn from the
 /// quiz's own state and the session, returning commands the app applies.
-mod view {
+pub(in crate::gui) mod view {
     use super::super::session::{Nav, Session};
     use super::super::{PinlabApp, theme};
     use super::{Quiz, QuizCommand};
@@ -221,18 +221,9 @@ mod view {
                     ui.label(RichText::new(format!("Predict, before step {k} runs:")).monospace());
                     ui.strong(&q.prompt);
                     if q.choices.is_empty() {
-                        ui.horizontal(|ui| {
-                            let l = ui.label("Your answer");
-                            let r = ui
-                                .add(egui::TextEdit::singleline(&mut self.typed).desired_width(80.0))
-                                .labelled_by(l.id);
-                            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-                            if (ui.button("Answer").clicked() || enter)
-                                && let Ok(v) = self.typed.trim().parse::<i64>()
-                            {
-                                out.push(QuizCommand::Answer(v));
-                            }
-                        });
+                        if let Some(v) = number_answer(ui, &mut self.typed, "Answer") {
+                            out.push(QuizCommand::Answer(v));
+                        }
                     } else {
                         for (i, c) in q.choices.iter().enumerate() {
                             if ui.button(format!("{}. {c}", i + 1)).clicked() {
@@ -281,6 +272,24 @@ mod view {
                 .into_iter()
                 .collect()
         }
+    }
+
+    /// A number answer: "Your answer" [typed] [button]; the number once
+    /// the button or Enter is pressed on something that parses.
+    pub(in crate::gui) fn number_answer(ui: &mut Ui, typed: &mut String, button: &str) -> Option<i64> {
+        ui.horizontal(|ui| {
+            let l = ui.label("Your answer");
+            let r = ui
+                .add(egui::TextEdit::singleline(typed).desired_width(80.0))
+                .labelled_by(l.id);
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            if ui.button(button).clicked() || enter {
+                typed.trim().parse::<i64>().ok()
+            } else {
+                None
+            }
+        })
+        .inner
     }
 
     impl PinlabApp {

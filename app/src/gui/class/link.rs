@@ -57,37 +57,34 @@ impl Link for WsLink {
     }
 }
 
-/// The WebSocket address of a server's rooms, from the address the user
-/// typed (http://host:port, host:port or ws://host:port/live).
-pub fn ws_url(server: &str) -> String {
+/// Host and port of what the user typed (http://host:port, host:port,
+/// ws://host:port/live ...), and whether it is a secure (TLS) address.
+fn host(server: &str) -> (bool, &str) {
     let s = server.trim().trim_end_matches('/');
     let s = s.strip_suffix("/live").unwrap_or(s);
-    let s = if let Some(rest) = s.strip_prefix("https://") {
-        format!("wss://{rest}")
-    } else if let Some(rest) = s.strip_prefix("http://") {
-        format!("ws://{rest}")
-    } else if s.starts_with("ws://") || s.starts_with("wss://") {
-        s.to_string()
-    } else {
-        format!("ws://{s}")
-    };
-    format!("{s}/live")
+    for (scheme, secure) in [
+        ("https://", true),
+        ("wss://", true),
+        ("http://", false),
+        ("ws://", false),
+    ] {
+        if let Some(rest) = s.strip_prefix(scheme) {
+            return (secure, rest);
+        }
+    }
+    (false, s)
+}
+
+/// The WebSocket address of a server's rooms.
+pub fn ws_url(server: &str) -> String {
+    let (secure, host) = host(server);
+    format!("{}://{host}/live", if secure { "wss" } else { "ws" })
 }
 
 /// The page students open: the server's site with the room in the address.
 pub fn join_link(server: &str, code: &str) -> String {
-    let s = server.trim().trim_end_matches('/');
-    let s = s.strip_suffix("/live").unwrap_or(s);
-    let s = if let Some(rest) = s.strip_prefix("wss://") {
-        format!("https://{rest}")
-    } else if let Some(rest) = s.strip_prefix("ws://") {
-        format!("http://{rest}")
-    } else if s.starts_with("http://") || s.starts_with("https://") {
-        s.to_string()
-    } else {
-        format!("http://{s}")
-    };
-    format!("{s}/#join={code}")
+    let (secure, host) = host(server);
+    format!("{}://{host}/#join={code}", if secure { "https" } else { "http" })
 }
 
 #[cfg(test)]

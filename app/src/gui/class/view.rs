@@ -211,18 +211,9 @@ impl LiveClass {
 
     fn answer_buttons(&mut self, ui: &mut Ui, choices: &[String], out: &mut Vec<ClassUiCommand>) {
         if choices.is_empty() {
-            ui.horizontal(|ui| {
-                let l = ui.label("Your answer");
-                let r = ui
-                    .add(egui::TextEdit::singleline(&mut self.typed_number).desired_width(80.0))
-                    .labelled_by(l.id);
-                let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-                if (ui.button("Send").clicked() || enter)
-                    && let Ok(v) = self.typed_number.trim().parse::<i64>()
-                {
-                    out.push(ClassUiCommand::Answer(v));
-                }
-            });
+            if let Some(v) = crate::gui::quiz::view::number_answer(ui, &mut self.typed_number, "Send") {
+                out.push(ClassUiCommand::Answer(v));
+            }
         } else {
             ui.horizontal_wrapped(|ui| {
                 for (i, c) in choices.iter().enumerate() {

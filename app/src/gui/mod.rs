@@ -833,6 +833,7 @@ impl PinlabApp {
                 ("Space", "play / pause"),
                 ("R", "reveal the answer"),
                 ("1-9", "answer a quiz question"),
+                ("C / R / N", "live class: answers / reveal / round 2"),
                 ("F5 / Esc", "presenter mode on / off"),
                 ("B or .", "blank screen (presenter mode)"),
                 ("L", "kernel functions (presenter mode)"),

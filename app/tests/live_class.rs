@@ -195,3 +195,44 @@ fn a_wrong_code_says_why_in_the_students_bar_and_the_app_goes_on() {
     s.run();
     assert!(s.query_by_label("Not in a room: no room 'zz-zzzz' is open").is_none());
 }
+
+/// just-list asks about a step whose action fails (EFAULT): it records no
+/// micro-step, so the students must be shown that step, not the one before.
+#[test]
+fn a_revealed_step_whose_action_failed_is_the_step_the_students_see() {
+    let url = server();
+    let mut lect = app();
+    let mut s = app();
+    lect.state_mut().load("just-list").unwrap();
+    let k = lect
+        .state()
+        .session()
+        .report
+        .steps
+        .iter()
+        .find(|st| st.result.failed() && st.question.is_some())
+        .expect("a failing step with a question")
+        .step;
+    lect.state_mut().open_room(&url);
+    pump(&mut [&mut lect], "the room opens", |a| code(a[0]).is_some());
+    let c = code(&lect).unwrap();
+    s.state_mut().join_room(&url, &c);
+    pump(&mut [&mut lect, &mut s], "the student", |a| {
+        a[0].state().class().lecturer().unwrap().students == 1
+    });
+    lect.state_mut()
+        .time(pinlab::gui::TimeCommand::Go(pinlab::gui::session::Nav::Step(k)));
+    // Earlier questions stop the lecturer first: reveal each on the way.
+    while lect.state().quiz().asking.is_some_and(|a| a < k) {
+        lect.state_mut().apply_lecture(vec![LectureCommand::Reveal]);
+        lect.state_mut()
+            .time(pinlab::gui::TimeCommand::Go(pinlab::gui::session::Nav::Step(k)));
+    }
+    assert_eq!(lect.state().quiz().asking, Some(k));
+    lect.state_mut().apply_lecture(vec![LectureCommand::Reveal]);
+    assert_eq!(lect.state().session().step(), k);
+    pump(&mut [&mut lect, &mut s], "the student on the failed step", |a| {
+        a[1].state().session().step() == k
+    });
+    assert!(s.state().session().step_report().unwrap().result.failed());
+}

@@ -133,6 +133,11 @@ impl PinlabApp {
         }
         // Straight to the micro-step: a follower's quiz does not gate the lecturer.
         self.session.nav(Nav::Seek(p.cursor as usize));
+        // A step whose action failed records no micro-step of its own: the
+        // cursor is the step before's, and the step says which one is shown.
+        if self.session.step() != p.step as usize {
+            self.session.nav(Nav::Step(p.step as usize));
+        }
         self.sync_compare();
         self.revealed = p.revealed;
         self.last_step = self.session.step();
@@ -178,6 +183,9 @@ impl PinlabApp {
     /// The one place the lecturer's commands change the app and the room.
     pub fn apply_lecture(&mut self, cmds: Vec<LectureCommand>) {
         for c in cmds {
+            // The question asked may have changed since the last frame (an
+            // API call moved time): bring the room's view of it up to date.
+            self.lecturer_asking();
             let Some(l) = self.class.lecturer_mut() else { return };
             match (c, l.asking) {
                 (LectureCommand::ShowAnswers, Some((k, r, Phase::Open))) => {

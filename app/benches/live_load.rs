@@ -114,7 +114,7 @@ async fn student(mut ws: Ws, seat: usize, seen: Arc<Mutex<Seen>>) {
                 }
             }
             ServerMsg::Closed { .. } => break,
-            ServerMsg::Rejected { reason } => panic!("student {seat}: refused: {reason}"),
+            ServerMsg::Rejected { reason, .. } => panic!("student {seat}: refused: {reason}"),
             _ => {}
         }
     }

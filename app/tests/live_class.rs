@@ -236,3 +236,42 @@ fn a_revealed_step_whose_action_failed_is_the_step_the_students_see() {
     });
     assert!(s.state().session().step_report().unwrap().result.failed());
 }
+
+/// Stepping back from a question and forward again asks the same round (the
+/// server kept its answers); after a kernel change it is a new round.
+#[test]
+fn a_question_asked_again_keeps_its_round_until_the_kernel_changes() {
+    use pinlab::gui::TimeCommand::Go;
+    use pinlab::gui::session::Nav;
+    let url = server();
+    let mut lect = app();
+    let mut s = app();
+    lect.state_mut().open_room(&url);
+    pump(&mut [&mut lect], "the room opens", |a| code(a[0]).is_some());
+    let c = code(&lect).unwrap();
+    s.state_mut().join_room(&url, &c);
+    lect.state_mut().time(Go(Nav::End));
+    let k = lect.state().quiz().asking.unwrap();
+    pump(&mut [&mut lect, &mut s], "the question reaches the student", |a| {
+        question(a[1]).is_some_and(|q| q.phase == Phase::Open)
+    });
+    s.state_mut().answer_room(1).unwrap();
+    pump(&mut [&mut lect, &mut s], "the answer", |a| answered(a[0], k, 1) == 1);
+    lect.state_mut().time(Go(Nav::PrevStep));
+    lect.state_mut().time(Go(Nav::End));
+    assert_eq!(lect.state().class().lecturer().unwrap().asking.map(|a| a.1), Some(1));
+    pump(&mut [&mut lect, &mut s], "round 1 again", |a| {
+        question(a[1]).is_some_and(|q| q.round == 1 && q.phase == Phase::Open)
+    });
+    assert_eq!(answered(&lect, k, 1), 1, "the answer survived");
+    assert!(s.state_mut().answer_room(2).is_err(), "still answered");
+    // Another kernel: the right answer may differ, so a new round.
+    assert_eq!(lect.state().session().preset, pinlab_lessons::model::Preset::V6_12);
+    lect.state_mut().set_kernel(pinlab_lessons::model::Preset::V6_5);
+    lect.state_mut().time(Go(Nav::End));
+    assert_eq!(lect.state().quiz().asking, Some(k));
+    pump(&mut [&mut lect, &mut s], "round 2 after the kernel change", |a| {
+        question(a[1]).is_some_and(|q| q.round == 2)
+    });
+    s.state_mut().answer_room(2).unwrap();
+}

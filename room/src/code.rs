@@ -4,8 +4,8 @@
 //! that cannot be mistaken for one another (0 but no O; no 1, I or L), so 2^30
 //! codes.
 //! With the server's limit on failed joins (see [`crate::limits`]) a room
-//! of a lecture cannot be found by guessing: at 20 misses a minute from one
-//! address, hitting one of even 100 open rooms takes about 10^6 minutes.
+//! of a lecture cannot be found by guessing: at 60 misses a minute from one
+//! address, hitting one of even 100 open rooms takes about 180,000 minutes.
 //! Keys and tokens are 128 bits: they are never typed.
 
 /// Characters in a code.

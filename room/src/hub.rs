@@ -3,7 +3,9 @@
 //! time and fresh entropy, so the hub is deterministic under test.
 
 use crate::code;
-use crate::limits::{JoinLimiter, LECTURER_AWAY_MS, LECTURER_MAX_BYTES, MAX_ROOMS, STUDENT_MAX_BYTES};
+use crate::limits::{
+    JoinLimiter, LECTURER_AWAY_MS, LECTURER_MAX_BYTES, MAX_ROOMS, MAX_ROOMS_PER_ADDRESS, STUDENT_MAX_BYTES,
+};
 use crate::protocol::{ClientMsg, Position, ServerMsg};
 use crate::room::{Room, Student};
 use std::collections::HashMap;
@@ -57,6 +59,24 @@ pub struct Hub {
     rooms: HashMap<String, Room>,
     conns: HashMap<ConnId, Conn>,
     limiter: JoinLimiter,
+}
+
+/// Why a message is refused, and when a rate-limited address may try again.
+struct Refusal {
+    reason: String,
+    retry_ms: Option<u64>,
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Refusal {
+        Refusal { reason, retry_ms: None }
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(reason: &str) -> Refusal {
+        reason.to_string().into()
+    }
 }
 
 fn one(c: ConnId, msg: ServerMsg) -> Delivery {
@@ -122,11 +142,17 @@ impl Hub {
         };
         match self.apply(c, role, msg, inp) {
             Ok(out) => out,
-            Err(reason) => vec![one(c, ServerMsg::rejected(reason))],
+            Err(r) => vec![one(
+                c,
+                ServerMsg::Rejected {
+                    reason: r.reason,
+                    retry_ms: r.retry_ms,
+                },
+            )],
         }
     }
 
-    fn apply(&mut self, c: ConnId, role: Role, msg: ClientMsg, inp: Inputs) -> Result<Vec<Delivery>, String> {
+    fn apply(&mut self, c: ConnId, role: Role, msg: ClientMsg, inp: Inputs) -> Result<Vec<Delivery>, Refusal> {
         let kind = msg.kind();
         match (role, msg) {
             (Role::Pending, ClientMsg::Open {}) => self.open(c, inp),
@@ -149,17 +175,22 @@ impl Hub {
                 out.extend(lecturer_view(room));
                 Ok(out)
             }
-            (Role::Pending, _) => Err(format!("'{kind}' before joining a room: send 'join' (or 'open') first")),
+            (Role::Pending, _) => Err(format!("'{kind}' before joining a room: send 'join' (or 'open') first").into()),
             (Role::Student { .. }, _) => Err(format!(
                 "a student may only answer: '{kind}' is the lecturer's (only the lecturer moves the room)"
-            )),
-            (Role::Lecturer { code }, _) => Err(format!("the lecturer of room {code} cannot send '{kind}'")),
+            )
+            .into()),
+            (Role::Lecturer { code }, _) => Err(format!("the lecturer of room {code} cannot send '{kind}'").into()),
         }
     }
 
-    fn open(&mut self, c: ConnId, inp: Inputs) -> Result<Vec<Delivery>, String> {
+    fn open(&mut self, c: ConnId, inp: Inputs) -> Result<Vec<Delivery>, Refusal> {
         if self.rooms.len() >= MAX_ROOMS {
-            return Err(format!("this server has {MAX_ROOMS} rooms open: close one first"));
+            return Err(format!("this server has {MAX_ROOMS} rooms open: close one first").into());
+        }
+        let peer = self.peer(c);
+        if self.rooms.values().filter(|r| r.opened_by == peer).count() >= MAX_ROOMS_PER_ADDRESS {
+            return Err(format!("this address has {MAX_ROOMS_PER_ADDRESS} rooms open: close one first").into());
         }
         let e = &inp.entropy;
         let code = [&e[0..6], &e[26..32]]
@@ -168,7 +199,8 @@ impl Hub {
             .find(|k| !self.rooms.contains_key(k))
             .ok_or("no free room code: try again")?;
         let key = code::secret(e[6..22].try_into().expect("16 bytes"));
-        self.rooms.insert(code.clone(), Room::new(code.clone(), key.clone(), c));
+        self.rooms
+            .insert(code.clone(), Room::new(code.clone(), key.clone(), peer, c));
         self.set_role(c, Role::Lecturer { code: code.clone() });
         Ok(vec![
             one(c, ServerMsg::Opened { code, key }),
@@ -182,16 +214,29 @@ impl Hub {
         ])
     }
 
-    fn resume(&mut self, c: ConnId, code: &str, key: &str, now_ms: u64) -> Result<Vec<Delivery>, String> {
+    /// A refusal for a join or resume that named nothing: rate-limited per
+    /// address (a 128-bit key or token that matches is never limited).
+    fn miss(&mut self, c: ConnId, now_ms: u64, reason: String) -> Refusal {
         let peer = self.peer(c);
-        if !self.limiter.allowed(&peer, now_ms) {
-            return Err("too many failed attempts from this address: wait a minute".into());
+        if let Some(ms) = self.limiter.retry_in(&peer, now_ms) {
+            return Refusal {
+                reason: format!(
+                    "too many wrong room codes or keys from this address: try again in {} s",
+                    ms.div_ceil(1000)
+                ),
+                retry_ms: Some(ms),
+            };
         }
+        self.limiter.missed(&peer, now_ms);
+        reason.into()
+    }
+
+    fn resume(&mut self, c: ConnId, code: &str, key: &str, now_ms: u64) -> Result<Vec<Delivery>, Refusal> {
         let code = code::normalize(code).unwrap_or_default();
-        let Some(room) = self.rooms.get_mut(&code).filter(|r| r.key == key) else {
-            self.limiter.missed(&peer, now_ms);
-            return Err("no room with that code and key".into());
-        };
+        if self.rooms.get(&code).is_none_or(|r| r.key != key) {
+            return Err(self.miss(c, now_ms, "no room with that code and key".into()));
+        }
+        let room = self.rooms.get_mut(&code).expect("checked above");
         let old = room.lecturer.replace(c);
         room.away_since = None;
         let mut out = vec![
@@ -221,23 +266,38 @@ impl Hub {
         Ok(out)
     }
 
-    fn join(&mut self, c: ConnId, typed: &str, token: Option<String>, inp: Inputs) -> Result<Vec<Delivery>, String> {
-        let peer = self.peer(c);
-        if !self.limiter.allowed(&peer, inp.now_ms) {
-            return Err("too many wrong room codes from this address: wait a minute".into());
+    fn join(&mut self, c: ConnId, typed: &str, token: Option<String>, inp: Inputs) -> Result<Vec<Delivery>, Refusal> {
+        let code = code::normalize(typed).unwrap_or_default();
+        let token = token.filter(|t| self.rooms.get(&code).is_some_and(|r| r.students.contains_key(t)));
+        // A new seat is limited per address; a seat's own token never is.
+        if token.is_none() {
+            let peer = self.peer(c);
+            if let Some(ms) = self.limiter.retry_in(&peer, inp.now_ms) {
+                return Err(Refusal {
+                    reason: format!(
+                        "too many wrong room codes from this address: try again in {} s",
+                        ms.div_ceil(1000)
+                    ),
+                    retry_ms: Some(ms),
+                });
+            }
+            if !self.rooms.contains_key(&code) {
+                return Err(self.miss(c, inp.now_ms, format!("no room '{}' is open", typed.trim())));
+            }
         }
-        let Some(room) = code::normalize(typed).and_then(|k| self.rooms.get_mut(&k)) else {
-            self.limiter.missed(&peer, inp.now_ms);
-            return Err(format!("no room '{}' is open", typed.trim()));
-        };
+        let room = self.rooms.get_mut(&code).expect("checked above");
         // A known token resumes that student (their answer to the open round too).
-        let token = match token.filter(|t| room.students.contains_key(t)) {
+        let token = match token {
             Some(t) => t,
             None => {
-                if !room.has_room() {
+                if !room.make_space() {
                     return Err("the room is full".into());
                 }
                 let t = code::secret(inp.entropy[..16].try_into().expect("16 bytes"));
+                // 128 random bits never collide in practice; never overwrite a seat if they do.
+                if room.students.contains_key(&t) {
+                    return Err("could not make a seat: try again".into());
+                }
                 room.students.insert(t.clone(), Student::default());
                 t
             }
@@ -269,7 +329,7 @@ impl Hub {
         Ok(out)
     }
 
-    fn position(&mut self, c: ConnId, code: &str, p: Position) -> Result<Vec<Delivery>, String> {
+    fn position(&mut self, c: ConnId, code: &str, p: Position) -> Result<Vec<Delivery>, Refusal> {
         let room = self.rooms.get_mut(code).ok_or("the room has ended")?;
         let before = room.tally();
         room.set_position(p.clone())?;

@@ -11,8 +11,11 @@ pub const LECTURER_MAX_BYTES: usize = 256 * 1024;
 pub const MAX_STUDENTS: usize = 1000;
 /// Rooms open at once on one server.
 pub const MAX_ROOMS: usize = 200;
-/// Failed joins (unknown code) one address may make per window.
-pub const JOIN_MISSES: u32 = 20;
+/// Rooms open at once opened from one address (a script cannot take them all).
+pub const MAX_ROOMS_PER_ADDRESS: usize = 10;
+/// Failed joins (unknown code, wrong key) one address may make per window:
+/// enough for a hall behind one NAT address mistyping codes.
+pub const JOIN_MISSES: u32 = 60;
 /// The window of [`JOIN_MISSES`], in milliseconds.
 pub const JOIN_WINDOW_MS: u64 = 60_000;
 /// A room whose lecturer has been away this long ends (the lecturer closed
@@ -37,6 +40,14 @@ impl JoinLimiter {
             Some(&(start, n)) => now_ms >= start + JOIN_WINDOW_MS || n < JOIN_MISSES,
             None => true,
         }
+    }
+
+    /// How long until `peer` may try again (ms), when it may not now.
+    pub fn retry_in(&self, peer: &str, now_ms: u64) -> Option<u64> {
+        (!self.allowed(peer, now_ms)).then(|| {
+            let start = self.misses.get(peer).map_or(now_ms, |e| e.0);
+            (start + JOIN_WINDOW_MS).saturating_sub(now_ms).max(1)
+        })
     }
 
     /// Records a join that named no open room.
@@ -74,6 +85,8 @@ mod tests {
             l.missed("10.0.0.7", 1000);
         }
         assert!(!l.allowed("10.0.0.7", 1000 + JOIN_WINDOW_MS - 1));
+        assert_eq!(l.retry_in("10.0.0.7", 1000 + JOIN_WINDOW_MS - 10), Some(10));
+        assert_eq!(l.retry_in("10.0.0.8", 1000), None);
         assert!(l.allowed("10.0.0.8", 1000), "another address is not affected");
         assert!(l.allowed("10.0.0.7", 1000 + JOIN_WINDOW_MS));
         l.sweep(1000 + JOIN_WINDOW_MS);

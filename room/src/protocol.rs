@@ -124,15 +124,24 @@ pub enum ServerMsg {
     Lecturer { present: bool },
     /// To a student: the answer is counted.
     Accepted { step: u32, round: u32, value: i64 },
-    /// To the sender: the message was refused; nothing changed.
-    Rejected { reason: String },
+    /// To the sender: the message was refused; nothing changed (but a
+    /// refused join or resume counts against the address). `retry_ms`: the
+    /// address is rate-limited; the same message succeeds after that long.
+    Rejected {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_ms: Option<u64>,
+    },
     /// The room has ended; the connection will be closed.
     Closed { reason: String },
 }
 
 impl ServerMsg {
     pub fn rejected(reason: impl Into<String>) -> ServerMsg {
-        ServerMsg::Rejected { reason: reason.into() }
+        ServerMsg::Rejected {
+            reason: reason.into(),
+            retry_ms: None,
+        }
     }
 
     pub fn to_json(&self) -> String {

@@ -20,6 +20,8 @@ pub struct Room {
     pub code: String,
     /// The lecturer's secret: who presents it may take the room back.
     pub key: String,
+    /// The address that opened it (rooms per address are limited).
+    pub opened_by: String,
     pub lecturer: Option<ConnId>,
     /// Since when the lecturer has been away (ms), while away.
     pub away_since: Option<u64>,
@@ -33,10 +35,11 @@ pub struct Room {
 }
 
 impl Room {
-    pub fn new(code: String, key: String, lecturer: ConnId) -> Room {
+    pub fn new(code: String, key: String, opened_by: String, lecturer: ConnId) -> Room {
         Room {
             code,
             key,
+            opened_by,
             lecturer: Some(lecturer),
             away_since: None,
             lesson: None,
@@ -56,9 +59,19 @@ impl Room {
         self.students.values().filter(|s| s.conn.is_some()).count() as u32
     }
 
-    /// Whether a new student fits.
-    pub fn has_room(&self) -> bool {
-        self.students.len() < MAX_STUDENTS
+    /// Makes space for a new student: a full room gives up a seat whose
+    /// student is not connected (their answers stay counted). False when
+    /// every seat is connected.
+    pub fn make_space(&mut self) -> bool {
+        if self.students.len() < MAX_STUDENTS {
+            return true;
+        }
+        let away = self
+            .students
+            .iter()
+            .find(|(_, s)| s.conn.is_none())
+            .map(|(t, _)| t.clone());
+        away.is_some_and(|t| self.students.remove(&t).is_some())
     }
 
     /// Takes the lecturer's new position. A question with a new (step,
@@ -101,7 +114,8 @@ impl Room {
         if q.choices > 0 && !(1..=q.choices as i64).contains(&value) {
             return Err(format!("choice {value}: the question has choices 1 to {}", q.choices));
         }
-        if q.choices == 0 && value.abs() > MAX_NUMBER {
+        // unsigned_abs: i64::MIN has no abs (it would overflow).
+        if q.choices == 0 && value.unsigned_abs() > MAX_NUMBER as u64 {
             return Err(format!("{value} is out of range (at most {MAX_NUMBER} either way)"));
         }
         let s = self.students.get_mut(token).ok_or("not a student of this room")?;
@@ -149,7 +163,7 @@ mod tests {
     }
 
     fn room_with(students: &[&str]) -> Room {
-        let mut r = Room::new("BCDEFG".into(), "k".into(), ConnId(1));
+        let mut r = Room::new("BCDEFG".into(), "k".into(), "127.0.0.1".into(), ConnId(1));
         for (i, s) in students.iter().enumerate() {
             r.students.insert(
                 s.to_string(),

@@ -10,7 +10,7 @@ struct World {
     hub: Hub,
     inbox: HashMap<ConnId, Vec<ServerMsg>>,
     now: u64,
-    n: u8,
+    n: u64,
 }
 
 impl World {
@@ -29,10 +29,11 @@ impl World {
 
     fn send(&mut self, c: u64, text: &str) {
         // Different entropy each message, from a counter: deterministic.
-        self.n = self.n.wrapping_add(1);
+        self.n += 1;
         let mut entropy = [0u8; 32];
+        // Each message's bytes differ (the counter in every 8-byte lane).
         for (i, b) in entropy.iter_mut().enumerate() {
-            *b = self.n.wrapping_mul(31).wrapping_add(i as u8 * 7);
+            *b = (self.n >> (8 * (i % 8))) as u8 ^ (i as u8).wrapping_mul(37);
         }
         let out = self.hub.receive(
             ConnId(c),
@@ -116,7 +117,7 @@ fn position(step: u32, question: Option<(u32, u32, Phase)>, seq: u64) -> String 
 
 fn rejected(msgs: &[ServerMsg]) -> String {
     match msgs {
-        [ServerMsg::Rejected { reason }] => reason.clone(),
+        [ServerMsg::Rejected { reason, .. }] => reason.clone(),
         m => panic!("expected one rejection, got {m:?}"),
     }
 }
@@ -277,10 +278,27 @@ fn wrong_codes_are_rate_limited_per_address_and_abandoned_rooms_end() {
         w.send(2, r#"{"type":"join","code":"ZZZZZZ","token":null}"#);
         assert!(rejected(&w.take(2)).contains("no room 'ZZZZZZ'"));
     }
-    // Even the right code is refused now, from that address only.
+    // Even the right code is refused now for a new seat, from that address
+    // only, with the time to wait.
+    let (t3, _) = w.join(3, &code, None);
     w.send(2, &format!(r#"{{"type":"join","code":"{code}","token":null}}"#));
-    assert!(rejected(&w.take(2)).contains("too many wrong room codes"));
-    w.join(3, &code, None);
+    match &w.take(2)[..] {
+        [
+            ServerMsg::Rejected {
+                reason,
+                retry_ms: Some(ms),
+            },
+        ] => {
+            assert!(reason.contains("too many wrong room codes"), "{reason}");
+            assert_eq!(*ms, 60_000);
+        }
+        m => panic!("{m:?}"),
+    }
+    // A seat's own token is never limited: a hall behind one address
+    // reconnects after a Wi-Fi drop whatever its typos cost it.
+    w.connect(7, "10.0.0.66");
+    w.send(7, &format!(r#"{{"type":"join","code":"{code}","token":"{t3}"}}"#));
+    assert!(matches!(w.take(7)[0], ServerMsg::Joined { .. }));
     w.now += 60_000;
     w.send(2, &format!(r#"{{"type":"join","code":"{code}","token":null}}"#));
     assert!(matches!(w.take(2)[0], ServerMsg::Joined { .. }));
@@ -290,6 +308,66 @@ fn wrong_codes_are_rate_limited_per_address_and_abandoned_rooms_end() {
     assert!(w.hub.sweep(w.now + LECTURER_AWAY_MS - 1).is_empty());
     let out = w.hub.sweep(w.now + LECTURER_AWAY_MS);
     w.deliver(out);
-    assert!(matches!(w.take(3).last(), Some(ServerMsg::Closed { reason }) if reason.contains("away")));
+    assert!(matches!(w.take(7).last(), Some(ServerMsg::Closed { reason }) if reason.contains("away")));
     assert_eq!(w.hub.rooms(), 0);
+}
+
+#[test]
+fn extreme_numbers_full_rooms_and_room_hoarding_are_handled() {
+    let mut w = World::new();
+    let (code, _) = w.open(1);
+    let p = Position {
+        lesson: "folio-life".into(),
+        kernel: "6.12".into(),
+        whatif: vec![],
+        step: 2,
+        cursor: 2,
+        revealed: false,
+        question: Some(Question {
+            step: 3,
+            round: 1,
+            choices: 0,
+            phase: Phase::Open,
+        }),
+        seq: 1,
+    };
+    w.send(
+        1,
+        &serde_json::to_string(&pinlab_room::ClientMsg::Position { position: p }).unwrap(),
+    );
+    w.join(2, &code, None);
+    // i64::MIN has no absolute value: refused, not a panic.
+    w.send(
+        2,
+        &format!(r#"{{"type":"answer","step":3,"round":1,"value":{}}}"#, i64::MIN),
+    );
+    assert!(rejected(&w.take(2)).contains("out of range"));
+    w.send(2, r#"{"type":"answer","step":3,"round":1,"value":-1099511627776}"#);
+    assert!(matches!(w.take(2)[..], [ServerMsg::Accepted { .. }]));
+    // A full room gives a disconnected student's seat to a new one.
+    for i in 0..pinlab_room::limits::MAX_STUDENTS as u64 - 1 {
+        w.join(100 + i, &code, None);
+    }
+    assert!(
+        rejected(&{
+            w.connect(5000, "10.3.3.3");
+            w.send(5000, &format!(r#"{{"type":"join","code":"{code}","token":null}}"#));
+            w.take(5000)
+        })
+        .contains("full")
+    );
+    let out = w.hub.disconnect(ConnId(100), w.now);
+    w.deliver(out);
+    w.join(5001, &code, None);
+    assert_eq!(
+        w.hub.room(&code).unwrap().students.len(),
+        pinlab_room::limits::MAX_STUDENTS
+    );
+    // One address cannot open every room of the server.
+    for c in 0..pinlab_room::limits::MAX_ROOMS_PER_ADDRESS as u64 - 1 {
+        w.open(9000 + c);
+    }
+    w.connect(9999, "127.0.0.1");
+    w.send(9999, r#"{"type":"open"}"#);
+    assert!(rejected(&w.take(9999)).contains("rooms open"));
 }

@@ -29,6 +29,11 @@ use tokio::sync::{mpsc, watch};
 
 /// Messages waiting for one connection before it is dropped as too slow.
 const OUTBOX: usize = 256;
+/// How often the server pings each connection.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// A connection that sends nothing (not even a pong) this long is closed:
+/// a phone that left the hall's Wi-Fi without closing its socket.
+const SILENT_FOR: Duration = Duration::from_secs(60);
 /// The path of the live-class WebSocket.
 pub const LIVE_PATH: &str = "/live";
 
@@ -189,7 +194,9 @@ async fn connection(socket: WebSocket, addr: SocketAddr, s: Arc<Shared>) {
         inner.outboxes.insert(id, Outbox { queue, latest });
     }
     let (mut sink, mut stream) = socket.split();
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
         loop {
             // Queued messages first: a room view never overtakes the
             // `opened` made with it.
@@ -207,6 +214,13 @@ async fn connection(socket: WebSocket, addr: SocketAddr, s: Arc<Shared>) {
                         (Err(_), _) => break,
                     }
                 }
+                // Browsers and tungstenite answer pings: a silent peer is gone.
+                _ = ping.tick() => {
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
             };
             let (text, last) = match m {
                 Out::Text(t) => (t, false),
@@ -220,7 +234,16 @@ async fn connection(socket: WebSocket, addr: SocketAddr, s: Arc<Shared>) {
         // dropped: close, so that the client knows (and reconnects to catch up).
         let _ = sink.send(Message::Close(None)).await;
     });
-    while let Some(Ok(m)) = stream.next().await {
+    loop {
+        let m = tokio::select! {
+            // Nothing, not even a pong, for this long: a half-open connection.
+            m = tokio::time::timeout(SILENT_FOR, stream.next()) => match m {
+                Ok(Some(Ok(m))) => m,
+                _ => break,
+            },
+            // The writer ended (the room closed, or this client was too slow).
+            _ = &mut writer => break,
+        };
         match m {
             Message::Text(t) => s.with_hub(|hub, now_ms| {
                 hub.receive(
@@ -240,10 +263,6 @@ async fn connection(socket: WebSocket, addr: SocketAddr, s: Arc<Shared>) {
             }),
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => {}
-        }
-        // The hub dropped this connection's outbox (too slow): stop reading.
-        if writer.is_finished() {
-            break;
         }
     }
     s.with_hub(|hub, now_ms| hub.disconnect(id, now_ms));

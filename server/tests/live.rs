@@ -57,7 +57,7 @@ async fn until<T>(ws: &mut Ws, mut f: impl FnMut(&ServerMsg) -> Option<T>) -> T 
 
 async fn rejection(ws: &mut Ws) -> String {
     match recv(ws).await {
-        ServerMsg::Rejected { reason } => reason,
+        ServerMsg::Rejected { reason, .. } => reason,
         m => panic!("expected a rejection, got {m:?}"),
     }
 }
@@ -198,7 +198,7 @@ async fn a_lecturer_and_students_run_a_question_over_real_sockets() {
     .await;
     assert!(
         until(&mut back, |m| match m {
-            ServerMsg::Rejected { reason } => Some(reason.clone()),
+            ServerMsg::Rejected { reason, .. } => Some(reason.clone()),
             _ => None,
         })
         .await

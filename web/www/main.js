@@ -127,6 +127,12 @@ async function main() {
   // Follows the user in the address bar and tells listeners.
   function checkPosition() {
     if (handle.has_panicked()) return;
+    // A room that ended (or a wrong code) leaves the address: a reload must
+    // not try it again.
+    if (joined && JSON.parse(handle.live_json()).status?.ended) {
+      joined = null;
+      last = null;
+    }
     const pos = position();
     const key = JSON.stringify([pos.lesson, pos.step, pos.kernel]);
     if (key === last) return;
@@ -178,7 +184,10 @@ async function main() {
     // The live class (docs/classroom.md): the server is this page's origin
     // unless another is given.
     live: () => JSON.parse(handle.live_json()),
-    liveOpen: (server = location.origin) => handle.live_open(String(server)),
+    liveOpen: (server = location.origin) => {
+      joined = null; // a lecturer's address does not rejoin a student's seat
+      return handle.live_open(String(server));
+    },
     liveJoin: (code, server = location.origin) => {
       joined = String(code);
       return handle.live_join(String(server), String(code));

@@ -147,8 +147,11 @@ impl PinlabApp {
         if self.class().lecturer().is_none() {
             return Err("not the lecturer of a room".into());
         }
-        self.apply_lecture(vec![c]);
-        Ok(())
+        if self.apply_lecture(vec![c]) {
+            Ok(())
+        } else {
+            Err(format!("'{cmd}': no question is put to the room now"))
+        }
     }
 
     /// `step(n)`: n lesson steps forward; returns the new step.

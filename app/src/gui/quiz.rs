@@ -70,6 +70,15 @@ impl Quiz {
         Some(k)
     }
 
+    /// Settles the question at step k without an answer (a room answered
+    /// it): forward moves no longer stop before it.
+    pub fn pass(&mut self, k: usize) {
+        if self.asking == Some(k) {
+            self.asking = None;
+        }
+        self.given.entry(k).or_insert(Given { value: 0, right: false });
+    }
+
     /// (right, answered, questions in the lesson).
     pub fn score(&self, s: &Session) -> (usize, usize, usize) {
         let total = s.report.steps.iter().filter(|st| st.question.is_some()).count();
@@ -165,6 +174,22 @@ mod tests {
         let n = q.gate(&s, Nav::NextStep);
         s.nav(n);
         assert!(s.step() > k || q.asking == Some(k + 1));
+    }
+
+    #[test]
+    fn a_passed_question_no_longer_stops_forward_moves() {
+        let s = session("folio-life", Preset::V6_12);
+        let mut q = Quiz {
+            enabled: true,
+            ..Default::default()
+        };
+        let n = q.gate(&s, Nav::End);
+        let k = q.asking.unwrap();
+        assert_eq!(n, Nav::Step(k - 1));
+        q.pass(k);
+        assert_eq!(q.asking, None);
+        let n = q.gate(&s, Nav::Step(k));
+        assert_eq!(n, Nav::Step(k), "the room's question is settled");
     }
 
     #[test]

@@ -44,12 +44,28 @@ impl PinlabApp {
     fn lecturer_asking(&mut self) -> Option<Question> {
         let asking = self.quiz.asking.map(|k| k as u32);
         let step = self.session.step() as u32;
+        let asked_under = format!("{} {:?}", self.session.preset.name(), self.session.whatif.names());
         let l = self.class.lecturer_mut()?;
         l.asking = match (l.asking, asking) {
-            (Some((k, r, p)), Some(a)) if k == a && p != Phase::Revealed => Some((k, r, p)),
+            (Some((k, r, p)), Some(a))
+                if k == a
+                    && p != Phase::Revealed
+                    && l.rounds.get(&a).is_some_and(|(_, under)| *under == asked_under) =>
+            {
+                Some((k, r, p))
+            }
             (_, Some(a)) => {
                 l.chart = false;
-                Some((a, 1, Phase::Open))
+                // Asked again after stepping away: the same round, whose answers
+                // the server kept; under another kernel or toggles a new one
+                // (the right answer may differ).
+                let round = match l.rounds.get(&a) {
+                    Some((r, under)) if *under == asked_under => *r,
+                    Some((r, _)) => r + 1,
+                    None => 1,
+                };
+                l.rounds.insert(a, (round, asked_under));
+                Some((a, round, Phase::Open))
             }
             (Some((k, r, Phase::Revealed)), None) if k == step => Some((k, r, Phase::Revealed)),
             _ => None,
@@ -111,10 +127,13 @@ impl PinlabApp {
     fn show_position(&mut self, lesson: &(String, Option<String>), p: &Position) -> Result<(), String> {
         let same_lesson = match (&self.source, &lesson.1) {
             (Source::Builtin(id), None) => *id == lesson.0,
-            (_, Some(_)) => self.session.lesson.id == lesson.0,
+            // A lesson sent as text is the same only if its text is (the
+            // lecturer may have edited and reloaded it under the same id).
+            (_, Some(_)) => self.session.lesson.id == lesson.0 && self.class.shown_source == lesson.1,
             _ => false,
         };
         if !same_lesson {
+            self.class.shown_source = lesson.1.clone();
             let ok = match &lesson.1 {
                 Some(toml) => self.load_text(
                     &format!("<room lesson {}>", lesson.0),
@@ -181,12 +200,16 @@ impl PinlabApp {
     }
 
     /// The one place the lecturer's commands change the app and the room.
-    pub fn apply_lecture(&mut self, cmds: Vec<LectureCommand>) {
+    /// False if a command had nothing to act on (no question put to the room).
+    pub fn apply_lecture(&mut self, cmds: Vec<LectureCommand>) -> bool {
+        let mut applied = true;
         for c in cmds {
             // The question asked may have changed since the last frame (an
             // API call moved time): bring the room's view of it up to date.
             self.lecturer_asking();
-            let Some(l) = self.class.lecturer_mut() else { return };
+            let Some(l) = self.class.lecturer_mut() else {
+                return false;
+            };
             match (c, l.asking) {
                 (LectureCommand::ShowAnswers, Some((k, r, Phase::Open))) => {
                     l.asking = Some((k, r, Phase::Closed));
@@ -196,22 +219,32 @@ impl PinlabApp {
                 (LectureCommand::SecondRound, Some((k, r, Phase::Open | Phase::Closed))) => {
                     l.asking = Some((k, r + 1, Phase::Open));
                     l.chart = false;
+                    if let Some(e) = l.rounds.get_mut(&k) {
+                        e.0 = r + 1;
+                    }
                 }
                 (LectureCommand::Reveal, Some((k, r, Phase::Open | Phase::Closed))) => {
                     l.asking = Some((k, r, Phase::Revealed));
                     l.chart = true;
-                    if let Some(v) = question_answer(&self.session, k) {
-                        self.answer_quiz(v);
-                    } else {
-                        self.time(TimeCommand::Go(Nav::Step(k as usize)));
-                        self.time(TimeCommand::Reveal);
+                    match question_answer(&self.session, k) {
+                        Some(v) => self.answer_quiz(v),
+                        // No answer under this kernel: run the step all the same
+                        // (past the quiz's gate, which would stop before it again).
+                        None => {
+                            self.quiz.pass(k as usize);
+                            self.session.nav(Nav::Step(k as usize));
+                            self.sync_compare();
+                            self.last_step = k as usize;
+                            self.time(TimeCommand::Reveal);
+                        }
                     }
                 }
                 (LectureCommand::Close, _) => self.class.leave(),
-                _ => {}
+                _ => applied = false,
             }
         }
         self.class_broadcast();
+        applied
     }
 
     /// Opens a room on `server`: the quiz stops at every question, so each

@@ -30,6 +30,10 @@ pub struct Lecturer {
     pub asking: Option<(u32, u32, Phase)>,
     /// The distribution is on screen.
     pub chart: bool,
+    /// Per question step: its latest round, and the kernel and toggles it
+    /// was asked under.
+    #[serde(skip)]
+    pub rounds: BTreeMap<u32, (u32, String)>,
 }
 
 /// A student's side.
@@ -127,6 +131,8 @@ pub struct LiveClass {
     pub results: Vec<LiveResult>,
     /// The last room joined as a student (saved).
     pub seat: Option<Seat>,
+    /// The text of the room's lesson a follower last loaded (not built in).
+    pub(crate) shown_source: Option<String>,
     /// The window is open.
     pub open: bool,
     /// What is typed: a room code, a number answer.
@@ -140,7 +146,7 @@ pub struct LiveClass {
     retries: u32,
     /// The lecturer's last broadcast (to send only changes) and lesson.
     sent: Option<Position>,
-    sent_lesson: Option<String>,
+    sent_lesson: Option<(String, Option<String>)>,
     seq: u64,
     /// Repaints the app when a message arrives (the app sets it each frame).
     pub wake: Option<egui::Context>,
@@ -174,6 +180,7 @@ impl LiveClass {
             rejected: None,
             results: Vec::new(),
             seat: None,
+            shown_source: None,
             open: false,
             typed_code: String::new(),
             typed_number: String::new(),
@@ -301,7 +308,7 @@ impl LiveClass {
             match e {
                 LinkEvent::Opened => self.on_open(),
                 LinkEvent::Text(t) => match serde_json::from_str::<ServerMsg>(&t) {
-                    Ok(m) => out.extend(self.on_message(m)),
+                    Ok(m) => out.extend(self.on_message(m, now)),
                     Err(e) => self.rejected = Some(format!("the server sent something unreadable: {e}")),
                 },
                 LinkEvent::Closed(why) => self.on_closed(why, now),
@@ -349,12 +356,12 @@ impl LiveClass {
             return;
         }
         // 1, 2, 4, 8 s, then every 10 s: a hall's Wi-Fi comes back.
-        let wait = (1u64 << self.retries.min(3)).min(10) as f64;
+        let wait = [1.0, 2.0, 4.0, 8.0, 10.0][self.retries.min(4) as usize];
         self.retries += 1;
         self.status = Status::Retrying { at: now + wait, why };
     }
 
-    fn on_message(&mut self, m: ServerMsg) -> Vec<ClassCommand> {
+    fn on_message(&mut self, m: ServerMsg, now: f64) -> Vec<ClassCommand> {
         match m {
             ServerMsg::Opened { code, key } => {
                 self.greeting = false;
@@ -404,11 +411,25 @@ impl LiveClass {
                 }
             }
             ServerMsg::Accepted { step, round, value } => {
+                self.rejected = None;
                 if let Some(s) = self.student_mut() {
                     s.answered = Some((step, round, value));
                 }
             }
-            ServerMsg::Rejected { reason } => {
+            ServerMsg::Rejected {
+                reason,
+                retry_ms: Some(ms),
+            } if self.greeting => {
+                // Rate-limited (a hall behind one address mistyped codes): try again.
+                self.greeting = false;
+                self.link = None;
+                self.status = Status::Retrying {
+                    at: now + ms as f64 / 1000.0,
+                    why: reason.clone(),
+                };
+                self.rejected = Some(reason);
+            }
+            ServerMsg::Rejected { reason, .. } => {
                 if self.greeting {
                     // The hello itself was refused (a wrong code, or a room
                     // that ended while the connection was down): stop here.
@@ -445,8 +466,12 @@ impl LiveClass {
                 value,
             });
         }
-        // A new round (or none) clears the answer to the last one.
-        if q.as_ref().map(|q| (q.step, q.round)) != s.answered.map(|(a, b, _)| (a, b)) {
+        // A new round clears the answer to the last one. No question (the
+        // lecturer stepped back) keeps it: the server keeps the round's
+        // answers until a new round starts, so asking again is the same round.
+        if let Some(q) = &q
+            && Some((q.step, q.round)) != s.answered.map(|(a, b, _)| (a, b))
+        {
             s.answered = None;
         }
         s.position = Some(p.clone());
@@ -468,6 +493,9 @@ impl LiveClass {
             .ok_or("no question is open")?;
         if s.answered.is_some() {
             return Err("already answered this round".into());
+        }
+        if self.status != Status::Connected {
+            return Err("not connected to the room right now: answer again when it reconnects".into());
         }
         self.send(&ClientMsg::Answer {
             step: q.step,
@@ -506,8 +534,9 @@ impl LiveClass {
         if self.lecturer().is_none() || self.status != Status::Connected {
             return;
         }
-        if self.sent_lesson.as_ref() != Some(&lesson.0) {
-            self.sent_lesson = Some(lesson.0.clone());
+        // Again when the source changes too (a lesson file edited and reloaded).
+        if self.sent_lesson.as_ref() != Some(&lesson) {
+            self.sent_lesson = Some(lesson.clone());
             self.send(&ClientMsg::Lesson {
                 id: lesson.0,
                 source: lesson.1,

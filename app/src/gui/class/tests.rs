@@ -231,3 +231,53 @@ fn a_resume_refused_after_the_server_restarted_ends_the_room_instead_of_talking_
     assert_eq!(c2.status, Status::Connected);
     assert!(c2.rejected.as_deref().unwrap().contains("300000"));
 }
+
+#[test]
+fn stepping_away_from_a_question_keeps_the_answer_and_a_rate_limit_is_retried() {
+    let (mut c, sc) = class();
+    c.join("http://127.0.0.1:9", "BCDEFG");
+    sc.event(LinkEvent::Opened);
+    sc.push(ServerMsg::Joined {
+        code: "BCDEFG".into(),
+        token: "t1".into(),
+        answered: None,
+    });
+    sc.push(ServerMsg::Position {
+        position: pos(1, Some((3, 1, Phase::Open))),
+    });
+    sc.push(ServerMsg::Accepted {
+        step: 3,
+        round: 1,
+        value: 2,
+    });
+    // The lecturer steps back (no question), then forward to the same round.
+    sc.push(ServerMsg::Position { position: pos(2, None) });
+    sc.push(ServerMsg::Position {
+        position: pos(3, Some((3, 1, Phase::Open))),
+    });
+    c.poll(0.0);
+    assert_eq!(c.student().unwrap().answered, Some((3, 1, 2)));
+    assert_eq!(c.answer(1).unwrap_err(), "already answered this round");
+    // Round 2 clears it.
+    sc.push(ServerMsg::Position {
+        position: pos(4, Some((3, 2, Phase::Open))),
+    });
+    c.poll(0.1);
+    assert_eq!(c.student().unwrap().answered, None);
+    // A rate-limited join waits and tries again instead of giving up.
+    let (mut c2, sc2) = class();
+    c2.join("http://127.0.0.1:9", "BCDEFG");
+    sc2.event(LinkEvent::Opened);
+    sc2.push(ServerMsg::Rejected {
+        reason: "too many wrong room codes from this address: try again in 12 s".into(),
+        retry_ms: Some(12_000),
+    });
+    c2.poll(5.0);
+    assert!(matches!(c2.status, Status::Retrying { at, .. } if at == 17.0));
+    c2.poll(17.0);
+    assert_eq!(*sc2.connects.borrow(), 2);
+    sc2.event(LinkEvent::Opened);
+    sc2.take();
+    c2.poll(17.1);
+    assert!(matches!(&sc2.take()[..], [ClientMsg::Join { .. }]));
+}

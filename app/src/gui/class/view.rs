@@ -143,7 +143,10 @@ impl LiveClass {
             .as_ref()
             .is_some_and(|p| p.lesson == s.lesson.id && p.kernel == s.preset.name());
         let Some(asked) = same
-            .then(|| s.report.steps.get(q.step as usize - 1).and_then(|x| x.question.clone()))
+            .then(|| {
+                let i = (q.step as usize).checked_sub(1)?;
+                s.report.steps.get(i).and_then(|x| x.question.clone())
+            })
             .flatten()
         else {
             ui.label("The room has a question: follow the lecturer to answer it.");
@@ -227,7 +230,11 @@ impl LiveClass {
 }
 
 fn show_value(choices: &[String], v: i64) -> String {
-    match usize::try_from(v - 1).ok().and_then(|i| choices.get(i)) {
+    match v
+        .checked_sub(1)
+        .and_then(|i| usize::try_from(i).ok())
+        .and_then(|i| choices.get(i))
+    {
         Some(c) => format!("{v}. {c}"),
         None => v.to_string(),
     }
@@ -285,7 +292,9 @@ fn question_ui(
         }
     });
     if l.chart {
-        let rounds: Vec<&pinlab_room::Tally> = l.tallies.values().filter(|t| t.step == k).collect();
+        let mut rounds: Vec<&pinlab_room::Tally> = l.tallies.values().filter(|t| t.step == k).collect();
+        // Keyed "STEP.ROUND" as text: "3.10" sorts before "3.2"; order by round.
+        rounds.sort_by_key(|t| t.round);
         let right = q
             .as_ref()
             .and_then(|q| q.answer_value)
@@ -371,7 +380,9 @@ impl PinlabApp {
             match c {
                 ClassUiCommand::Open(server) => self.open_room(&server),
                 ClassUiCommand::Join(server, code) => self.join_room(&server, &code),
-                ClassUiCommand::Lecture(l) => self.apply_lecture(vec![l]),
+                ClassUiCommand::Lecture(l) => {
+                    self.apply_lecture(vec![l]);
+                }
                 ClassUiCommand::Answer(v) => {
                     if let Err(e) = self.answer_room(v) {
                         self.class.rejected = Some(e);

@@ -48,6 +48,28 @@ impl Script {
     }
 }
 
+impl Script {
+    /// The server's side of a first join: seat t1 in BCDEFG, and a question open.
+    fn joined_with_a_question(&self) {
+        self.push(ServerMsg::Joined {
+            code: "BCDEFG".into(),
+            token: "t1".into(),
+            answered: None,
+        });
+        self.push(ServerMsg::Position {
+            position: pos(1, Some((3, 1, Phase::Open))),
+        });
+    }
+
+    /// The server's side of opening room BCDEFG with key k1.
+    fn opened(&self) {
+        self.push(ServerMsg::Opened {
+            code: "BCDEFG".into(),
+            key: "k1".into(),
+        });
+    }
+}
+
 fn pos(seq: u64, q: Option<(u32, u32, Phase)>) -> Position {
     Position {
         lesson: "folio-life".into(),
@@ -73,10 +95,7 @@ fn a_lecturer_opens_broadcasts_changes_only_and_resumes_after_a_drop() {
     sc.event(LinkEvent::Opened);
     c.poll(0.0);
     assert_eq!(sc.take(), vec![ClientMsg::Open {}]);
-    sc.push(ServerMsg::Opened {
-        code: "BCDEFG".into(),
-        key: "k1".into(),
-    });
+    sc.opened();
     c.poll(0.1);
     assert_eq!(c.join_link().as_deref(), Some("http://127.0.0.1:9/#join=BCDEFG"));
     let lesson = ("folio-life".to_string(), None);
@@ -102,10 +121,7 @@ fn a_lecturer_opens_broadcasts_changes_only_and_resumes_after_a_drop() {
             key: "k1".into()
         }]
     );
-    sc.push(ServerMsg::Opened {
-        code: "BCDEFG".into(),
-        key: "k1".into(),
-    });
+    sc.opened();
     c.poll(2.2);
     // After resuming, the lesson and position are sent again.
     c.broadcast(lesson, pos(0, None));
@@ -119,14 +135,7 @@ fn a_student_follows_answers_once_unfollows_and_is_marked_on_reveal() {
     sc.event(LinkEvent::Opened);
     c.poll(0.0);
     assert!(matches!(&sc.take()[..], [ClientMsg::Join { code, token: None }] if code == "bcd efg"));
-    sc.push(ServerMsg::Joined {
-        code: "BCDEFG".into(),
-        token: "t1".into(),
-        answered: None,
-    });
-    sc.push(ServerMsg::Position {
-        position: pos(1, Some((3, 1, Phase::Open))),
-    });
+    sc.joined_with_a_question();
     let cmds = c.poll(0.1);
     assert!(matches!(&cmds[..], [ClassCommand::Follow { position, .. }] if position.seq == 1));
     c.answer(2).unwrap();
@@ -206,10 +215,7 @@ fn a_resume_refused_after_the_server_restarted_ends_the_room_instead_of_talking_
     let (mut c, sc) = class();
     c.open_room("http://127.0.0.1:9");
     sc.event(LinkEvent::Opened);
-    sc.push(ServerMsg::Opened {
-        code: "BCDEFG".into(),
-        key: "k1".into(),
-    });
+    sc.opened();
     c.poll(0.0);
     sc.event(LinkEvent::Closed("reset".into()));
     c.poll(1.0);
@@ -222,10 +228,7 @@ fn a_resume_refused_after_the_server_restarted_ends_the_room_instead_of_talking_
     let (mut c2, sc2) = class();
     c2.open_room("http://127.0.0.1:9");
     sc2.event(LinkEvent::Opened);
-    sc2.push(ServerMsg::Opened {
-        code: "BCDEFG".into(),
-        key: "k1".into(),
-    });
+    sc2.opened();
     sc2.push(ServerMsg::rejected("message of 300000 bytes refused"));
     c2.poll(0.0);
     assert_eq!(c2.status, Status::Connected);
@@ -237,14 +240,7 @@ fn stepping_away_from_a_question_keeps_the_answer_and_a_rate_limit_is_retried() 
     let (mut c, sc) = class();
     c.join("http://127.0.0.1:9", "BCDEFG");
     sc.event(LinkEvent::Opened);
-    sc.push(ServerMsg::Joined {
-        code: "BCDEFG".into(),
-        token: "t1".into(),
-        answered: None,
-    });
-    sc.push(ServerMsg::Position {
-        position: pos(1, Some((3, 1, Phase::Open))),
-    });
+    sc.joined_with_a_question();
     sc.push(ServerMsg::Accepted {
         step: 3,
         round: 1,

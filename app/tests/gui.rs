@@ -119,6 +119,7 @@ fn saved_state_round_trips_and_damaged_state_falls_back() {
             right: true,
         }],
         live_seat: None,
+        live_lecture: None,
     };
     let mut third = PinlabApp::default();
     third.restore(damaged);

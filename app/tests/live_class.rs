@@ -57,6 +57,14 @@ fn pump(
     }
 }
 
+/// A few frames after a click: the click, its effect, the tree drawn again.
+/// (Not `run`: socket messages may keep waking the app while it settles.)
+fn settle(h: &mut Harness<'static, PinlabApp>) {
+    for _ in 0..3 {
+        h.step();
+    }
+}
+
 /// How many answers the lecturer's counts show for (step, round).
 fn answered(h: &Harness<'static, PinlabApp>, step: usize, round: u32) -> u32 {
     h.state()
@@ -111,7 +119,7 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
     // Student 1 clicks the right choice in the bar; student 2 answers wrong.
     s1.get_by_label(&format!("{right}. {}", q.choices[right as usize - 1]))
         .click();
-    s1.run();
+    settle(&mut s1);
     s2.state_mut().answer_room(wrong).unwrap();
     pump(&mut [&mut lect, &mut s1, &mut s2], "two answers counted", |a| {
         answered(a[0], k, 1) == 2
@@ -143,7 +151,7 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
 
     // Student 2 steps back alone, then follows again.
     s2.get_by_label("< Previous step").click();
-    s2.run();
+    settle(&mut s2);
     assert!(!s2.state().class().student().unwrap().following);
     lect.state_mut()
         .time(pinlab::gui::TimeCommand::Go(pinlab::gui::session::Nav::End));
@@ -153,7 +161,7 @@ fn a_lesson_runs_live_follow_answer_count_reveal_and_a_second_round() {
     });
     assert_eq!(s2.state().session().step(), k - 1, "student 2 stays where they went");
     s2.get_by_label("Follow the lecturer").click();
-    s2.run();
+    settle(&mut s2);
     assert_eq!(s2.state().session().step(), s1.state().session().step());
 
     // A second round of the next question: the count starts again.
@@ -189,10 +197,10 @@ fn a_wrong_code_says_why_in_the_students_bar_and_the_app_goes_on() {
     });
     s.get_by_label("Not in a room: no room 'zz-zzzz' is open");
     s.get_by_label("Next step >").click();
-    s.run();
+    settle(&mut s);
     assert_eq!(s.state().session().step(), 1);
     s.get_by_label("Close").click();
-    s.run();
+    settle(&mut s);
     assert!(s.query_by_label("Not in a room: no room 'zz-zzzz' is open").is_none());
 }
 

@@ -56,6 +56,9 @@ pub struct Saved {
     /// A student's last seat, to rejoin as the same student after a reload.
     #[serde(default)]
     pub live_seat: Option<class::Seat>,
+    /// The room this app lectures (its key), to take it back after a restart.
+    #[serde(default)]
+    pub live_lecture: Option<class::Seat>,
 }
 
 const SAVE_KEY: &str = "pinlab-state";
@@ -308,12 +311,14 @@ impl PinlabApp {
             sandbox_closed: self.sandbox_stash.clone(),
             live_results: self.class.results.clone(),
             live_seat: self.class.seat.clone(),
+            live_lecture: self.class.lecture.clone(),
         }
     }
 
     pub fn restore(&mut self, s: Saved) {
         self.class.results = s.live_results;
         self.class.seat = s.live_seat;
+        self.class.lecture = s.live_lecture;
         self.dark = s.dark;
         self.reduce_motion = s.reduce_motion;
         self.zoom = if s.zoom.is_finite() {

@@ -109,6 +109,8 @@ enum Hello {
     Open,
     /// A room code, and the token of an earlier seat in it.
     Join(String, Option<String>),
+    /// A room this app lectured before a restart: its code and key.
+    Resume(String, String),
 }
 
 /// A student's seat: what rejoins the same room as the same student after
@@ -131,6 +133,9 @@ pub struct LiveClass {
     pub results: Vec<LiveResult>,
     /// The last room joined as a student (saved).
     pub seat: Option<Seat>,
+    /// The room this app lectures, with its key as the token (saved, so a
+    /// restarted app or a reloaded page can take the room back).
+    pub lecture: Option<Seat>,
     /// The text of the room's lesson a follower last loaded (not built in).
     pub(crate) shown_source: Option<String>,
     /// The window is open.
@@ -180,6 +185,7 @@ impl LiveClass {
             rejected: None,
             results: Vec::new(),
             seat: None,
+            lecture: None,
             shown_source: None,
             open: false,
             typed_code: String::new(),
@@ -256,7 +262,7 @@ impl LiveClass {
         self.leave();
         self.server = server.trim().to_string();
         // A lecturer needs the window (code, QR, counts); a student has the bar.
-        if hello == Hello::Open {
+        if matches!(hello, Hello::Open | Hello::Resume(..)) {
             self.open = true;
         }
         self.hello = Some(hello);
@@ -273,10 +279,18 @@ impl LiveClass {
         }
     }
 
+    /// Takes back the room this app lectured before it was restarted.
+    pub fn take_back(&mut self) {
+        if let Some(l) = self.lecture.clone() {
+            self.start(&l.server, Hello::Resume(l.code, l.token));
+        }
+    }
+
     /// Leaves the room (a lecturer closes it for everyone).
     pub fn leave(&mut self) {
         if self.lecturer().is_some() {
             self.send(&ClientMsg::Close {});
+            self.lecture = None;
         }
         self.link = None;
         self.role = None;
@@ -331,6 +345,10 @@ impl LiveClass {
                 token: Some(s.token.clone()),
             },
             (None, Some(Hello::Open)) => ClientMsg::Open {},
+            (None, Some(Hello::Resume(code, key))) => ClientMsg::Resume {
+                code: code.clone(),
+                key: key.clone(),
+            },
             (None, Some(Hello::Join(code, token))) => ClientMsg::Join {
                 code: code.clone(),
                 token: token.clone(),
@@ -365,6 +383,11 @@ impl LiveClass {
         match m {
             ServerMsg::Opened { code, key } => {
                 self.greeting = false;
+                self.lecture = Some(Seat {
+                    server: self.server.clone(),
+                    code: code.clone(),
+                    token: key.clone(),
+                });
                 let keep = self.lecturer().filter(|l| l.code == code).cloned();
                 self.role = Some(Role::Lecturer(Lecturer {
                     code,
@@ -434,12 +457,18 @@ impl LiveClass {
                     // The hello itself was refused (a wrong code, or a room
                     // that ended while the connection was down): stop here.
                     self.greeting = false;
+                    if matches!(self.hello, Some(Hello::Resume(..))) || self.lecturer().is_some() {
+                        self.lecture = None;
+                    }
                     self.status = Status::Ended { why: reason.clone() };
                     self.link = None;
                 }
                 self.rejected = Some(reason);
             }
             ServerMsg::Closed { reason } => {
+                if self.lecturer().is_some() {
+                    self.lecture = None;
+                }
                 self.status = Status::Ended { why: reason };
                 self.link = None;
             }

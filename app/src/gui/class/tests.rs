@@ -277,3 +277,42 @@ fn stepping_away_from_a_question_keeps_the_answer_and_a_rate_limit_is_retried() 
     c2.poll(17.1);
     assert!(matches!(&sc2.take()[..], [ClientMsg::Join { .. }]));
 }
+
+#[test]
+fn a_restarted_lecturer_takes_the_room_back_with_the_saved_key() {
+    let (mut c, sc) = class();
+    c.open_room("http://127.0.0.1:9");
+    sc.event(LinkEvent::Opened);
+    sc.opened();
+    c.poll(0.0);
+    let saved = c.lecture.clone().expect("the room is remembered");
+    assert_eq!((saved.code.as_str(), saved.token.as_str()), ("BCDEFG", "k1"));
+    // A new app (restart, reload) with the saved state.
+    let (mut c2, sc2) = class();
+    c2.lecture = Some(saved.clone());
+    c2.take_back();
+    sc2.event(LinkEvent::Opened);
+    c2.poll(0.0);
+    assert_eq!(
+        sc2.take(),
+        vec![ClientMsg::Resume {
+            code: "BCDEFG".into(),
+            key: "k1".into()
+        }]
+    );
+    sc2.opened();
+    c2.poll(0.1);
+    assert_eq!(c2.lecturer().unwrap().code, "BCDEFG");
+    // Closing the room forgets it.
+    c2.leave();
+    assert!(c2.lecture.is_none());
+    // A room that ended meanwhile: the take-back is refused and forgotten.
+    let (mut c3, sc3) = class();
+    c3.lecture = Some(saved);
+    c3.take_back();
+    sc3.event(LinkEvent::Opened);
+    sc3.push(ServerMsg::rejected("no room with that code and key"));
+    c3.poll(0.0);
+    assert!(matches!(&c3.status, Status::Ended { .. }));
+    assert!(c3.lecture.is_none());
+}

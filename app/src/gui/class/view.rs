@@ -14,6 +14,8 @@ use egui::{Key, RichText, Ui};
 pub enum ClassUiCommand {
     Open(String),
     Join(String, String),
+    /// Take back the room this app lectured before a restart.
+    TakeBack,
     Lecture(LectureCommand),
     Answer(i64),
     Follow,
@@ -61,6 +63,17 @@ impl LiveClass {
         });
         if ui.button("Open a room").clicked() {
             out.push(ClassUiCommand::Open(self.server.clone()));
+        }
+        if let Some(l) = &self.lecture
+            && ui
+                .button(format!("Take back room {}", l.code))
+                .on_hover_text(format!(
+                    "The room this app opened on {}: its students and answers carry on",
+                    l.server
+                ))
+                .clicked()
+        {
+            out.push(ClassUiCommand::TakeBack);
         }
         ui.separator();
         ui.horizontal(|ui| {
@@ -380,6 +393,10 @@ impl PinlabApp {
             match c {
                 ClassUiCommand::Open(server) => self.open_room(&server),
                 ClassUiCommand::Join(server, code) => self.join_room(&server, &code),
+                ClassUiCommand::TakeBack => {
+                    self.quiz.enabled = true;
+                    self.class.take_back();
+                }
                 ClassUiCommand::Lecture(l) => {
                     self.apply_lecture(vec![l]);
                 }

@@ -31,6 +31,13 @@ pub struct Position {
     pub seq: u64,
 }
 
+impl Position {
+    /// The question answers are taken for, if one is open.
+    pub fn open_question(&self) -> Option<&Question> {
+        self.question.as_ref().filter(|q| q.phase == Phase::Open)
+    }
+}
+
 /// A question put to the room: the lesson step that asks it and its round
 /// (a second round after discussion is a new round of the same step).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

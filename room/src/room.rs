@@ -3,7 +3,7 @@
 
 use crate::ConnId;
 use crate::limits::{MAX_NUMBER, MAX_STUDENTS};
-use crate::protocol::{Phase, Position, Tally};
+use crate::protocol::{Position, Tally};
 use std::collections::{BTreeMap, HashMap};
 
 /// A student, known by the token the server gave at their first join.
@@ -102,8 +102,7 @@ impl Room {
         let q = self
             .position
             .as_ref()
-            .and_then(|p| p.question.as_ref())
-            .filter(|q| q.phase == Phase::Open)
+            .and_then(Position::open_question)
             .ok_or("no question is open")?;
         if (q.step, q.round) != (step, round) {
             return Err(format!(
@@ -142,7 +141,7 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Question;
+    use crate::protocol::{Phase, Question};
 
     fn pos(step: u32, round: u32, phase: Phase) -> Position {
         Position {

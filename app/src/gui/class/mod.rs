@@ -517,8 +517,8 @@ impl LiveClass {
         let q = s
             .position
             .as_ref()
-            .and_then(|p| p.question.clone())
-            .filter(|q| q.phase == Phase::Open)
+            .and_then(Position::open_question)
+            .cloned()
             .ok_or("no question is open")?;
         if s.answered.is_some() {
             return Err("already answered this round".into());

@@ -1,4 +1,6 @@
-//! What an action returns when it cannot run. Either way, nothing changes.
+//! What an action returns when it cannot run. An invalid request changes
+//! nothing; a kernel refusal changes nothing either, except what the kernel
+//! itself did before the check that refused (`Ctx::keep_on_failure`).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

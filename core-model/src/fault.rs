@@ -186,7 +186,27 @@ pub fn filemap_get_folio(ctx: &mut Ctx, file: FileId, index: u64) -> KResult<Fol
     ctx.w.file_mut(file).cache.insert(index, id);
     ctx.touch(ObjRef::Folio(id));
     ctx.touch(ObjRef::File(file));
+    if ctx.w.file(file).fs == FsKind::Btrfs {
+        btrfs_read_attaches_private(ctx, id);
+    }
     Ok(id)
+}
+
+/// fs/btrfs/extent_io.c: the read itself attaches btrfs's private data:
+/// __do_readpage (5.7-5.9) and btrfs_do_readpage (5.11+) call
+/// set_page_extent_mapped (SetPagePrivate + get_page in 5.7,
+/// attach_page_private in 5.14 and 6.1) or set_folio_extent_mapped
+/// (folio_attach_private, 6.12 and 6.18) before reading. A btrfs folio that
+/// was only read holds 2 references (3 once mapped) and PG_private.
+fn btrfs_read_attaches_private(ctx: &mut Ctx, folio: FolioId) {
+    let (func, path) = crate::names::btrfs_readpage(ctx.w.preset);
+    ctx.step(
+        func,
+        path,
+        format!("btrfs reads {folio}: set_page_extent_mapped attaches btrfs's private data to it before the read (PG_private, one more reference), even though nothing will write it."),
+    );
+    ctx.w.attach_private(folio);
+    ctx.touch(ObjRef::Folio(folio));
 }
 
 /// Maps one page of a folio with a new PTE: one reference and one mapcount.

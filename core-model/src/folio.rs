@@ -102,6 +102,15 @@ pub struct Folio {
     /// Swap slot this folio is cached for (PG_swapcache), if any.
     pub swap_slot: Option<u32>,
     pub freed: bool,
+    /// References a kernel bug took and nothing will ever drop: 5.7-5.9's
+    /// check_and_migrate_cma_pages drops a pin with put_page(), leaving 1023
+    /// of its 1024 (`Preset::longterm_migration_leaks_pins`).
+    #[serde(default)]
+    pub leaked: i64,
+    /// Pins the same bug left in a large folio's _pincount (put_page drops
+    /// the pin's one reference but not its pincount).
+    #[serde(default)]
+    pub leaked_pincount: i64,
     pub pages: SmallVec<[Page; 1]>,
 }
 
@@ -124,6 +133,8 @@ impl Folio {
             zone,
             swap_slot: None,
             freed: false,
+            leaked: 0,
+            leaked_pincount: 0,
             pages: SmallVec::from_elem(page, n),
         }
     }

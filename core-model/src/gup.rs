@@ -47,15 +47,20 @@ impl GupFlags {
     }
 }
 
-/// mm/gup.c: check_vma_flags, for every VMA the range touches.
-fn check_range(ctx: &Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KResult<()> {
-    let w = &ctx.w;
+/// mm/gup.c: is_valid_gup_args, before anything else.
+fn check_args(flags: GupFlags) -> KResult<()> {
     if flags.longterm && !flags.pin {
         return errno(
             Errno::EINVAL,
             "FOLL_LONGTERM needs FOLL_PIN: get_user_pages refuses long-term references (is_valid_gup_args)",
         );
     }
+    Ok(())
+}
+
+/// mm/gup.c: check_vma_flags, for every VMA the range touches.
+fn check_range(ctx: &Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KResult<()> {
+    let w = &ctx.w;
     let mut vpn = first;
     let end = first + n;
     while vpn < end {
@@ -175,6 +180,31 @@ fn fast_ok(ctx: &Ctx, vma: Option<&Arc<Vma>>, vpn: u64, flags: GupFlags) -> bool
     !flags.longterm || ctx.w.preset.longterm_pinnable(f.zone)
 }
 
+/// Records that the mm has pinned: mm_set_has_pinned_flag (5.14+; an
+/// atomic_set of mm->has_pinned in 5.9-5.13) runs at the top of
+/// __get_user_pages_locked and of internal_get_user_pages_fast /
+/// gup_fast_fallback, before check_vma_flags: a pin the VMA checks then
+/// refuse (EFAULT) still leaves the flag set, and fork looks at it.
+fn set_has_pinned(ctx: &mut Ctx, pid: Pid, flags: GupFlags, api: &str) {
+    let preset = ctx.w.preset;
+    if !flags.pin || !preset.tracks_has_pinned() || ctx.w.proc(pid).mm.has_pinned {
+        return;
+    }
+    let (func, path) = names::set_has_pinned(preset, flags.fast);
+    ctx.step(
+        func,
+        path,
+        format!(
+            "{api} ({}): first pin in this mm, set {} before any check (sticky, even if the pin then fails; fork will look at it).",
+            flags.describe(),
+            names::has_pinned_flag(preset)
+        ),
+    );
+    ctx.w.proc_mut(pid).mm.has_pinned = true;
+    ctx.touch(ObjRef::Process(pid));
+    ctx.keep_on_failure();
+}
+
 /// mm/gup.c: try_grab_folio: one reference, or one pin, on one page.
 /// Returns false for the 6.5+ pretend pin of the zero page.
 pub fn try_grab(ctx: &mut Ctx, folio: FolioId, pin: bool) -> bool {
@@ -235,7 +265,7 @@ pub fn put_grab(ctx: &mut Ctx, folio: FolioId, grab: Grab) {
 
 /// __get_user_pages / pin_user_pages*: returns the pages taken, in order.
 pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KResult<Vec<HeldPage>> {
-    check_range(ctx, pid, first, n, flags)?;
+    check_args(flags)?;
     let preset = ctx.w.preset;
     let api = match (flags.pin, flags.fast) {
         (true, true) => "pin_user_pages_fast",
@@ -243,20 +273,8 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
         (false, true) => "get_user_pages_fast",
         (false, false) => "get_user_pages",
     };
-    if flags.pin && preset.tracks_has_pinned() && !ctx.w.proc(pid).mm.has_pinned {
-        let (func, path) = names::set_has_pinned(preset, flags.fast);
-        ctx.step(
-            func,
-            path,
-            format!(
-                "{api} ({}): first pin in this mm, set {} (sticky; fork will look at it).",
-                flags.describe(),
-                names::has_pinned_flag(preset)
-            ),
-        );
-        ctx.w.proc_mut(pid).mm.has_pinned = true;
-        ctx.touch(ObjRef::Process(pid));
-    }
+    set_has_pinned(ctx, pid, flags, api);
+    check_range(ctx, pid, first, n, flags)?;
     let mut fast_done = 0u64;
     if flags.fast {
         let mut vma = ctx.w.proc(pid).mm.vma_at(first).cloned();
@@ -488,8 +506,10 @@ pub fn gup_into_holder(
 
 /// mm/gup.c: check_and_migrate_movable_pages (check_and_migrate_cma_pages
 /// before 5.14): a long-term pin may not stay on a folio that is not
-/// long-term pinnable (`Preset::longterm_pinnable`); unpin the whole request,
-/// migrate those folios, and pin again.
+/// long-term pinnable (`Preset::longterm_pinnable`); drop the whole request,
+/// migrate those folios, and pin again. Before 5.12 a failed migration pins
+/// the folios where they are; 5.7-5.9 drop FOLL_PIN pins with put_page() and
+/// so leak 1023 references on every page of the request.
 fn migrate_unpinnable(
     ctx: &mut Ctx,
     pid: Pid,
@@ -516,26 +536,69 @@ fn migrate_unpinnable(
     } else {
         "ZONE_MOVABLE or CMA memory"
     };
+    let leak = flags.pin && preset.longterm_migration_leaks_pins();
+    let drop = if leak {
+        "drop the request with put_page(), which takes only 1 of each pin's 1024: 1023 references per page are leaked (5.7-5.9; 5.10 calls unpin_user_pages)"
+    } else if flags.pin {
+        "unpin the whole request"
+    } else {
+        "put the whole request"
+    };
     ctx.step(
         func,
         path,
         format!(
-            "FOLL_LONGTERM: {} folio(s) are in {zones} and may not stay pinned there: unpin the whole request, migrate them, and try again.",
-            unpinnable.len()
+            "FOLL_LONGTERM: {} folio(s) are in {zones} and may not stay pinned there: {drop}, migrate them ({}), and try again.",
+            unpinnable.len(),
+            preset.longterm_migrate_reason()
         ),
     );
     let grab = if flags.pin { Grab::Pin } else { Grab::Ref };
     for p in pages.iter().filter(|p| !p.no_grab) {
-        put_grab(ctx, p.folio, grab);
+        if leak {
+            leak_pin(ctx, p.folio);
+        } else {
+            put_grab(ctx, p.folio, grab);
+        }
     }
     ctx.w.holders.remove(name);
     for f in unpinnable {
-        crate::migrate::migrate_to_normal(ctx, f)?;
+        match crate::migrate::migrate_to_normal(ctx, f) {
+            Ok(_) => {}
+            Err(e) if preset.longterm_migration_failure_pins_in_place() => {
+                ctx.step(
+                    func,
+                    path,
+                    format!(
+                        "migrate_pages failed ({e}): put the folios back (putback_movable_pages), set migrate_allow = false and pin again without migrating, so {f} stays pinned where it is (before 5.12; from 5.12 GUP fails with ENOMEM)."
+                    ),
+                );
+                ctx.touch(ObjRef::Folio(f));
+                break;
+            }
+            Err(e) => return Err(e),
+        }
     }
     let taken_at = ctx.step_index();
     let pages = gup(ctx, pid, first, n, flags)?;
     insert_holder(ctx, name, kind, flags, taken_at, pages, None);
     Ok(())
+}
+
+/// put_page() on a page a FOLL_PIN request pinned: one reference of the
+/// pin's 1024 (or the one of a large folio, whose pincount stays) is
+/// dropped, the rest is leaked, and nr_foll_pin_released never counts it.
+fn leak_pin(ctx: &mut Ctx, folio: FolioId) {
+    let f = ctx.w.folio_mut(folio);
+    if f.has_pincount() {
+        // hpage_pinned_refcount / _pincount is never decremented.
+        f.leaked_pincount += 1;
+    } else {
+        f.leaked += GUP_PIN_COUNTING_BIAS - 1;
+    }
+    ctx.w.folio_put(folio, 1);
+    ctx.w.leaked_pins += 1;
+    ctx.touch(ObjRef::Folio(folio));
 }
 
 /// unpin_user_pages(_dirty_lock) or put_page (+ set_page_dirty_lock) for

@@ -79,7 +79,7 @@ pub fn check(w: &World) -> Vec<String> {
     }
     let vm = &w.vmstat;
     if vm.nr_foll_pin_acquired < vm.nr_foll_pin_released
-        || vm.nr_foll_pin_acquired - vm.nr_foll_pin_released != outstanding
+        || vm.nr_foll_pin_acquired - vm.nr_foll_pin_released != outstanding + w.leaked_pins
     {
         bad.push(format!(
             "nr_foll_pin_acquired {} - nr_foll_pin_released {} != {outstanding} outstanding pins",

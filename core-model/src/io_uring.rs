@@ -4,52 +4,73 @@
 
 use crate::error::{Errno, KResult, errno};
 use crate::file::FsKind;
-use crate::gup::{GupFlags, gup_into_holder, put_grab, release_holder};
+use crate::gup::{GupFlags, drop_holder_pages, gup_into_holder, put_grab};
 use crate::holder::{Grab, HeldPage, HolderKind};
 use crate::ids::Pid;
 use crate::mm::Backing;
-use crate::preset::{IoUringCoalesce, IoUringFileRule};
+use crate::preset::{IoUringCoalesce, IoUringFileRule, Preset};
 use crate::step::{Ctx, ObjRef};
 use crate::world::World;
 
-pub fn register(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, ring: &str) -> KResult<()> {
-    // Before 6.5 io_uring itself refused file-backed buffers other than
-    // hugetlbfs (and shmem, accepted from 5.14): io_sqe_buffer_register's VMA check.
+/// Before 6.5 io_uring itself refuses file-backed buffers other than
+/// hugetlbfs (and shmem, accepted from 5.14): the reason, if this range is one.
+fn refused_file_backing(ctx: &Ctx, pid: Pid, first: u64, n: u64) -> KResult<Option<String>> {
     let rule = ctx.w.preset.io_uring_file_rule();
-    if rule != IoUringFileRule::GupDecides {
-        let mut vpn = first;
-        while vpn < first + n {
-            let vma = ctx.w.vma(pid, vpn)?.clone();
-            if let Backing::File { file, .. } = vma.backing {
-                let fs = ctx.w.file(file).fs;
-                let shmem_ok = fs == FsKind::Tmpfs && rule == IoUringFileRule::AnonShmemHugetlbOnly;
-                if fs != FsKind::Hugetlbfs && !shmem_ok {
-                    return errno(
-                        Errno::EOPNOTSUPP,
-                        format!(
-                            "io_uring refuses a {fs:?}-backed fixed buffer (only anonymous, hugetlbfs and, from 5.14, shmem memory)"
-                        ),
-                    );
-                }
-            }
-            vpn = vma.end();
-        }
+    if rule == IoUringFileRule::GupDecides {
+        return Ok(None);
     }
-    let (func, path) = crate::names::io_uring_register(ctx.w.preset);
+    let mut vpn = first;
+    while vpn < first + n {
+        let vma = ctx.w.vma(pid, vpn)?.clone();
+        if let Backing::File { file, .. } = vma.backing {
+            let fs = ctx.w.file(file).fs;
+            let shmem_ok = fs == FsKind::Tmpfs && rule == IoUringFileRule::AnonShmemHugetlbOnly;
+            if fs != FsKind::Hugetlbfs && !shmem_ok {
+                return Ok(Some(format!(
+                    "io_uring refuses a {fs:?}-backed fixed buffer (only anonymous, hugetlbfs and, from 5.14, shmem memory)"
+                )));
+            }
+        }
+        vpn = vma.end();
+    }
+    Ok(None)
+}
+
+pub fn register(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, ring: &str) -> KResult<()> {
+    let refused = refused_file_backing(ctx, pid, first, n)?;
+    let preset = ctx.w.preset;
+    let (func, path) = crate::names::io_uring_register(preset);
+    // io_pin_pages: pin_user_pages with FOLL_WRITE|FOLL_LONGTERM through 6.8,
+    // pin_user_pages_fast from 6.12 (io_uring/memmap.c).
+    let fast = preset >= Preset::V6_12;
     ctx.step(
         func,
         path,
-        format!("IORING_REGISTER_BUFFERS: pin {n} page(s) with FOLL_WRITE|FOLL_LONGTERM for ring '{ring}'."),
+        format!(
+            "IORING_REGISTER_BUFFERS: {} pins {n} page(s) with FOLL_WRITE|FOLL_LONGTERM for ring '{ring}'.",
+            if fast { "pin_user_pages_fast" } else { "pin_user_pages" }
+        ),
     );
-    // io_pin_pages: pin_user_pages (the slow path) with FOLL_WRITE|FOLL_LONGTERM.
     let flags = GupFlags {
         pin: true,
         write: true,
         longterm: true,
-        fast: false,
+        fast,
         force: false,
     };
     gup_into_holder(ctx, pid, first, n, flags, ring, HolderKind::IoUring)?;
+    if let Some(why) = refused {
+        // The VMAs are looked at only after the pin (the pin's faults, its
+        // counters and MMF_HAS_PINNED stay): unpin_user_pages, then refuse.
+        ctx.step(
+            func,
+            path,
+            format!("The pinned pages' VMAs are checked only now: {why}. unpin_user_pages drops the pins and the registration fails with EOPNOTSUPP; the faults taken and the mm's pin flag stay."),
+        );
+        drop_holder_pages(ctx, ring, false)?;
+        ctx.keep_on_failure();
+        return errno(Errno::EOPNOTSUPP, why);
+    }
     coalesce(ctx, ring)
 }
 
@@ -137,11 +158,19 @@ pub fn unregister(ctx: &mut Ctx, ring: &str) -> KResult<()> {
     if h.kind != HolderKind::IoUring {
         return crate::error::invalid(format!("'{ring}' is not an io_uring buffer registration"));
     }
-    let (func, path) = crate::names::io_uring_unregister(ctx.w.preset);
+    let preset = ctx.w.preset;
+    let (func, path) = crate::names::io_uring_unregister(preset);
+    // One unpin per bvec: unpin_user_page (5.7-6.12), unpin_user_folio through
+    // io_release_ubuf in 6.18; never unpin_user_pages.
+    let unpin = if preset >= Preset::V6_18 {
+        "unpin_user_folio(folio, 1)"
+    } else {
+        "unpin_user_page"
+    };
     ctx.step(
         func,
         path,
-        format!("IORING_UNREGISTER_BUFFERS: unpin the pages of ring '{ring}'."),
+        format!("IORING_UNREGISTER_BUFFERS: {unpin} on each bvec's page of ring '{ring}' (-1024 on a small folio, -1 and pincount -1 on a large one; nr_foll_pin_released +1 per bvec)."),
     );
-    release_holder(ctx, ring, false)
+    drop_holder_pages(ctx, ring, false)
 }

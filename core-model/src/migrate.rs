@@ -15,6 +15,9 @@ use crate::writeback::mappings_of;
 /// anything but mappings and caches holds the folio.
 pub fn migrate_to_normal(ctx: &mut Ctx, old: FolioId) -> KResult<FolioId> {
     let f = ctx.w.folio(old).clone();
+    // migrate_folio_move_mapping / migrate_page_move_mapping: folio_ref_count
+    // must equal what the mappings and caches explain; a GUP reference, a pin
+    // or a leaked reference makes it fail.
     let expected: i64 = references_to(&ctx.w, old)
         .iter()
         .filter(|r| {
@@ -38,8 +41,13 @@ pub fn migrate_to_normal(ctx: &mut Ctx, old: FolioId) -> KResult<FolioId> {
         "migrate_pages",
         "mm/migrate.c",
         format!(
-            "Migrate {old} out of {} (MR_LONGTERM_PIN): copy it to a new folio, switch every mapping over, free the old one.",
-            if f.zone == Zone::Cma { "its CMA pageblock" } else { "ZONE_MOVABLE" }
+            "Migrate {old} out of {} ({}): copy it to a new folio, switch every mapping over, free the old one.",
+            if f.zone == Zone::Cma {
+                "its CMA pageblock"
+            } else {
+                "ZONE_MOVABLE"
+            },
+            ctx.w.preset.longterm_migrate_reason()
         ),
     );
     let new = ctx.w.alloc_folio(f.kind, f.order, Zone::Normal);

@@ -111,6 +111,15 @@ pub fn release_folio(p: Preset) -> KFn {
     }
 }
 
+/// btrfs's read of one page-cache page (it attaches private data).
+pub fn btrfs_readpage(p: Preset) -> KFn {
+    if p >= V5_11 {
+        ("btrfs_do_readpage", "fs/btrfs/extent_io.c")
+    } else {
+        ("__do_readpage", "fs/btrfs/extent_io.c")
+    }
+}
+
 /// Buffered read(2).
 pub fn buffered_read(p: Preset) -> KFn {
     if p >= V5_14 {

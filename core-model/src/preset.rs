@@ -425,6 +425,36 @@ impl Preset {
         }
     }
 
+    /// check_and_migrate_cma_pages drops the request's references with
+    /// put_page() before migrating, even the FOLL_PIN ones (5.7-5.9): each
+    /// page of the request keeps 1023 of its pin's 1024 forever. 5.10 unpins
+    /// FOLL_PIN requests with unpin_user_pages (5.7.14, 5.8.1, 5.9.1 against
+    /// 5.10.0, mm/gup.c); the 5.9 preset's span (5.9-5.10) takes 5.9's rule.
+    pub fn longterm_migration_leaks_pins(self) -> bool {
+        self <= Preset::V5_9
+    }
+
+    /// When migration for a long-term pin fails, check_and_migrate_cma_pages
+    /// sets migrate_allow = false, puts the folios back and pins again without
+    /// migrating: the pin stays on the CMA folio ("some of the pages failed
+    /// migration. Do get_user_pages without migration", 5.7.14 to 5.11). From
+    /// 5.12 (5.12.9, and check_and_migrate_movable_pages in 5.14) GUP fails
+    /// with `ret > 0 ? -ENOMEM : ret`; the 5.11 preset (5.11-5.13) takes 5.11's.
+    pub fn longterm_migration_failure_pins_in_place(self) -> bool {
+        self <= Preset::V5_11
+    }
+
+    /// The migrate_reason a long-term pin's migration passes to
+    /// migrate_pages: MR_CONTIG_RANGE (5.7.14 to 5.12.9), MR_LONGTERM_PIN
+    /// from check_and_migrate_movable_pages (5.14.2).
+    pub fn longterm_migrate_reason(self) -> &'static str {
+        if self >= Preset::V5_14 {
+            "MR_LONGTERM_PIN"
+        } else {
+            "MR_CONTIG_RANGE"
+        }
+    }
+
     /// ib_umem_get asks for FOLL_WRITE on every registration, and adds
     /// FOLL_FORCE for read-only ones, until 6.2 (FOLL_FORCE dropped from
     /// drivers with the reliable R/O long-term pins, MM pull for 6.2); from 6.2

@@ -28,6 +28,8 @@ pub enum Referrer {
     Private(FolioId),
     /// The zero page's own reserved reference.
     Reserved,
+    /// References a kernel bug leaked on this folio (`Folio::leaked`).
+    Leak(FolioId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -45,6 +47,8 @@ pub enum RefKind {
     /// folio_attach_private's reference.
     Private,
     Reserved,
+    /// Taken and never dropped (a kernel bug of that release).
+    Leaked,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +85,8 @@ impl RefKind {
             RefKind::List => "listed, no reference",
             RefKind::Kernel => "kernel buffer",
             RefKind::Private => "private data",
-            RefKind::Reserved => "reserved",
+            RefKind::Reserved => "the zero page's own reference",
+            RefKind::Leaked => "leaked reference (never dropped)",
         }
     }
 }
@@ -103,6 +108,7 @@ impl Referrer {
             Referrer::KernelBuf(k, i) => format!("kernel buffer {k}[{i}]"),
             Referrer::Reserved => "the zero page's own reference".into(),
             Referrer::Private(_) => "the filesystem's private data (buffer heads)".into(),
+            Referrer::Leak(_) => "references a kernel bug leaked (nothing will drop them)".into(),
         }
     }
 }
@@ -170,6 +176,16 @@ pub fn all_references(w: &World) -> Vec<Reference> {
                 });
             }
         }
+    }
+    for (id, f) in w.live_folios().filter(|(_, f)| f.leaked > 0 || f.leaked_pincount > 0) {
+        out.push(Reference {
+            from: Referrer::Leak(id),
+            folio: id,
+            page: 0,
+            kind: RefKind::Leaked,
+            refs: f.leaked,
+            pins: f.leaked_pincount,
+        });
     }
     for (slot, e) in w.swap.iter() {
         if let Some(folio) = e.cache {

@@ -58,6 +58,9 @@ pub enum Checks {
 pub struct ActionRecord {
     pub action: Action,
     pub outcome: Outcome,
+    /// The errno of an action that failed after the kernel had already
+    /// changed something it keeps (`Ctx::keep_on_failure`).
+    pub error: Option<crate::error::ActionError>,
     /// Its micro-steps are `entries[first..end]`.
     pub first: usize,
     pub end: usize,
@@ -147,7 +150,8 @@ impl Sim {
     }
 
     /// Runs an action at the cursor. Anything after the cursor is dropped
-    /// first (new history branch). On error nothing changes.
+    /// first (new history branch). On error nothing changes, except what the
+    /// kernel does before it refuses (`Ctx::keep_on_failure`).
     pub fn apply(&mut self, action: &Action) -> KResult<Outcome> {
         self.apply_with(action, None)
     }
@@ -166,8 +170,19 @@ impl Sim {
             start.whatif = w;
         }
         let mut ctx = Ctx::new(start, base);
-        let outcome = run(&mut ctx, action)?;
-        let (_, mut steps) = ctx.finish();
+        let (result, mut steps) = match run(&mut ctx, action) {
+            Ok(outcome) => (Ok(outcome), ctx.finish().1),
+            // An invalid request changes nothing; a kernel refusal keeps what
+            // the kernel did before it refused.
+            Err(e @ crate::error::ActionError::Invalid(_)) => return Err(e),
+            Err(e) => {
+                let kept = ctx.finish_failed();
+                if kept.is_empty() {
+                    return Err(e);
+                }
+                (Err(e), kept)
+            }
+        };
         for (_, w, _) in steps.iter_mut() {
             w.whatif = own;
         }
@@ -214,12 +229,13 @@ impl Sim {
         }
         self.actions.push(ActionRecord {
             action: action.clone(),
-            outcome: outcome.clone(),
+            outcome: result.clone().unwrap_or_default(),
+            error: result.as_ref().err().cloned(),
             first: base,
             end: self.entries.len(),
         });
         self.cursor = self.entries.len() - 1;
-        Ok(outcome)
+        result
     }
 
     fn truncate_after_cursor(&mut self) {

@@ -41,6 +41,9 @@ pub struct Ctx {
     pending: Option<MicroStep>,
     /// Key of a batchable pending step (same key: merge instead of a new step).
     pending_key: Option<String>,
+    /// How many of `done` stay recorded if the action then fails
+    /// (`keep_on_failure`).
+    kept: usize,
 }
 
 impl Ctx {
@@ -51,6 +54,7 @@ impl Ctx {
             done: Vec::new(),
             pending: None,
             pending_key: None,
+            kept: 0,
         }
     }
 
@@ -131,6 +135,21 @@ impl Ctx {
         if let Some(p) = self.pending.as_mut() {
             p.hazards.push(h);
         }
+    }
+
+    /// What was recorded so far stays even if the action then fails with an
+    /// errno, because the kernel did it before the check that refuses: e.g.
+    /// mm_set_has_pinned_flag runs before check_vma_flags, and io_uring pins
+    /// a buffer before it looks at the VMAs.
+    pub fn keep_on_failure(&mut self) {
+        self.flush();
+        self.kept = self.done.len();
+    }
+
+    /// Ends recording of a failed action: the steps `keep_on_failure` kept.
+    pub fn finish_failed(mut self) -> Vec<(MicroStep, World, crate::journal::Journal)> {
+        self.done.truncate(self.kept);
+        self.done
     }
 
     /// Ends recording: the steps with the world after each and what each changed.

@@ -220,7 +220,7 @@ impl Tracker {
         }
         let vm = &w.vmstat;
         if vm.nr_foll_pin_acquired < vm.nr_foll_pin_released
-            || vm.nr_foll_pin_acquired - vm.nr_foll_pin_released != self.outstanding_pins
+            || vm.nr_foll_pin_acquired - vm.nr_foll_pin_released != self.outstanding_pins + w.leaked_pins
         {
             bad.push(format!(
                 "nr_foll_pin_acquired {} - nr_foll_pin_released {} != {} outstanding pins",
@@ -244,7 +244,8 @@ impl Tracker {
             .and_then(|s| w.swap.get(&s))
             .is_some_and(|e| e.cache == Some(id));
         let (other_refs, pins) = self.other.get(&id).copied().unwrap_or((0, 0));
-        let mut expect = other_refs + self.pmds.get(&id).copied().unwrap_or(0) as i64;
+        let pins = pins + f.leaked_pincount;
+        let mut expect = other_refs + f.leaked + self.pmds.get(&id).copied().unwrap_or(0) as i64;
         if id != ZERO_FOLIO {
             for i in 0..f.nr_pages() {
                 expect += self.pages.get(&(id, i as u16)).map_or(0, |p| p.ptes) as i64;

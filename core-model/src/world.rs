@@ -126,6 +126,10 @@ pub struct World {
     pub fault: Option<crate::sim::Fault>,
     pub next_pid: u32,
     pub next_swap: u32,
+    /// Pins counted in nr_foll_pin_acquired that a kernel bug dropped with
+    /// put_page(), so nr_foll_pin_released never counts them (`Folio::leaked`).
+    #[serde(default)]
+    pub leaked_pins: u64,
 }
 
 /// Most pages a world may hold across every mapping, file and kernel buffer
@@ -188,6 +192,7 @@ impl World {
             fault: None,
             next_pid: 1,
             next_swap: 0,
+            leaked_pins: 0,
         }
     }
 

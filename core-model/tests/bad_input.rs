@@ -118,8 +118,10 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
         page: 1,
     });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
-    // A GUP over a hole fails as a whole and takes nothing.
-    let e = t.err(Action::Gup {
+    // A pin over a hole fails as a whole and takes nothing, but
+    // mm_set_has_pinned_flag ran before check_vma_flags: the flag stays.
+    let before_pin = t.w().clone();
+    let (e, kept) = t.err_keeping(Action::Gup {
         proc: "p".into(),
         vma: "buf".into(),
         start: 0,
@@ -132,6 +134,12 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
         count: 1,
     });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
+    assert_eq!(kept, 1, "only mm_set_has_pinned_flag's step is kept");
+    let pid = t.w().pid_of("p").unwrap();
+    assert!(t.w().proc(pid).mm.has_pinned && !before_pin.proc(pid).mm.has_pinned);
+    assert_eq!(t.w().vmstat, before_pin.vmstat, "no pin was counted");
+    assert!(t.w().holders.is_empty());
+    let before = t.w().clone();
     let e = t.err(Action::Write {
         proc: "p".into(),
         vma: "ro".into(),

@@ -676,7 +676,7 @@ fn row23_longterm_pin_migrates_out_of_zone_movable() {
     );
     t.write("app", "buf", 0, "M");
     t.get("app", "buf", 0, "other", false);
-    let e = t.err(Action::RdmaRegMr {
+    let (e, kept) = t.err_keeping(Action::RdmaRegMr {
         proc: "app".into(),
         vma: "buf".into(),
         start: 0,
@@ -685,6 +685,10 @@ fn row23_longterm_pin_migrates_out_of_zone_movable() {
         write: true,
     });
     assert_eq!(e.errno(), Some(Errno::ENOMEM));
+    assert!(kept >= 1, "the mm's pin flag stays");
+    let pid = t.w().pid_of("app").unwrap();
+    assert!(t.w().proc(pid).mm.has_pinned);
+    assert_eq!(t.w().vmstat.nr_foll_pin_acquired, 0, "the pins were dropped");
 }
 
 #[test]

@@ -129,7 +129,9 @@ fn longterm_pin_in(p: Preset, zone: Zone) -> (T, FolioId) {
 /// mm/gup.c: before 5.14 __gup_longterm_locked called
 /// check_and_migrate_cma_pages (only CMA pages move; 5.7.14, 5.11);
 /// d1e153fea2a8 (5.14) made it check_and_migrate_movable_pages
-/// (ZONE_MOVABLE too; 5.14, 6.2 trees).
+/// (ZONE_MOVABLE too; 5.14, 6.2 trees). In 5.7-5.9 the pin's put_page()
+/// leaks 1023 references, migration then fails and the CMA page is pinned
+/// where it is (`cma_pin_leaks_1023_references_before_5_10`).
 #[test]
 fn longterm_pins_migrate_cma_always_and_zone_movable_from_5_14() {
     for p in Preset::ALL {
@@ -140,12 +142,12 @@ fn longterm_pins_migrate_cma_always_and_zone_movable_from_5_14() {
             let migrated = match zone {
                 Zone::Normal => false,
                 Zone::Movable => p >= Preset::V5_14,
-                Zone::Cma => true,
+                Zone::Cma => p > Preset::V5_9,
             };
             assert_eq!(now != old, migrated, "{p} {zone:?}");
             assert_eq!(t.w().folio(now).zone == Zone::Normal, zone == Zone::Normal || migrated);
             assert_eq!(t.read("app", "buf", 0), "M", "{p} {zone:?}: the data moved with it");
-            if migrated {
+            if zone != Zone::Normal && (migrated || zone == Zone::Cma) {
                 let name = if p >= Preset::V5_14 {
                     "check_and_migrate_movable_pages"
                 } else {
@@ -154,6 +156,157 @@ fn longterm_pins_migrate_cma_always_and_zone_movable_from_5_14() {
                 assert!(funcs.contains(&name), "{p}: {funcs:?}");
             }
         }
+    }
+}
+
+/// mm/gup.c 5.7.14-5.9.1: check_and_migrate_cma_pages drops the request
+/// with put_page() even for FOLL_PIN ("drop the above get_user_pages
+/// reference"), so each page keeps 1023 of its pin's 1024; migrate_pages
+/// then fails on the extra references (MR_CONTIG_RANGE), migrate_allow is
+/// cleared and the page is pinned again where it is: refcount 1 + 1023 +
+/// 1024 = 2048, and after the unpin 1024 stay forever. 5.10 calls
+/// unpin_user_pages for FOLL_PIN.
+#[test]
+fn cma_pin_leaks_1023_references_before_5_10() {
+    for p in [Preset::V5_7, Preset::V5_8, Preset::V5_9, Preset::V5_11] {
+        let (mut t, old) = longterm_pin_in(p, Zone::Cma);
+        let f = t.folio("app", "buf", 0);
+        if p <= Preset::V5_9 {
+            assert_eq!(t.folio_id("app", "buf", 0), old, "{p}: pinned in place");
+            assert_eq!((f.zone, f.refcount, f.leaked), (Zone::Cma, 2048, 1023), "{p}");
+            assert_eq!(t.w().vmstat.nr_foll_pin_acquired, 2);
+            assert_eq!(t.w().vmstat.nr_foll_pin_released, 0, "put_page counts no release");
+            assert!(last_funcs(&t).contains(&"check_and_migrate_cma_pages"));
+            t.ok(Action::IoUringUnregister { ring: "r".into() });
+            let f = t.folio("app", "buf", 0);
+            assert_eq!(f.refcount, 1024, "{p}: the leak outlives the pin");
+            assert!(f.maybe_dma_pinned(), "{p}: and looks pinned forever");
+            t.ok(Action::Munmap {
+                proc: "app".into(),
+                vma: "buf".into(),
+                start: 0,
+                pages: None,
+            });
+            assert!(!t.w().folio(old).freed, "{p}: never freed");
+        } else {
+            assert_ne!(t.folio_id("app", "buf", 0), old, "{p}: migrated");
+            assert_eq!((f.refcount, f.leaked), (1025, 0), "{p}");
+        }
+    }
+}
+
+/// mm/gup.c 5.7.14-5.11: when migrate_pages fails, check_and_migrate_cma_pages
+/// sets migrate_allow = false and pins again without migration ("some of the
+/// pages failed migration. Do get_user_pages without migration"); from 5.12
+/// (5.12.9; check_and_migrate_movable_pages in 5.14) GUP fails with ENOMEM.
+#[test]
+fn failed_cma_migration_pins_in_place_until_5_12() {
+    for p in [Preset::V5_11, Preset::V5_14, Preset::NEWEST] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.mmap(
+            "app",
+            "buf",
+            1,
+            MmapArgs {
+                write: true,
+                zone: Some(Zone::Cma),
+                ..Default::default()
+            },
+        );
+        t.write("app", "buf", 0, "M");
+        t.get("app", "buf", 0, "other", false);
+        let old = t.folio_id("app", "buf", 0);
+        let reg = Action::RdmaRegMr {
+            proc: "app".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: 1,
+            mr: "mr".into(),
+            write: true,
+        };
+        if p.longterm_migration_failure_pins_in_place() {
+            t.ok(reg);
+            let f = t.folio("app", "buf", 0);
+            assert_eq!(t.folio_id("app", "buf", 0), old, "{p}");
+            assert_eq!(
+                (f.zone, f.refcount),
+                (Zone::Cma, 2 + 1024),
+                "{p}: pinned on the CMA page"
+            );
+        } else {
+            let (e, _) = t.err_keeping(reg);
+            assert_eq!(e.errno(), Some(Errno::ENOMEM), "{p}");
+            assert_eq!(t.folio("app", "buf", 0).refcount, 2, "{p}: nothing left pinned");
+        }
+    }
+}
+
+/// mm/gup.c: mm_set_has_pinned_flag (5.14+; atomic_set(&mm->has_pinned, 1)
+/// in 5.9-5.13) runs in __get_user_pages_locked before __get_user_pages
+/// calls check_vma_flags (5.9.1, 5.12.9, 5.14.2, 6.5.0, 6.12.0): a refused
+/// pin still marks the mm, and 5.8 has no flag at all.
+#[test]
+fn refused_pin_still_sets_mmf_has_pinned() {
+    for p in Preset::ALL {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.mmap(
+            "app",
+            "ro",
+            1,
+            MmapArgs {
+                write: false,
+                ..Default::default()
+            },
+        );
+        let (e, kept) = t.err_keeping(Action::Gup {
+            proc: "app".into(),
+            vma: "ro".into(),
+            start: 0,
+            pages: 1,
+            holder: "h".into(),
+            flags: GupFlags {
+                pin: true,
+                write: true,
+                ..GupFlags::default()
+            },
+            count: 1,
+        });
+        assert_eq!(e.errno(), Some(Errno::EFAULT), "{p}");
+        let pid = t.w().pid_of("app").unwrap();
+        assert_eq!(t.w().proc(pid).mm.has_pinned, p.tracks_has_pinned(), "{p}");
+        assert_eq!(kept, usize::from(p.tracks_has_pinned()), "{p}");
+        assert_eq!(t.w().vmstat.nr_foll_pin_acquired, 0, "{p}");
+    }
+}
+
+/// io_uring/rsrc.c (fs/io_uring.c before 6.0): io_sqe_buffer_register pins
+/// first and checks the VMAs afterwards (5.7 l.7293-7317, 6.1 l.1147-1176,
+/// 6.3 l.1163-1192): a file-backed buffer is pinned, unpinned and refused
+/// with EOPNOTSUPP, leaving the pin counters and the mm's pin flag behind.
+#[test]
+fn io_uring_refuses_file_buffers_after_pinning_them_before_6_5() {
+    for p in [Preset::V5_11, Preset::V6_1, Preset::V6_4] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.file("f", FsKind::Ext4, 1, &["D"]);
+        t.map_file("app", "m", "f", 1, true);
+        let (e, _) = t.err_keeping(Action::IoUringRegister {
+            proc: "app".into(),
+            vma: "m".into(),
+            start: 0,
+            pages: 1,
+            ring: "r".into(),
+        });
+        assert_eq!(e.errno(), Some(Errno::EOPNOTSUPP), "{p}");
+        let vm = &t.w().vmstat;
+        assert_eq!((vm.nr_foll_pin_acquired, vm.nr_foll_pin_released), (1, 1), "{p}");
+        let pid = t.w().pid_of("app").unwrap();
+        assert!(t.w().proc(pid).mm.has_pinned, "{p}");
+        assert!(t.w().holders.is_empty());
+        let id = t.cache_folio("f", 0);
+        assert!(t.w().folio(id).flags.dirty, "{p}: the pin's write fault dirtied it");
     }
 }
 
@@ -497,5 +650,52 @@ fn madv_collapse_exists_from_6_1() {
             advice: Advice::Collapse,
         });
         assert_eq!(r.is_ok(), p >= Preset::V6_1, "{p}: {r:?}");
+    }
+}
+
+/// fs/btrfs/extent_io.c: the read attaches btrfs's private data before it
+/// reads: __do_readpage (5.7.14) and btrfs_do_readpage (5.11, 5.14.2,
+/// 6.1.20, 6.5.0) call set_page_extent_mapped (SetPagePrivate + get_page,
+/// attach_page_private), 6.12 and 6.18.2 set_folio_extent_mapped
+/// (folio_attach_private). ext4's mpage read attaches no buffer heads.
+#[test]
+fn btrfs_read_attaches_private_data() {
+    for p in Preset::ALL {
+        for (fs, private) in [(FsKind::Btrfs, true), (FsKind::Ext4, false)] {
+            let mut t = T::new(p);
+            t.spawn("app");
+            t.file("f", fs, 2, &["A", "B"]);
+            t.ok(Action::ReadFile {
+                proc: "app".into(),
+                file: "f".into(),
+                offset: 0,
+                pages: 1,
+            });
+            let id = t.cache_folio("f", 0);
+            let f = t.w().folio(id);
+            assert_eq!(
+                (f.flags.private, f.refcount),
+                (private, 1 + i64::from(private)),
+                "{p} {fs:?} read(2)"
+            );
+            t.map_file("app", "m", "f", 2, false);
+            assert_eq!(t.read("app", "m", 1), "B");
+            let id = t.cache_folio("f", 1);
+            let f = t.w().folio(id);
+            assert_eq!(
+                (f.flags.private, f.refcount),
+                (private, 2 + i64::from(private)),
+                "{p} {fs:?} fault"
+            );
+            if private {
+                let funcs = last_funcs(&t);
+                let name = if p >= Preset::V5_11 {
+                    "btrfs_do_readpage"
+                } else {
+                    "__do_readpage"
+                };
+                assert!(funcs.contains(&name), "{p}: {funcs:?}");
+            }
+        }
     }
 }

@@ -237,7 +237,7 @@ fn writable_longterm_pin_of_shared_ext4_refused_from_6_5() {
                 count: 1,
             };
             if p >= Preset::V6_5 && fs == FsKind::Ext4 {
-                assert_eq!(t.err(a).errno(), Some(Errno::EFAULT), "{p} {fs:?}");
+                assert_eq!(t.err_keeping(a).0.errno(), Some(Errno::EFAULT), "{p} {fs:?}");
             } else {
                 t.ok(a);
             }
@@ -274,7 +274,7 @@ fn io_uring_refuses_file_buffers_before_6_5() {
             ring: "r".into(),
         };
         if p < Preset::V6_5 {
-            assert_eq!(t.err(a).errno(), Some(Errno::EOPNOTSUPP), "{p}");
+            assert_eq!(t.err_keeping(a).0.errno(), Some(Errno::EOPNOTSUPP), "{p}");
         } else {
             // A private file mapping: the write pin breaks COW into anon memory.
             t.ok(a);

@@ -232,6 +232,7 @@ pub fn why_alive_ui(ui: &mut Ui, s: &Session, id: FolioId) {
             Referrer::KernelBuf(k, i) => format!("kernel buffer {k}[{i}]"),
             Referrer::Reserved => "the zero page's own reference".into(),
             Referrer::Private(_) => "the filesystem's private data (buffer heads)".into(),
+            Referrer::Leak(_) => "references a kernel bug leaked (nothing will drop them)".into(),
         };
         ui.label(format!(
             "- {:?}: +{} ref{}: {who}",

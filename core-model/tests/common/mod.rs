@@ -42,6 +42,19 @@ impl T {
         e
     }
 
+    /// An action the kernel refuses after doing something it keeps
+    /// (`Ctx::keep_on_failure`): the error and the micro-steps recorded.
+    pub fn err_keeping(&mut self, a: Action) -> (ActionError, usize) {
+        let before = self.sim.len();
+        let e = self.sim.apply(&a).expect_err("action should fail");
+        assert!(
+            self.sim.violations().is_empty(),
+            "invariants broken after {a:?}: {:?}",
+            &self.sim.violations()[..self.sim.violations().len().min(4)]
+        );
+        (e, self.sim.len() - before)
+    }
+
     pub fn spawn(&mut self, name: &str) {
         self.ok(Action::Spawn { name: name.into() });
     }

@@ -44,6 +44,7 @@ impl Delta {
             RefKind::Kernel => "kbuf",
             RefKind::Private => "buffers",
             RefKind::Reserved => "reserved",
+            RefKind::Leaked => "leaked",
         };
         format!("{:+} {kind} {}", self.refs, self.short)
     }
@@ -56,7 +57,7 @@ fn short(r: &Referrer, w: &World) -> String {
         Referrer::Holder(h) | Referrer::Pipe(h) => format!("'{h}'"),
         Referrer::KernelBuf(k, i) => format!("{k}[{i}]"),
         Referrer::SwapCache(sl) => format!("slot {sl}"),
-        Referrer::Private(_) | Referrer::Reserved => String::new(),
+        Referrer::Private(_) | Referrer::Reserved | Referrer::Leak(_) => String::new(),
     }
 }
 

@@ -38,11 +38,15 @@ pub fn style(kind: RefKind) -> Style {
         },
         RefKind::Kernel => s(theme::PURPLE, 2.0),
         RefKind::Private | RefKind::Reserved => s(theme::GREY, 1.5),
+        RefKind::Leaked => Style {
+            dashed: true,
+            ..s(theme::HAZARD, 1.5)
+        },
     }
 }
 
 /// Kinds in the legend's order.
-const ORDER: [RefKind; 9] = [
+const ORDER: [RefKind; 10] = [
     RefKind::Map,
     RefKind::PageCache,
     RefKind::Get,
@@ -52,6 +56,7 @@ const ORDER: [RefKind; 9] = [
     RefKind::Kernel,
     RefKind::Private,
     RefKind::Reserved,
+    RefKind::Leaked,
 ];
 
 /// The kinds among `refs` (those drawn), in legend order.

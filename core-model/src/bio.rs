@@ -191,10 +191,13 @@ pub fn complete(ctx: &mut Ctx, name: &str) -> KResult<()> {
     if info.dirty_user_pages {
         bio_check_pages_dirty(ctx, name, &h.pages);
     }
+    // ->bi_end_io by purpose: a writeback bio's end_io ends writeback and
+    // never calls bio_release_pages (it took no reference on the pages).
     if info.purpose == BioPurpose::Writeback {
         crate::writeback::end_writeback(ctx, &h, &info);
+    } else {
+        release_pages(ctx, name, &h, &info);
     }
-    release_pages(ctx, name, &h, &info);
     ctx.w.holders.remove(name);
     if info.purpose == BioPurpose::DirectIo && info.op == BioOp::Write {
         crate::direct_io::invalidate_after_write(ctx, info.file, info.block, h.pages.len() as u64);
@@ -217,7 +220,9 @@ fn bio_check_pages_dirty(ctx: &mut Ctx, name: &str, pages: &[HeldPage]) {
         .iter()
         .filter(|hp| {
             let f = ctx.w.folio(hp.folio);
-            !f.freed && !f.is_zero() && !f.flags.dirty
+            // !PageCompound before 6.8: a large folio is never re-dirtied.
+            let skip = f.is_large() && !ctx.w.preset.bio_dirties_large_folios();
+            !f.freed && !f.is_zero() && !f.flags.dirty && !skip
         })
         .copied()
         .collect();
@@ -250,14 +255,30 @@ pub fn mark_dirty_from_holder(ctx: &mut Ctx, holder: &str, folio: crate::ids::Fo
     if let FolioKind::File { file, .. } = f.kind
         && ctx.w.file(file).fs.dirty_tracked()
     {
-        let buffers = f.flags.private;
-        let text = format!(
-            "'{holder}' dirtied {folio} of '{}' after writeback had cleaned it: the filesystem was never asked (no ->page_mkwrite){}.",
-            ctx.w.file(file).name,
-            if buffers {
-                ""
+        let fs = ctx.w.file(file).fs;
+        // Only a filesystem that attaches private data can have lost it.
+        let lost_private = fs.attaches_private() && !f.flags.private;
+        // fs/ext4/inode.c: ext4_set_page_dirty (ext4_dirty_folio from 5.18)
+        // has WARN_ON_ONCE(!page_has_buffers(page)).
+        let warn = if lost_private && fs == crate::file::FsKind::Ext4 {
+            if ctx.w.preset >= crate::preset::Preset::V5_18 {
+                " (ext4_dirty_folio warns: WARN_ON_ONCE(!folio_buffers))"
             } else {
-                ", and the folio has no buffers any more"
+                " (ext4_set_page_dirty warns: WARN_ON_ONCE(!page_has_buffers))"
+            }
+        } else {
+            ""
+        };
+        let text = format!(
+            "'{holder}' dirtied {folio} of '{}' after writeback had cleaned it: the filesystem was never asked (no ->page_mkwrite){}{warn}.",
+            ctx.w.file(file).name,
+            if lost_private {
+                match fs {
+                    crate::file::FsKind::Btrfs => ", and the folio has no extent state any more",
+                    _ => ", and the folio has no buffers any more",
+                }
+            } else {
+                ""
             }
         );
         ctx.hazard(

@@ -61,9 +61,17 @@ pub fn dio(
     let preset = ctx.w.preset;
     let v7 = ctx.w.whatif.bio_v7_modes;
     let fname = ctx.w.file(file).name.clone();
+    // btrfs went through the old fs/direct-io.c until 5.10 (btrfs_direct_IO
+    // -> __blockdev_direct_IO in 5.7.14-5.9.1; iomap_dio_rw from 5.10).
+    let legacy = ctx.w.file(file).fs == crate::file::FsKind::Btrfs && preset <= Preset::V5_9 && !v7;
+    let (entry, entry_path) = if legacy {
+        ("__blockdev_direct_IO", "fs/direct-io.c")
+    } else {
+        ("iomap_dio_rw", "fs/iomap/direct-io.c")
+    };
     ctx.step(
-        "iomap_dio_rw",
-        "fs/iomap/direct-io.c",
+        entry,
+        entry_path,
         format!(
             "O_DIRECT {} of {n} page(s) at block {block} of '{fname}': first write back any dirty page cache of the range (filemap_write_and_wait_range).",
             if write { "write" } else { "read" }
@@ -98,7 +106,15 @@ pub fn dio(
     } else {
         format!("{}: {how}", crate::names::dio_get_user_pages(preset))
     };
-    ctx.step("bio_iov_iter_get_pages", "block/bio.c", how);
+    if legacy {
+        ctx.step(
+            "dio_refill_pages",
+            "fs/direct-io.c",
+            "iov_iter_get_pages takes one reference per page (FOLL_GET, no pin); dio_bio_complete will put_page them.",
+        );
+    } else {
+        ctx.step("bio_iov_iter_get_pages", "block/bio.c", how);
+    }
     let flags = GupFlags {
         pin,
         write: !write,
@@ -134,13 +150,21 @@ pub fn dio(
         set_nocow(ctx, pid, first, n, "its first O_DIRECT read");
     }
     if dirty_user_pages {
+        let large = preset.bio_dirties_large_folios();
+        let skips = !large && pages.iter().any(|hp| ctx.w.folio(hp.folio).is_large());
         ctx.step(
             "bio_set_pages_dirty",
             "block/bio.c",
-            "A read into user memory: mark every page dirty before submitting (set_page_dirty_lock).",
+            if skips {
+                "A read into user memory: mark every page dirty before submitting (set_page_dirty_lock), except pages of a large folio (!PageCompound before 6.8): those stay as they are."
+            } else {
+                "A read into user memory: mark every page dirty before submitting (set_page_dirty_lock)."
+            },
         );
         for hp in &pages {
-            mark_dirty_from_holder(ctx, bio, hp.folio);
+            if large || !ctx.w.folio(hp.folio).is_large() {
+                mark_dirty_from_holder(ctx, bio, hp.folio);
+            }
         }
     }
     submit_step(ctx, bio, pages.len(), &info);
@@ -198,13 +222,22 @@ pub fn kernel_bio(
     let flags = match iter {
         KernelIter::Bvec => {
             let (func, path) = crate::names::bio_bvec(preset);
+            // block/bio.c: __bio_iov_bvec_add_pages (5.7-5.11) adds each
+            // bvec's page and sets BIO_NO_PAGE_REF only; bio_iov_bvec_set
+            // (5.14) borrows the array: BIO_NO_PAGE_REF | BIO_CLONED through
+            // 6.4, BIO_CLONED alone from 6.5.
+            let cloned = preset >= Preset::V5_14;
             ctx.step(
                 func,
                 path,
-                format!("ITER_BVEC over kernel buffer '{kbuf}': the bio borrows the bvec array (BIO_CLONED); no reference, no pin: the submitter keeps the pages alive."),
+                if cloned {
+                    format!("ITER_BVEC over kernel buffer '{kbuf}': the bio borrows the bvec array (BIO_CLONED); no reference, no pin: the submitter keeps the pages alive.")
+                } else {
+                    format!("ITER_BVEC over kernel buffer '{kbuf}': each bvec's page is added to the bio without a reference (BIO_NO_PAGE_REF); no pin: the submitter keeps the pages alive.")
+                },
             );
             BioFlags {
-                cloned: true,
+                cloned,
                 // The v7 series inverted BIO_NO_PAGE_REF into BIO_PAGE_REFFED.
                 no_page_ref: preset < Preset::V6_5 && !ctx.w.whatif.bio_v7_modes,
                 ..BioFlags::default()

@@ -371,10 +371,20 @@ fn anon_reuse(ctx: &mut Ctx, pid: Pid, folio: FolioId, page: usize, pmd: bool) -
             if f.pages[page].anon_exclusive {
                 return true;
             }
+            if f.is_large() && !pmd && preset.reuses_large_anon_folio_by_refcount() {
+                // 5.19-6.8: the small-folio test, and only the faulting page
+                // becomes exclusive (page_move_anon_rmap / folio_move_anon_rmap
+                // + SetPageAnonExclusive(vmf->page)).
+                let ok = f.refcount == 1;
+                if ok {
+                    ctx.w.folio_mut(folio).pages[page].anon_exclusive = true;
+                }
+                return ok;
+            }
             if f.is_large() && !pmd {
                 // __wp_can_reuse_large_anon_folio (6.15): more than one page
                 // mapped, only in this mm, and no reference but the mappings.
-                // Before, large PTE-mapped folios were never reused.
+                // 6.12 never reuses a large PTE-mapped folio.
                 let mapped = f.total_mapcount() as i64;
                 let ok = preset.reuses_exclusive_large_anon_folios()
                     && mapped > 1
@@ -481,11 +491,57 @@ fn do_wp_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Arc<Vma>, kind: FaultKind
             }
             return;
         }
+        if pmd && ctx.w.preset.pmd_cow_copies_whole_thp() {
+            huge_pmd_copy(ctx, pid, vpn, vma, folio);
+            return;
+        }
         if pmd {
             split_pmd(ctx, pid, vpn);
         }
     }
     wp_page_copy(ctx, pid, vpn, vma, kind);
+}
+
+/// mm/huge_memory.c (5.7): do_huge_pmd_wp_page on a shared PMD-mapped THP
+/// allocates a new THP, copies all 512 pages into it (copy_user_huge_page)
+/// and maps it with a writable PMD; the old THP loses this PMD's mapping and
+/// reference (page_remove_rmap(page, true), put_page).
+fn huge_pmd_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, old: FolioId) {
+    let base = vpn & !(PMD_PAGES - 1);
+    ctx.step(
+        "do_huge_pmd_wp_page",
+        HUGE_MEMORY_C,
+        format!("Write fault on a shared THP (5.7): allocate a new 512-page THP, copy every page of {old} into it (copy_user_huge_page) and map it with a writable PMD; {old} loses this mapping and its reference (thp_fault_alloc +1)."),
+    );
+    ctx.w.vmstat.thp_fault_alloc += 1;
+    let new = ctx.w.alloc_folio(FolioKind::Anon, HPAGE_PMD_ORDER, vma.zone);
+    let pages = ctx.w.folio(old).pages.clone();
+    {
+        let f = ctx.w.folio_mut(new);
+        f.refcount = 1;
+        f.entire_mapcount = 1;
+        f.pages = pages;
+        for p in f.pages.iter_mut() {
+            p.mapcount = 0;
+            p.anon_exclusive = false;
+        }
+    }
+    ctx.w.lru_add(new, vma.flags.locked);
+    for i in 0..PMD_PAGES {
+        let pte = Pte::Present {
+            folio: new,
+            page: i as u16,
+            writable: vma.flags.write,
+            dirty: true,
+            soft_dirty: true,
+            pmd: true,
+        };
+        ctx.w.set_pte(pid, base + i, pte);
+    }
+    ctx.w.folio_mut(old).entire_mapcount -= 1;
+    ctx.w.folio_put(old, 1);
+    ctx.touch(ObjRef::Folio(old));
+    ctx.touch(ObjRef::Folio(new));
 }
 
 /// mm/memory.c: wp_page_copy: give this mapping its own copy.

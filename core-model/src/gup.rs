@@ -105,7 +105,8 @@ fn check_range(ctx: &Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
     Ok(())
 }
 
-/// mm/internal.h: gup_must_unshare for a R/O pin.
+/// gup_must_unshare for a R/O pin (include/linux/mm.h in 5.19-6.2,
+/// mm/internal.h from 6.3).
 fn must_unshare(ctx: &Ctx, vma: &Vma, folio: FolioId, page: usize, flags: GupFlags) -> bool {
     if !flags.pin || flags.write {
         return false;

@@ -89,6 +89,11 @@ fn check_kind(ctx: &Ctx, kind: IterKind, src: &IterSource) -> KResult<()> {
     if kind == IterKind::Ubuf && ctx.w.preset < crate::preset::Preset::V6_0 {
         return invalid("ITER_UBUF exists from 6.0 (fcb14cb1bdac); use ITER_IOVEC");
     }
+    // Absent from the 5.12.9 tree, present in 5.14.2: 7ff5062079ef, 5.13
+    // merge window; the 5.11 preset (5.11-5.13) models 5.11.
+    if kind == IterKind::Xarray && ctx.w.preset < crate::preset::Preset::V5_14 {
+        return invalid("ITER_XARRAY exists from 5.13 (7ff5062079ef, for netfs); 5.11 and 5.12 have no such iterator");
+    }
     if kind == IterKind::Folioq && !ctx.w.preset.has_iter_folioq() {
         return invalid("ITER_FOLIOQ exists from 6.12");
     }

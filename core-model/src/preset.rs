@@ -163,9 +163,7 @@ impl Preset {
         }
         let num = |s: &str| s.parse::<u32>().map_err(|_| bad());
         let (major, minor) = (num(nums[0])?, num(nums[1])?);
-        if nums.len() == 3 {
-            num(nums[2])?;
-        }
+        let patch = if nums.len() == 3 { num(nums[2])? } else { 0 };
         let release = format!("{major}.{minor}");
         let Some(preset) = Preset::parse(&release) else {
             return Err(format!(
@@ -180,7 +178,8 @@ impl Preset {
                 preset.name()
             ))
         } else {
-            None
+            drift(major, minor, patch)
+                .map(|d| format!("kernel {text}: preset {} ({}); {d}", preset.name(), preset.span()))
         };
         Ok(ReleaseMatch { preset, note })
     }
@@ -252,12 +251,13 @@ impl Preset {
         self >= Preset::V5_19
     }
 
-    /// mm/internal.h: gup_must_unshare for anon pages (5.19, COW fixes part 2).
+    /// gup_must_unshare for anon pages (5.19, COW fixes part 2; in
+    /// include/linux/mm.h until 6.2, mm/internal.h from 6.3).
     pub fn unshare_ro_pins_of_anon(self) -> bool {
         self >= Preset::V5_19
     }
 
-    /// mm/internal.h: gup_must_unshare for the zero page and pagecache pages in
+    /// gup_must_unshare (include/linux/mm.h in 6.2) for the zero page and pagecache pages in
     /// COW mappings under FOLL_LONGTERM (84209e87c696, 6.2).
     pub fn unshare_ro_longterm_pins_of_non_anon(self) -> bool {
         self >= Preset::V6_2
@@ -307,6 +307,25 @@ impl Preset {
     /// mapcount == refcount). Before, large PTE-mapped folios were always copied.
     pub fn reuses_exclusive_large_anon_folios(self) -> bool {
         self >= Preset::V6_18
+    }
+
+    /// mm/memory.c: 5.19's do_wp_page and 6.5's / 6.8's
+    /// wp_can_reuse_anon_folio have no large-folio test: a PTE-mapped large
+    /// anon folio whose only reference is the faulting PTE (refcount 1) is
+    /// reused like a small one. 6.12 adds `if (folio_test_large(folio))
+    /// return false;` (mm/memory.c 3595); 6.18 decides with
+    /// __wp_can_reuse_large_anon_folio.
+    pub fn reuses_large_anon_folio_by_refcount(self) -> bool {
+        (Preset::V5_19..=Preset::V6_8).contains(&self)
+    }
+
+    /// mm/huge_memory.c: 5.7's do_huge_pmd_wp_page allocates a new THP
+    /// (alloc_hugepage_vma(HPAGE_PMD_ORDER), copy_user_huge_page,
+    /// THP_FAULT_ALLOC) for a write to a shared PMD-mapped THP; 3917c80280c9
+    /// "thp: change CoW semantics for anon-THP" (5.8) splits the PMD and lets
+    /// the PTE fault copy one page (__split_huge_pmd, VM_FAULT_FALLBACK).
+    pub fn pmd_cow_copies_whole_thp(self) -> bool {
+        self < Preset::V5_8
     }
 
     /// mm/memory.c: do_swap_page reuse on a write fault during swap-in kept the
@@ -366,6 +385,14 @@ impl Preset {
     /// ITER_FOLIOQ (6.12).
     pub fn has_iter_folioq(self) -> bool {
         self >= Preset::V6_12
+    }
+
+    /// block/bio.c: bio_set_pages_dirty, bio_check_pages_dirty and
+    /// __bio_release_pages(mark_dirty) skip `PageCompound` pages in 5.7.14,
+    /// 5.9.1, 5.11, 6.4 and 6.5.0 (a read into a THP leaves it clean); 6.8
+    /// dirties the folio whatever its size.
+    pub fn bio_dirties_large_folios(self) -> bool {
+        self >= Preset::V6_8
     }
 
     // ---- misc ---------------------------------------------------------------
@@ -470,6 +497,34 @@ impl fmt::Display for Preset {
     }
 }
 
+/// Rules a release inside a preset's span already has, or lacks, although
+/// the preset (which models its span's first release) says otherwise:
+/// said to the user who asks for that release.
+fn drift(major: u32, minor: u32, patch: u32) -> Option<&'static str> {
+    Some(match (major, minor) {
+        (5, 7) if patch >= 3 => {
+            "5.7.3 and later 5.7.y took 17839856fd58 from stable (GUP breaks COW, the 5.8 fix of CVE-2020-29374); the 5.7 preset models 5.7.0: use --kernel 5.8 for that rule"
+        }
+        (5, 10) => {
+            "5.10 drops a failed long-term migration's FOLL_PIN pages with unpin_user_pages; the 5.9 preset shows 5.9's put_page leak of 1023 references"
+        }
+        (5, 12) => {
+            "5.12 fails a long-term pin with ENOMEM when migration fails; the 5.11 preset shows 5.11, which pins in place"
+        }
+        (5, 13) => {
+            "5.12 fails a long-term pin with ENOMEM when migration fails, and 5.13 most likely migrates ZONE_MOVABLE folios too (d1e153fea2a8, v5.13 merge window; not checked in a 5.13 tree); the 5.11 preset shows 5.11's rules"
+        }
+        (6, 3) if patch >= 2 => {
+            "6.3.2 and later 6.3.y carry d824ec2a1546 from stable (reclaim keeps the private data of a maybe-pinned folio): use --kernel 6.4 for that rule"
+        }
+        (6, 6) => "6.6 accepts O_DIRECT on tmpfs; the 6.5 preset refuses it",
+        (6, 15..=17) => {
+            "6.15-6.17 reuse an exclusive large anon folio on a write fault like 6.18; the 6.12 preset copies"
+        }
+        _ => return None,
+    })
+}
+
 /// A release mapped to the preset whose span holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReleaseMatch {
@@ -537,6 +592,19 @@ mod tests {
         assert_eq!(m("6.18.44-fc-v669"), Ok((Preset::V6_18, false)));
         assert_eq!(m("v6.1.5"), Ok((Preset::V6_1, false)));
         assert_eq!(m("7.1.5"), Ok((Preset::V6_18, true)));
+        // Releases whose rules drift from their preset's first release say so.
+        assert_eq!(m("5.7.3"), Ok((Preset::V5_7, true)));
+        assert_eq!(m("5.7.2"), Ok((Preset::V5_7, false)));
+        assert_eq!(m("5.13"), Ok((Preset::V5_11, true)));
+        assert_eq!(m("6.3.2"), Ok((Preset::V6_3, true)));
+        assert_eq!(m("6.3.1"), Ok((Preset::V6_3, false)));
+        assert!(
+            Preset::for_release("5.13.4")
+                .unwrap()
+                .note
+                .unwrap()
+                .contains("ZONE_MOVABLE")
+        );
         assert_eq!(m("99.0"), Ok((Preset::V6_18, true)));
         assert!(m("4.19").is_err());
         assert!(m("six").is_err());

@@ -80,7 +80,13 @@ pub fn swap_pageout(ctx: &mut Ctx, folio: FolioId) -> bool {
     ctx.step(
         "pageout",
         VMSCAN_C,
-        format!("{folio} is held by the swap cache alone: write it to its swap slot (->swap_writepage)."),
+        if ctx.w.preset >= crate::Preset::V6_18 {
+            format!(
+                "{folio} is held by the swap cache alone: write it to its swap slot (writeout() -> swap_writeout())."
+            )
+        } else {
+            format!("{folio} is held by the swap cache alone: write it to its swap slot (->writepage: swap_writepage).")
+        },
     );
     let data = ctx.w.folio(folio).pages[0].data.clone();
     if let Some(e) = ctx.w.swap.get_mut(&slot) {

@@ -133,7 +133,7 @@ fn writeback_folio(ctx: &mut Ctx, file: FileId, index: u64, folio: FolioId, wait
             )
         } else {
             format!(
-                "ext4 finds {folio} dirty but without buffers: BUG_ON in ext4_writepage, the kernel crashes (fixed to a warning in 5.18)."
+                "ext4 finds {folio} dirty but without buffers: ext4_writepages -> mpage_prepare_extent_to_map calls page_buffers(), whose BUG_ON crashes the kernel (fixed to a warning in 5.18)."
             )
         };
         ctx.hazard(

@@ -699,3 +699,204 @@ fn btrfs_read_attaches_private_data() {
         }
     }
 }
+
+/// mm/memory.c: 5.19's do_wp_page and 6.5's / 6.8's wp_can_reuse_anon_folio
+/// have no large-folio test, so a PTE-mapped large anon folio whose one
+/// reference is the faulting PTE is reused (only that page becomes
+/// exclusive); 6.12 returns false for every large folio (l.3595), and 6.18's
+/// __wp_can_reuse_large_anon_folio frees a folio mapped once instead
+/// ("Let's just free up a large folio if only a single page is mapped").
+#[test]
+fn large_anon_folio_mapped_once_is_reused_in_5_19_to_6_8() {
+    for p in [
+        Preset::V5_18,
+        Preset::V5_19,
+        Preset::V6_5,
+        Preset::V6_8,
+        Preset::V6_12,
+        Preset::V6_18,
+    ] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.mmap(
+            "app",
+            "buf",
+            512,
+            MmapArgs {
+                write: true,
+                thp: true,
+                ..Default::default()
+            },
+        );
+        t.write("app", "buf", 0, "a");
+        let big = t.folio_id("app", "buf", 0);
+        // Split the PMD by unmapping all but page 0, then share and unshare
+        // it with a child so that its PTE is read-only and not exclusive.
+        t.ok(Action::Munmap {
+            proc: "app".into(),
+            vma: "buf".into(),
+            start: 1,
+            pages: None,
+        });
+        t.fork("app", "kid");
+        t.ok(Action::Exit { proc: "kid".into() });
+        let f = t.folio("app", "buf", 0);
+        assert!(f.is_large() && f.refcount == 1 && !t.ae("app", "buf", 0), "{p}: {f:?}");
+        t.write("app", "buf", 0, "b");
+        let reused = p.reuses_large_anon_folio_by_refcount() || p < Preset::V5_19;
+        assert_eq!(t.folio_id("app", "buf", 0) == big, reused, "{p}");
+        if reused && p >= Preset::V5_19 {
+            assert!(t.ae("app", "buf", 0), "{p}: the faulting page is exclusive");
+        }
+        assert_eq!(t.read("app", "buf", 0), "b");
+    }
+}
+
+/// mm/huge_memory.c 5.7.14 do_huge_pmd_wp_page: a write to a THP that a
+/// fork shares allocates a new THP (alloc_hugepage_vma(HPAGE_PMD_ORDER),
+/// THP_FAULT_ALLOC, copy_user_huge_page) and maps it by PMD; 3917c80280c9
+/// (5.8) splits the PMD (__split_huge_pmd, VM_FAULT_FALLBACK) and the PTE
+/// fault copies one small page.
+#[test]
+fn cow_of_a_shared_thp_copies_the_whole_thp_in_5_7_and_splits_from_5_8() {
+    for p in [Preset::V5_7, Preset::V5_8] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.mmap(
+            "app",
+            "buf",
+            512,
+            MmapArgs {
+                write: true,
+                thp: true,
+                ..Default::default()
+            },
+        );
+        t.write("app", "buf", 0, "a");
+        let thp = t.folio_id("app", "buf", 0);
+        t.fork("app", "kid");
+        t.write("app", "buf", 3, "b");
+        let now = t.folio_id("app", "buf", 3);
+        assert_ne!(now, thp, "{p}: the parent's page is a copy");
+        assert_eq!(t.read("kid", "buf", 3), "0", "{p}: the child keeps the old data");
+        assert_eq!(t.read("app", "buf", 0), "a", "{p}");
+        let vm = t.w().vmstat.clone();
+        if p == Preset::V5_7 {
+            let f = t.w().folio(now);
+            assert!(
+                f.is_large() && t.pte("app", "buf", 3).is_pmd(),
+                "{p}: a new PMD-mapped THP"
+            );
+            assert_eq!((vm.thp_fault_alloc, vm.thp_split_pmd), (2, 0));
+            assert_eq!(t.folio_id("app", "buf", 0), now, "{p}: the whole range moved");
+            let old = t.w().folio(thp);
+            assert_eq!(
+                (old.refcount, old.entire_mapcount),
+                (1, 1),
+                "{p}: only the child maps it"
+            );
+        } else {
+            assert!(!t.w().folio(now).is_large(), "{p}: one small page copied");
+            assert_eq!((vm.thp_fault_alloc, vm.thp_split_pmd), (1, 1));
+            assert_eq!(t.folio_id("app", "buf", 0), thp, "{p}: the rest stays on the THP");
+        }
+    }
+}
+
+/// block/bio.c: bio_set_pages_dirty and bio_check_pages_dirty skip
+/// PageCompound pages (5.7.14 l.1242 and 1291, 5.9.1, 6.5.0 l.1489 and
+/// 1538); 6.8 marks the folio dirty whatever its size. An O_DIRECT read into
+/// a THP leaves the THP's PG_dirty as it was through 6.5.
+#[test]
+fn dio_read_into_a_thp_leaves_it_clean_before_6_8() {
+    for p in [Preset::V5_9, Preset::V6_5, Preset::V6_8, Preset::V6_18] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.file("f", FsKind::Ext4, 1, &["D"]);
+        t.mmap(
+            "app",
+            "buf",
+            512,
+            MmapArgs {
+                write: true,
+                thp: true,
+                ..Default::default()
+            },
+        );
+        t.write("app", "buf", 0, "a");
+        let thp = t.folio_id("app", "buf", 0);
+        assert!(t.w().folio(thp).is_large() && !t.w().folio(thp).flags.dirty, "{p}");
+        t.dio_read("app", "buf", "f", 0, "io", true);
+        assert_eq!(t.read("app", "buf", 0), "D", "{p}: the data arrived");
+        assert_eq!(t.w().folio(thp).flags.dirty, p >= Preset::V6_8, "{p}");
+    }
+}
+
+/// block/bio.c: an ITER_BVEC bio: __bio_iov_bvec_add_pages (5.7.14, 5.11)
+/// adds each page and sets BIO_NO_PAGE_REF only; bio_iov_bvec_set borrows
+/// the bvec array: BIO_NO_PAGE_REF | BIO_CLONED (5.14.2, 6.4.4), BIO_CLONED
+/// alone from 6.5 (BIO_NO_PAGE_REF became BIO_PAGE_REFFED, set by nobody here).
+#[test]
+fn iter_bvec_bio_is_cloned_only_from_5_14() {
+    for (p, cloned, no_ref) in [
+        (Preset::V5_11, false, true),
+        (Preset::V5_14, true, true),
+        (Preset::V6_4, true, true),
+        (Preset::V6_5, true, false),
+    ] {
+        let mut t = T::new(p);
+        t.file("f", FsKind::Ext4, 1, &["D"]);
+        t.ok(Action::KbufAlloc {
+            kbuf: "k".into(),
+            pages: 1,
+        });
+        t.ok(Action::KernelBio {
+            kbuf: "k".into(),
+            iter: pinlab_model::direct_io::KernelIter::Bvec,
+            file: "f".into(),
+            offset: 0,
+            write: false,
+            bio: "b".into(),
+            wait: false,
+        });
+        let flags = t.w().holder("b").unwrap().bio.as_ref().unwrap().flags;
+        assert_eq!((flags.cloned, flags.no_page_ref), (cloned, no_ref), "{p}");
+    }
+}
+
+/// fs/btrfs/inode.c: btrfs_direct_IO calls __blockdev_direct_IO (5.7.14,
+/// 5.9.1 l.7956), whose dio_refill_pages takes FOLL_GET references;
+/// iomap_dio_rw from 5.10. ext4 and xfs use iomap in every preset.
+#[test]
+fn btrfs_dio_goes_through_fs_direct_io_before_5_10() {
+    for p in [Preset::V5_7, Preset::V5_9, Preset::V5_11] {
+        for fs in [FsKind::Btrfs, FsKind::Ext4] {
+            let mut t = T::new(p);
+            t.spawn("app");
+            t.file("f", fs, 1, &["D"]);
+            t.anon("app", "buf", 1);
+            t.write("app", "buf", 0, "x");
+            t.dio_read("app", "buf", "f", 0, "io", true);
+            let funcs = last_funcs(&t);
+            let legacy = fs == FsKind::Btrfs && p <= Preset::V5_9;
+            assert_eq!(funcs.contains(&"__blockdev_direct_IO"), legacy, "{p} {fs:?}: {funcs:?}");
+            assert_eq!(funcs.contains(&"iomap_dio_rw"), !legacy, "{p} {fs:?}");
+            assert_eq!(t.read("app", "buf", 0), "D");
+        }
+    }
+}
+
+/// A writeback bio's ->bi_end_io ends writeback (end_page_writeback /
+/// folio_end_writeback); it took no page reference and never calls
+/// bio_release_pages.
+#[test]
+fn writeback_bios_do_not_release_pages() {
+    for p in [Preset::V5_7, Preset::V6_18] {
+        let mut t = T::new(p);
+        let _ = write_shared(&mut t, FsKind::Ext4);
+        t.ok(Action::Fsync { file: "f".into() });
+        let funcs = last_funcs(&t);
+        assert!(!funcs.iter().any(|f| f.contains("bio_release_pages")), "{p}: {funcs:?}");
+        assert_eq!(t.disk("f", 0), "W", "{p}");
+    }
+}

@@ -9,7 +9,7 @@ use egui::{Color32, Rect, pos2};
 use pinlab_lessons::model::holder::{Grab, Holder};
 use pinlab_lessons::model::mm::Process;
 use pinlab_lessons::model::mm::Pte;
-use pinlab_lessons::model::{World, ZERO_FOLIO};
+use pinlab_lessons::model::{Preset, World, ZERO_FOLIO};
 
 /// Closes a block: its frame from the top to `y`, and its size.
 fn frame(mut l: Layout, y: f32, color: Color32) -> Layout {
@@ -21,9 +21,15 @@ fn frame(mut l: Layout, y: f32, color: Color32) -> Layout {
 
 const FRAME: Color32 = Color32::from_gray(90);
 
-pub fn process(p: &Process) -> Layout {
+/// A process block; the pin flag is named as the release names it
+/// (mm->has_pinned 5.9-5.13, MMF_HAS_PINNED from 5.14).
+pub fn process(p: &Process, preset: Preset) -> Layout {
     let mut l = Layout::default();
-    let pinned = if p.mm.has_pinned { "  MMF_HAS_PINNED" } else { "" };
+    let pinned = if p.mm.has_pinned {
+        format!("  {}", pinlab_lessons::model::names::has_pinned_flag(preset))
+    } else {
+        String::new()
+    };
     l.text(
         8.0,
         6.0,
@@ -240,7 +246,11 @@ pub fn kbuf(name: &str, pages: usize, at: CellsAt) -> Layout {
 
 /// The left group: the live processes, in pid order.
 pub fn left(w: &World) -> Vec<Layout> {
-    w.procs.values().filter(|p| p.alive).map(|p| process(p)).collect()
+    w.procs
+        .values()
+        .filter(|p| p.alive)
+        .map(|p| process(p, w.preset))
+        .collect()
 }
 
 /// The right group; its blocks are the same size wherever the cells go.

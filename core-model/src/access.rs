@@ -32,7 +32,13 @@ pub fn user_read(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<String> {
     if !vma.pte(vpn).is_present() {
         handle_mm_fault(ctx, pid, vpn, FaultKind::Read)?;
     }
-    let (folio, page) = ctx.w.pte(pid, vpn).folio().expect("present after fault");
+    let mut pte = ctx.w.pte(pid, vpn);
+    let (folio, page) = pte.folio().expect("present after fault");
+    if !pte.is_young() {
+        // The CPU sets the accessed bit on the load.
+        pte.set_young(true);
+        ctx.w.set_pte(pid, vpn, pte);
+    }
     let data = ctx.w.folio(folio).pages[page].data.clone();
     ctx.step(
         "load",
@@ -76,11 +82,12 @@ pub fn user_write(ctx: &mut Ctx, pid: Pid, vpn: u64, tag: &str) -> KResult<()> {
         "store",
         "(user space)",
         format!(
-            "{} stores '{tag}' into {folio} (the CPU sets the PTE's dirty bit).",
+            "{} stores '{tag}' into {folio} (the CPU sets the PTE's dirty and accessed bits).",
             ctx.w.page_name(pid, vpn)
         ),
     );
     *dirty = true;
+    pte.set_young(true);
     ctx.w.set_pte(pid, vpn, pte);
     let seq = ctx.w.bump_seq();
     ctx.w.folio_mut(folio).pages[page].data = Data::new(tag, Writer::Process(pid), seq, !vma.flags.shared);
@@ -113,7 +120,7 @@ pub fn user_write_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, tags: &crat
         "store",
         "(user space)",
         format!(
-            "{} .. {} : the process stores {what} of {n} pages (the CPU sets each PTE's dirty bit).",
+            "{} .. {} : the process stores {what} of {n} pages (the CPU sets each PTE's dirty and accessed bits).",
             ctx.w.page_name(pid, first),
             ctx.w.page_name(pid, first + n - 1)
         ),
@@ -137,6 +144,7 @@ pub fn user_write_range(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, tags: &crat
         };
         let (folio, page) = (*folio, *page as usize);
         *dirty = true;
+        pte.set_young(true);
         ctx.w.set_pte(pid, vpn, pte);
         let shared = ctx.w.vma(pid, vpn)?.flags.shared;
         let seq = ctx.w.bump_seq();

@@ -245,9 +245,12 @@ pub enum Action {
     Fsync {
         file: String,
     },
-    /// kswapd scans up to `scan` folios.
+    /// kswapd runs `passes` rounds of reclaim, each taking up to `scan`
+    /// folios from every inactive list.
     Reclaim {
         scan: u64,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        passes: u64,
     },
     Mlock {
         proc: String,
@@ -606,7 +609,14 @@ pub(crate) fn run(ctx: &mut Ctx, action: &Action) -> KResult<Outcome> {
             let fid = ctx.w.file_id(file)?;
             crate::writeback::fsync(ctx, fid)?;
         }
-        Action::Reclaim { scan } => crate::reclaim::reclaim(ctx, *scan)?,
+        Action::Reclaim { scan, passes } => {
+            if *passes == 0 || *passes > 64 {
+                return invalid(format!("passes = {passes}: 1 to 64 rounds of reclaim"));
+            }
+            for _ in 0..*passes {
+                crate::reclaim::reclaim(ctx, *scan)?;
+            }
+        }
         Action::Mlock {
             proc,
             vma,

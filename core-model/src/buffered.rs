@@ -26,13 +26,15 @@ pub fn read_file(ctx: &mut Ctx, _pid: Pid, file: FileId, offset: u64, n: u64) ->
     for idx in offset..offset + n {
         let folio = filemap_get_folio(ctx, file, idx)?;
         out.push(ctx.w.folio(folio).pages[0].data.tag().to_string());
+        // filemap_read: folio_mark_accessed on every folio it copies from.
+        ctx.w.mark_accessed(folio);
     }
     let (func, path) = crate::names::buffered_read(ctx.w.preset);
     ctx.step(
         func,
         path,
         format!(
-            "read(): copy {n} page(s) of '{}' from the page cache to the user.",
+            "read(): copy {n} page(s) of '{}' from the page cache to the user; each folio is marked accessed (PG_referenced, or active on a second read).",
             ctx.w.file(file).name
         ),
     );

@@ -445,8 +445,8 @@ pub const CATALOGUE: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "reclaim",
-        args: &[req("scan", num(1, PAGES_MAX))],
-        does: "kswapd scans up to `scan` folios",
+        args: &[req("scan", num(1, PAGES_MAX)), opt("passes", num(1, 64), "1")],
+        does: "kswapd's rounds of reclaim (`passes`), each taking up to `scan` folios from every inactive list",
     },
 ];
 

@@ -89,7 +89,7 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
             p.data = d;
         }
     }
-    ctx.w.lru_add(id, vma.flags.locked);
+    ctx.w.lru_add_new_anon(id, vma.flags.locked);
     crate::vma_ops::clear_range(ctx, pid, base, PMD_PAGES);
     for i in 0..PMD_PAGES {
         let pte = Pte::Present {
@@ -98,6 +98,7 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
             writable: vma.flags.write,
             dirty: true,
             soft_dirty: true,
+            young: true,
             pmd: true,
         };
         ctx.w.set_pte(pid, base + i, pte);

@@ -132,7 +132,7 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
             p.anon_exclusive = ae;
         }
     }
-    ctx.w.lru_add(id, vma.flags.locked);
+    ctx.w.lru_add_new_anon(id, vma.flags.locked);
     for i in 0..n {
         let pte = Pte::Present {
             folio: id,
@@ -141,6 +141,7 @@ fn do_anonymous_page(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma) {
             dirty: true,
             soft_dirty: true,
             pmd,
+            young: true,
         };
         ctx.w.set_pte(pid, base + i, pte);
     }
@@ -290,7 +291,7 @@ fn new_anon_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, data: Data, kind:
         f.pages[0].anon_exclusive = ae;
         f.pages[0].mapcount = 1;
     }
-    ctx.w.lru_add(id, vma.flags.locked);
+    ctx.w.lru_add_new_anon(id, vma.flags.locked);
     let pte = if kind == FaultKind::Unshare {
         // An unshare fault never produces a writable PTE.
         Pte::present(id, 0, false, false)
@@ -526,7 +527,7 @@ fn huge_pmd_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, old: FolioId) {
             p.anon_exclusive = false;
         }
     }
-    ctx.w.lru_add(new, vma.flags.locked);
+    ctx.w.lru_add_new_anon(new, vma.flags.locked);
     for i in 0..PMD_PAGES {
         let pte = Pte::Present {
             folio: new,
@@ -535,6 +536,7 @@ fn huge_pmd_copy(ctx: &mut Ctx, pid: Pid, vpn: u64, vma: &Vma, old: FolioId) {
             dirty: true,
             soft_dirty: true,
             pmd: true,
+            young: true,
         };
         ctx.w.set_pte(pid, base + i, pte);
     }

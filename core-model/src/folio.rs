@@ -73,6 +73,15 @@ pub struct FolioFlags {
     /// btrfs's extent state). It holds a reference: folio_attach_private()
     /// does folio_get() (attach_page_buffers() / get_page() in 5.x).
     pub private: bool,
+    /// PG_referenced: folio_mark_accessed (read(2), GUP's FOLL_TOUCH) and
+    /// reclaim's folio_check_references set it; a second look activates.
+    #[serde(default)]
+    pub referenced: bool,
+    /// PG_reclaim: reclaim met it dirty or under writeback and wants it
+    /// back at the tail of the inactive list once written
+    /// (folio_end_writeback -> folio_rotate_reclaimable).
+    #[serde(default)]
+    pub reclaim: bool,
 }
 
 /// One base page of a folio.
@@ -101,6 +110,15 @@ pub struct Folio {
     pub zone: Zone,
     /// Swap slot this folio is cached for (PG_swapcache), if any.
     pub swap_slot: Option<u32>,
+    /// Where on its LRU list the folio sits: lists are scanned from the
+    /// lowest (the tail, oldest) up; list_add at the head takes a new
+    /// highest value, a rotation to the tail a new lowest.
+    #[serde(default)]
+    pub lru_seq: i64,
+    /// Taken off its LRU list by reclaim, which holds one reference on it
+    /// meanwhile (isolate_lru_folios: folio_try_get).
+    #[serde(default)]
+    pub isolated: bool,
     pub freed: bool,
     /// References a kernel bug took and nothing will ever drop: 5.7-5.9's
     /// check_and_migrate_cma_pages drops a pin with put_page(), leaving 1023
@@ -132,6 +150,8 @@ impl Folio {
             lru: None,
             zone,
             swap_slot: None,
+            lru_seq: 0,
+            isolated: false,
             freed: false,
             leaked: 0,
             leaked_pincount: 0,

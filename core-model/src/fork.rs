@@ -153,7 +153,10 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                     }
                     pv.ptes.set(i + k, p);
                     ctx.w.note_pte(parent, vma.start + (i + k) as u64, old, p);
-                    child_ptes.push(p);
+                    // copy_huge_pmd: pmd_mkold(pmd_wrprotect(pmd)) for the child.
+                    let mut c = p;
+                    c.set_young(false);
+                    child_ptes.push(c);
                 }
                 pmds += 1;
                 ctx.touch(ObjRef::Folio(folio));
@@ -213,6 +216,7 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                         ctx.w.note_pte(parent, vma.start + i as u64, pte, p);
                     }
                     // VM_SHARED: the child's PTE is clean; it keeps write permission.
+                    // copy_present_pte: pte_mkold for the child either way.
                     let cp = if vma.flags.shared {
                         Pte::Present {
                             folio,
@@ -221,9 +225,12 @@ fn copy_page_range(ctx: &mut Ctx, parent: Pid, child: Pid, start: u64) {
                             dirty: false,
                             soft_dirty,
                             pmd: false,
+                            young: false,
                         }
                     } else {
-                        p
+                        let mut c = p;
+                        c.set_young(false);
+                        c
                     };
                     child_ptes.push(cp);
                     shared += 1;

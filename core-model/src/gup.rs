@@ -354,9 +354,15 @@ pub fn gup(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, flags: GupFlags) -> KRes
         if !took {
             pretend += 1;
         }
-        // follow_page_pte with FOLL_TOUCH: a write GUP dirties a clean folio.
-        if flags.write && vpn >= first + fast_done && !pte.is_dirty() && !ctx.w.folio(folio).flags.dirty {
-            ctx.w.folio_mut(folio).flags.dirty = true;
+        // follow_page_pte with FOLL_TOUCH: a write GUP dirties a clean folio
+        // and the folio is marked accessed; GUP-fast sets PG_referenced.
+        if vpn >= first + fast_done {
+            if flags.write && !pte.is_dirty() && !ctx.w.folio(folio).flags.dirty {
+                ctx.w.folio_mut(folio).flags.dirty = true;
+            }
+            ctx.w.mark_accessed(folio);
+        } else if folio != ZERO_FOLIO {
+            ctx.w.folio_mut(folio).flags.referenced = true;
         }
         ctx.touch(ObjRef::Folio(folio));
         held.push(HeldPage {

@@ -58,6 +58,7 @@ pub fn migrate_to_normal(ctx: &mut Ctx, old: FolioId) -> KResult<FolioId> {
         n.entire_mapcount = f.entire_mapcount;
         n.flags = f.flags;
         n.lru = f.lru;
+        n.lru_seq = f.lru_seq;
         n.pages = f.pages.clone();
         n.swap_slot = f.swap_slot;
     }

@@ -21,6 +21,13 @@ pub enum Pte {
         soft_dirty: bool,
         /// Part of a PMD mapping of a whole THP.
         pmd: bool,
+        /// The accessed bit (_PAGE_ACCESSED): set by the CPU on a load or a
+        /// store, and already in vm_page_prot on x86, so every PTE a fault
+        /// installs starts young; fork gives the child old entries
+        /// (pte_mkold in copy_present_pte); reclaim's rmap walk
+        /// (folio_referenced) reads and clears it.
+        #[serde(default)]
+        young: bool,
     },
     /// Swap entry; `exclusive` remembers PG_anon_exclusive (5.19+).
     Swap { slot: u32, exclusive: bool },
@@ -35,6 +42,18 @@ impl Pte {
             dirty,
             soft_dirty: true,
             pmd: false,
+            young: true,
+        }
+    }
+
+    pub fn is_young(&self) -> bool {
+        matches!(self, Pte::Present { young: true, .. })
+    }
+
+    /// pte_mkyoung (a CPU access) or pte_mkold.
+    pub fn set_young(&mut self, on: bool) {
+        if let Pte::Present { young, .. } = self {
+            *young = on;
         }
     }
 

@@ -196,6 +196,33 @@ pub fn shrink_list(p: Preset) -> KFn {
     }
 }
 
+/// Reclaim's isolation of LRU folios (a reference each).
+pub fn isolate_lru(p: Preset) -> KFn {
+    if p >= V6_1 {
+        ("isolate_lru_folios", VMSCAN_C)
+    } else {
+        ("isolate_lru_pages", VMSCAN_C)
+    }
+}
+
+/// Reclaim's putback of what it could not free.
+pub fn put_back_lru(p: Preset) -> KFn {
+    if p >= V6_1 {
+        ("move_folios_to_lru", VMSCAN_C)
+    } else {
+        ("move_pages_to_lru", VMSCAN_C)
+    }
+}
+
+/// The accessed-bit and PG_referenced check of reclaim.
+pub fn check_references(p: Preset) -> KFn {
+    if p >= V5_18 {
+        ("folio_check_references", VMSCAN_C)
+    } else {
+        ("page_check_references", VMSCAN_C)
+    }
+}
+
 /// Dropping a folio from the swap cache once no swap entry needs it.
 pub fn free_swap(p: Preset) -> KFn {
     if p >= V6_1 {

@@ -395,6 +395,44 @@ impl Preset {
         self >= Preset::V6_8
     }
 
+    // ---- reclaim ------------------------------------------------------------
+
+    /// mm/memory.c: new anonymous folios of a fault go to the active LRU list
+    /// (lru_cache_add_active_or_unevictable, 5.7.14, 5.8.1) until
+    /// b518154e59aa "mm/vmscan: protect the workingset on anonymous LRU"
+    /// (5.9.1: lru_cache_add_inactive_or_unevictable).
+    pub fn new_anon_on_active_list(self) -> bool {
+        self < Preset::V5_9
+    }
+
+    /// mm/vmscan.c page_check_references: a swap-backed page with a young
+    /// PTE is activated at once up to 5.8 (`if (PageSwapBacked(page)) return
+    /// PAGEREF_ACTIVATE;`, 5.7.14, 5.8.1); from 5.9 (b518154e59aa) anon and
+    /// file pages are treated alike: PG_referenced first, activation on a
+    /// second reference.
+    pub fn young_anon_activates_at_once(self) -> bool {
+        self < Preset::V5_9
+    }
+
+    /// Does `pageout()` find a ->writepage to call for a dirty page-cache
+    /// folio of this filesystem? xfs dropped it in 5.15 (5.14.2 has
+    /// xfs_vm_writepage, 5.15.85 not), btrfs in 6.0 (5.19 has it), ext4 in
+    /// 6.2 (6.1.20 has ext4_writepage); 6.18's pageout() writes only shmem
+    /// and anonymous folios ("We no longer attempt to writeback filesystem
+    /// folios here"). Without it pageout() returns PAGE_ACTIVATE.
+    pub fn pageout_writes(self, fs: crate::file::FsKind) -> bool {
+        use crate::file::FsKind::*;
+        if self >= Preset::V6_18 {
+            return !fs.has_disk();
+        }
+        match fs {
+            Xfs => self <= Preset::V5_14,
+            Btrfs => self < Preset::V6_0,
+            Ext4 => self < Preset::V6_2,
+            Tmpfs | Hugetlbfs => true,
+        }
+    }
+
     // ---- misc ---------------------------------------------------------------
 
     /// mm/khugepaged.c: MADV_COLLAPSE (7d8faaf15545, 6.1).
@@ -506,7 +544,7 @@ fn drift(major: u32, minor: u32, patch: u32) -> Option<&'static str> {
             "5.7.3 and later 5.7.y took 17839856fd58 from stable (GUP breaks COW, the 5.8 fix of CVE-2020-29374); the 5.7 preset models 5.7.0: use --kernel 5.8 for that rule"
         }
         (5, 10) => {
-            "5.10 drops a failed long-term migration's FOLL_PIN pages with unpin_user_pages; the 5.9 preset shows 5.9's put_page leak of 1023 references"
+            "5.10 drops a failed long-term migration's FOLL_PIN pages with unpin_user_pages (and later 5.10.y, e.g. 5.10.44, fail with ENOMEM as 5.12 does); the 5.9 preset shows 5.9's put_page leak of 1023 references"
         }
         (5, 12) => {
             "5.12 fails a long-term pin with ENOMEM when migration fails; the 5.11 preset shows 5.11, which pins in place"

@@ -30,6 +30,8 @@ pub enum Referrer {
     Reserved,
     /// References a kernel bug leaked on this folio (`Folio::leaked`).
     Leak(FolioId),
+    /// Reclaim's own reference while the folio is off its LRU list.
+    Isolation(FolioId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -49,6 +51,8 @@ pub enum RefKind {
     Reserved,
     /// Taken and never dropped (a kernel bug of that release).
     Leaked,
+    /// Reclaim's reference on a folio it isolated from its LRU list.
+    Isolated,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +91,7 @@ impl RefKind {
             RefKind::Private => "private data",
             RefKind::Reserved => "the zero page's own reference",
             RefKind::Leaked => "leaked reference (never dropped)",
+            RefKind::Isolated => "reclaim's isolation reference",
         }
     }
 }
@@ -109,6 +114,7 @@ impl Referrer {
             Referrer::Reserved => "the zero page's own reference".into(),
             Referrer::Private(_) => "the filesystem's private data (buffer heads)".into(),
             Referrer::Leak(_) => "references a kernel bug leaked (nothing will drop them)".into(),
+            Referrer::Isolation(_) => "reclaim, which took it off its LRU list".into(),
         }
     }
 }
@@ -177,15 +183,27 @@ pub fn all_references(w: &World) -> Vec<Reference> {
             }
         }
     }
-    for (id, f) in w.live_folios().filter(|(_, f)| f.leaked > 0 || f.leaked_pincount > 0) {
-        out.push(Reference {
-            from: Referrer::Leak(id),
-            folio: id,
-            page: 0,
-            kind: RefKind::Leaked,
-            refs: f.leaked,
-            pins: f.leaked_pincount,
-        });
+    for (id, f) in w.live_folios() {
+        if f.leaked > 0 || f.leaked_pincount > 0 {
+            out.push(Reference {
+                from: Referrer::Leak(id),
+                folio: id,
+                page: 0,
+                kind: RefKind::Leaked,
+                refs: f.leaked,
+                pins: f.leaked_pincount,
+            });
+        }
+        if f.isolated {
+            out.push(Reference {
+                from: Referrer::Isolation(id),
+                folio: id,
+                page: 0,
+                kind: RefKind::Isolated,
+                refs: 1,
+                pins: 0,
+            });
+        }
     }
     for (slot, e) in w.swap.iter() {
         if let Some(folio) = e.cache {

@@ -3,7 +3,6 @@
 
 use crate::error::KResult;
 use crate::ids::{FolioId, Pid};
-use crate::mm::Pte;
 use crate::step::{Ctx, ObjRef};
 use crate::world::SwapEntry;
 
@@ -74,7 +73,9 @@ pub fn swap_pageout(ctx: &mut Ctx, folio: FolioId) -> bool {
     let Some(slot) = f.swap_slot else {
         return false;
     };
-    if f.refcount != 1 {
+    // is_page_cache_freeable: the swap cache and, during reclaim, the
+    // isolation are the only holders.
+    if f.refcount != 1 + i64::from(f.isolated) {
         return false;
     }
     ctx.step(
@@ -112,79 +113,17 @@ pub fn swap_free(ctx: &mut Ctx, slot: u32) {
     }
 }
 
-/// Reclaim of one exclusively mapped small anon page at `vpn`
-/// (mm/vmscan.c: shrink_folio_list as MADV_PAGEOUT drives it).
+/// MADV_PAGEOUT of one exclusively mapped small anon page at `vpn`
+/// (madvise_cold_or_pageout_pte_range skips shared and large folios, then
+/// reclaim_pages -> shrink_folio_list).
 pub fn pageout_anon(ctx: &mut Ctx, pid: Pid, vpn: u64) -> KResult<()> {
     let pte = ctx.w.pte(pid, vpn);
     let Some((folio, _)) = pte.folio() else {
         return Ok(());
     };
     let f = ctx.w.folio(folio);
-    // madvise_cold_or_pageout_pte_range skips shared and large folios here.
-    if !f.is_anon() || f.is_large() || f.total_mapcount() != 1 || f.lru.is_none() {
+    if !f.is_anon() || f.is_large() || f.total_mapcount() != 1 || f.lru.is_none() || f.flags.mlocked {
         return Ok(());
     }
-    if f.flags.mlocked {
-        return Ok(());
-    }
-    let preset = ctx.w.preset;
-    let pinned = f.maybe_dma_pinned();
-    ctx.touch(ObjRef::Folio(folio));
-    if pinned && preset.pinned_anon_kept_out_of_swap() {
-        let (func, path) = crate::names::shrink_list(ctx.w.preset);
-        ctx.step(
-            func,
-            path,
-            "The folio may be DMA-pinned: it is not added to the swap cache and stays mapped (scanned in vain).",
-        );
-        ctx.touch(ObjRef::Folio(folio));
-        return Ok(());
-    }
-    let slot = add_to_swap(ctx, folio);
-    ctx.step(
-        "try_to_unmap",
-        "mm/rmap.c",
-        "Replace the PTE by a swap entry (it remembers whether the page was anon-exclusive): one mapcount and one reference less.",
-    );
-    let exclusive = {
-        let f = ctx.w.folio_mut(folio);
-        let ex = f.pages[0].anon_exclusive;
-        f.pages[0].anon_exclusive = false;
-        f.pages[0].mapcount -= 1;
-        ex
-    };
-    let remember = preset.anon_reuse_rule() == crate::preset::ReuseRule::AnonExclusive;
-    ctx.w.set_pte(
-        pid,
-        vpn,
-        Pte::Swap {
-            slot,
-            exclusive: exclusive && remember,
-        },
-    );
-    ctx.w.swap.get_mut(&slot).expect("slot").count = 1;
-    ctx.w.folio_put(folio, 1);
-    ctx.touch(ObjRef::Page(pid, vpn));
-    if swap_pageout(ctx, folio) {
-        ctx.step(
-            "__remove_mapping",
-            VMSCAN_C,
-            "Only the swap cache still holds the folio: remove it from the swap cache and free it; its data lives in the swap slot.",
-        );
-        {
-            let f = ctx.w.folio_mut(folio);
-            f.flags.swapcache = false;
-            f.swap_slot = None;
-        }
-        ctx.w.folio_put(folio, 1);
-        ctx.w.swap.get_mut(&slot).expect("slot").cache = None;
-    } else {
-        let (func, path) = crate::names::shrink_list(ctx.w.preset);
-        ctx.step(
-            func,
-            path,
-            "pageout() declines (is_page_cache_freeable): extra references (GUP refs or pins) hold the folio, so it is not written and stays in the swap cache, dirty.",
-        );
-    }
-    Ok(())
+    crate::reclaim::reclaim_pages(ctx, &[folio])
 }

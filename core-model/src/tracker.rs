@@ -245,7 +245,8 @@ impl Tracker {
             .is_some_and(|e| e.cache == Some(id));
         let (other_refs, pins) = self.other.get(&id).copied().unwrap_or((0, 0));
         let pins = pins + f.leaked_pincount;
-        let mut expect = other_refs + f.leaked + self.pmds.get(&id).copied().unwrap_or(0) as i64;
+        let mut expect =
+            other_refs + f.leaked + i64::from(f.isolated) + self.pmds.get(&id).copied().unwrap_or(0) as i64;
         if id != ZERO_FOLIO {
             for i in 0..f.nr_pages() {
                 expect += self.pages.get(&(id, i as u16)).map_or(0, |p| p.ptes) as i64;

@@ -30,6 +30,12 @@ pub struct Vmstat {
     pub pswpout: u64,
     pub pgscan: u64,
     pub pgsteal: u64,
+    /// Folios reclaim moved to the active list (activate_locked).
+    #[serde(default)]
+    pub pgactivate: u64,
+    /// Folios shrink_active_list moved to the inactive list.
+    #[serde(default)]
+    pub pgdeactivate: u64,
     pub pgmigrate_success: u64,
     pub unevictable_pgs_culled: u64,
     pub unevictable_pgs_rescued: u64,
@@ -43,7 +49,7 @@ impl Vmstat {
     /// Counters a lesson can read: the kernel's, `pgscan_wasted` (the model's
     /// count of scans in vain) and `pins_outstanding` (nr_foll_pin_acquired
     /// minus nr_foll_pin_released, as /proc/vmstat lets one compute).
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 17] = [
         "nr_foll_pin_acquired",
         "nr_foll_pin_released",
         "pgfault",
@@ -54,6 +60,8 @@ impl Vmstat {
         "pswpout",
         "pgscan",
         "pgsteal",
+        "pgactivate",
+        "pgdeactivate",
         "pgmigrate_success",
         "unevictable_pgs_culled",
         "unevictable_pgs_rescued",
@@ -73,6 +81,8 @@ impl Vmstat {
             "pswpout" => self.pswpout,
             "pgscan" => self.pgscan,
             "pgsteal" => self.pgsteal,
+            "pgactivate" => self.pgactivate,
+            "pgdeactivate" => self.pgdeactivate,
             "pgmigrate_success" => self.pgmigrate_success,
             "unevictable_pgs_culled" => self.unevictable_pgs_culled,
             "unevictable_pgs_rescued" => self.unevictable_pgs_rescued,
@@ -130,6 +140,16 @@ pub struct World {
     /// put_page(), so nr_foll_pin_released never counts them (`Folio::leaked`).
     #[serde(default)]
     pub leaked_pins: u64,
+    /// Orders the LRU lists (`Folio::lru_seq`).
+    #[serde(default)]
+    pub lru_clock: i64,
+    /// PGDAT_DIRTY: the last reclaim pass found every file folio it took
+    /// dirty and not yet queued for writeback, which lets kswapd write such
+    /// folios itself (pageout). Cleared when kswapd finds the node balanced
+    /// (clear_pgdat_congested), which the model, having no watermarks, never
+    /// does.
+    #[serde(default)]
+    pub pgdat_dirty: bool,
 }
 
 /// Most pages a world may hold across every mapping, file and kernel buffer
@@ -193,6 +213,8 @@ impl World {
             next_pid: 1,
             next_swap: 0,
             leaked_pins: 0,
+            lru_clock: 0,
+            pgdat_dirty: false,
         }
     }
 
@@ -271,12 +293,55 @@ impl World {
     }
 
     pub fn lru_add(&mut self, id: FolioId, mlocked: bool) {
-        let f = self.folio_mut(id);
-        if mlocked {
-            f.flags.mlocked = true;
-            f.lru = Some(LruList::Unevictable);
+        self.lru_add_to(id, mlocked, LruList::Inactive);
+    }
+
+    /// A new anonymous folio of a fault: lru_cache_add_active_or_unevictable
+    /// puts it on the active list before 5.9; b518154e59aa (5.9,
+    /// lru_cache_add_inactive_or_unevictable) on the inactive one, so that a
+    /// second access has to promote it.
+    pub fn lru_add_new_anon(&mut self, id: FolioId, mlocked: bool) {
+        let list = if self.preset.new_anon_on_active_list() {
+            LruList::Active
         } else {
-            f.lru = Some(LruList::Inactive);
+            LruList::Inactive
+        };
+        self.lru_add_to(id, mlocked, list);
+    }
+
+    fn lru_add_to(&mut self, id: FolioId, mlocked: bool, list: LruList) {
+        if mlocked {
+            self.folio_mut(id).flags.mlocked = true;
+            self.lru_move(id, LruList::Unevictable, true);
+        } else {
+            self.lru_move(id, list, true);
+        }
+    }
+
+    /// Puts a folio on a list, at its head (newest) or its tail (the next
+    /// one reclaim takes).
+    pub fn lru_move(&mut self, id: FolioId, list: LruList, head: bool) {
+        self.lru_clock += 1;
+        let seq = if head { self.lru_clock } else { -self.lru_clock };
+        let f = self.folio_mut(id);
+        f.lru = Some(list);
+        f.lru_seq = seq;
+    }
+
+    /// mm/swap.c: folio_mark_accessed (mark_page_accessed before 5.16): a
+    /// first access sets PG_referenced, a second one activates a folio on the
+    /// inactive list (and clears PG_referenced).
+    pub fn mark_accessed(&mut self, id: FolioId) {
+        let f = self.folio(id);
+        if f.freed || f.is_zero() {
+            return;
+        }
+        if f.flags.referenced && f.lru == Some(LruList::Inactive) {
+            self.folio_mut(id).flags.referenced = false;
+            self.lru_move(id, LruList::Active, true);
+            self.vmstat.pgactivate += self.folio(id).nr_pages() as u64;
+        } else if !f.flags.referenced {
+            self.folio_mut(id).flags.referenced = true;
         }
     }
 

@@ -4,7 +4,7 @@
 
 use crate::bio::{BioFlags, BioInfo, BioOp, BioPurpose, submit};
 use crate::error::KResult;
-use crate::folio::{FolioKind, Zone};
+use crate::folio::{FolioKind, LruList, Zone};
 use crate::hazard::HazardKind;
 use crate::holder::{Grab, HeldPage, Holder};
 use crate::ids::{FileId, FolioId};
@@ -200,7 +200,16 @@ pub fn end_writeback(ctx: &mut Ctx, h: &Holder, info: &BioInfo) {
             ctx.w.kbufs.remove(&key);
             ctx.w.folio_put(hp.folio, 1);
         } else if !ctx.w.folio(hp.folio).freed {
-            ctx.w.folio_mut(hp.folio).flags.writeback = false;
+            let f = ctx.w.folio_mut(hp.folio);
+            f.flags.writeback = false;
+            // folio_rotate_reclaimable: reclaim asked for it (PG_reclaim),
+            // so the clean folio goes to the tail of the inactive list.
+            if std::mem::take(&mut f.flags.reclaim)
+                && !f.flags.dirty
+                && matches!(f.lru, Some(LruList::Inactive | LruList::Active))
+            {
+                ctx.w.lru_move(hp.folio, LruList::Inactive, false);
+            }
         }
         ctx.touch(ObjRef::Folio(hp.folio));
     }

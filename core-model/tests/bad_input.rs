@@ -118,6 +118,7 @@ fn unmapped_and_forbidden_accesses_fail_like_the_kernel() {
         page: 1,
     });
     assert_eq!(e.errno(), Some(Errno::EFAULT));
+    assert_eq!(t.w(), &before, "a refused read changes nothing");
     // A pin over a hole fails as a whole and takes nothing, but
     // mm_set_has_pinned_flag ran before check_vma_flags: the flag stays.
     let before_pin = t.w().clone();

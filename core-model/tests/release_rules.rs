@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use pinlab_model::folio::Zone;
+use pinlab_model::folio::{LruList, Zone};
 use pinlab_model::mm::Pte;
 use pinlab_model::*;
 
@@ -62,43 +62,180 @@ fn reclaim_frees_a_clean_ext4_folio_after_releasing_its_buffers() {
         pages: None,
     });
     assert_eq!(t.w().folio(id).refcount, 2, "page cache + buffers");
-    t.ok(Action::Reclaim { scan: 10 });
+    t.ok(Action::Reclaim { scan: 10, passes: 1 });
     assert!(t.w().folio(id).freed);
     assert!(last_funcs(&t).contains(&"filemap_release_folio"));
     assert_eq!(t.disk("f", 0), "W");
 }
 
 /// mm/vmscan.c: pageout() returns PAGE_KEEP unless is_page_cache_freeable():
-/// a dirty folio that a GUP reference or a pin holds is not written by reclaim.
+/// a dirty folio that a GUP reference or a pin holds is not written by
+/// reclaim, even once kswapd is allowed to write it (PG_reclaim and
+/// PGDAT_DIRTY).
 #[test]
 fn pageout_declines_a_dirty_folio_that_others_hold() {
     for p in Preset::ALL {
         let mut t = T::new(p);
         let id = write_shared(&mut t, FsKind::Ext4);
         t.get("app", "m", 0, "ref", false);
-        t.ok(Action::Reclaim { scan: 10 });
+        // Young and marked accessed: activated, aged, left to the flusher
+        // (PG_reclaim) and activated again, aged, and only then does
+        // kswapd try pageout() (the fifth pass).
+        let mut passes = 0;
+        while !t.has(HazardKind::ReclaimInVain) && passes < 8 {
+            t.ok(Action::Reclaim { scan: 10, passes: 1 });
+            passes += 1;
+        }
+        assert_eq!(passes, 5, "{p}");
         let f = t.w().folio(id);
         assert!(f.flags.dirty && !f.flags.writeback, "{p}: not written");
         assert!(f.flags.private, "{p}: buffers stay on a dirty folio");
+        assert!(
+            f.flags.reclaim && t.w().pgdat_dirty,
+            "{p}: kswapd would have written it"
+        );
         assert!(!last_funcs(&t).contains(&"pageout"), "{p}");
         assert!(t.has(HazardKind::ReclaimInVain), "{p}");
     }
 }
 
-/// shrink_folio_list: after pageout() starts the write (PAGE_SUCCESS with
-/// PG_writeback set) reclaim moves on; the folio is freed on a later pass.
+/// mm/vmscan.c shrink_folio_list (5.7.14 l.1319-1330, 6.4.4 l.1965-1993,
+/// 6.12 l.1339): a dirty file folio is first left to the flusher threads
+/// (PG_reclaim, activate_locked); kswapd writes it itself only when it meets
+/// it again with PG_reclaim set and the node PGDAT_DIRTY, and pageout() then
+/// needs a ->writepage: ext4 has one until 6.1 (gone in 6.2), and 6.18's
+/// pageout() writes no filesystem folio at all. After the write,
+/// folio_end_writeback rotates the folio to the inactive tail and the next
+/// pass frees it.
 #[test]
-fn kswapd_pageout_leaves_the_write_in_flight() {
-    let mut t = T::new(Preset::NEWEST);
-    let id = write_shared(&mut t, FsKind::Ext4);
-    t.ok(Action::Reclaim { scan: 10 });
-    assert!(t.w().folio(id).flags.writeback, "the write is in flight");
-    assert!(!t.w().folio(id).freed);
-    assert!(last_funcs(&t).contains(&"pageout"));
-    t.complete("wb-f-0");
-    t.ok(Action::Reclaim { scan: 10 });
-    assert!(t.w().folio(id).freed, "freed once clean");
-    assert_eq!(t.disk("f", 0), "W");
+fn kswapd_writes_a_dirty_file_folio_only_on_a_second_look_and_with_writepage() {
+    for p in [
+        Preset::V5_7,
+        Preset::V5_11,
+        Preset::V6_1,
+        Preset::V6_2,
+        Preset::V6_12,
+        Preset::V6_18,
+    ] {
+        let mut t = T::new(p);
+        let id = write_shared(&mut t, FsKind::Ext4);
+        t.ok(Action::Munmap {
+            proc: "app".into(),
+            vma: "m".into(),
+            start: 0,
+            pages: None,
+        });
+        t.ok(Action::Reclaim { scan: 10, passes: 1 });
+        let f = t.w().folio(id).clone();
+        assert!(
+            f.flags.reclaim && f.lru == Some(LruList::Active),
+            "{p}: left to the flusher"
+        );
+        assert!(!f.flags.writeback && t.w().pgdat_dirty, "{p}");
+        assert!(!last_funcs(&t).contains(&"pageout"), "{p}");
+        t.ok(Action::Reclaim { scan: 10, passes: 1 });
+        assert_eq!(
+            t.w().folio(id).lru,
+            Some(LruList::Inactive),
+            "{p}: aged off the active list"
+        );
+        t.ok(Action::Reclaim { scan: 10, passes: 1 });
+        let writes = p < Preset::V6_2;
+        assert_eq!(last_funcs(&t).contains(&"pageout"), writes, "{p}");
+        assert_eq!(t.w().folio(id).flags.writeback, writes, "{p}");
+        if writes {
+            t.complete("wb-f-0");
+            assert_eq!(t.w().folio(id).lru, Some(LruList::Inactive), "{p}: rotated to the tail");
+            t.ok(Action::Reclaim { scan: 10, passes: 1 });
+            assert!(t.w().folio(id).freed, "{p}: freed once clean");
+            assert_eq!(t.disk("f", 0), "W");
+        } else {
+            let f = t.w().folio(id);
+            assert!(f.flags.dirty && f.lru == Some(LruList::Active), "{p}: PAGE_ACTIVATE");
+            assert_eq!(t.disk("f", 0), "D", "{p}: nothing written by reclaim");
+        }
+    }
+}
+
+/// xfs lost ->writepage in 5.15 (5.14.2 has xfs_vm_writepage, 5.15.85 not)
+/// and btrfs in 6.0 (5.19 has btrfs_writepage): pageout() returns
+/// PAGE_ACTIVATE for them from then on.
+#[test]
+fn pageout_needs_a_writepage_xfs_until_5_14_btrfs_until_5_19() {
+    for (fs, last) in [(FsKind::Xfs, Preset::V5_14), (FsKind::Btrfs, Preset::V5_19)] {
+        for p in Preset::ALL {
+            assert_eq!(p.pageout_writes(fs), p <= last, "{p} {fs:?}");
+        }
+    }
+    assert!(Preset::V6_18.pageout_writes(FsKind::Tmpfs), "6.18 still writes shmem");
+}
+
+/// mm/vmscan.c: folio_check_references (page_check_references): a young
+/// mapping keeps a file folio for a second look (PG_referenced) and, up to
+/// 5.8, activates a swap-backed one at once; b518154e59aa (5.9) treats anon
+/// like file. Up to 5.8 new anon folios even start on the active list.
+#[test]
+fn young_pages_are_not_reclaimed_on_the_first_pass() {
+    for p in [Preset::V5_7, Preset::V5_8, Preset::V5_9, Preset::V6_18] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.anon("app", "buf", 1);
+        t.write("app", "buf", 0, "x");
+        let id = t.folio_id("app", "buf", 0);
+        let active_at_once = p < Preset::V5_9;
+        assert_eq!(t.w().folio(id).lru == Some(LruList::Active), active_at_once, "{p}");
+        t.ok(Action::Reclaim { scan: 10, passes: 1 });
+        assert!(
+            !t.w().folio(id).freed && t.pte("app", "buf", 0).is_present(),
+            "{p}: young"
+        );
+        assert!(!t.pte("app", "buf", 0).is_young(), "{p}: its accessed bit is cleared");
+        t.ok(Action::Reclaim { scan: 10, passes: 1 });
+        assert!(
+            matches!(t.pte("app", "buf", 0), Pte::Swap { .. }),
+            "{p}: swapped once cold"
+        );
+        assert_eq!(t.read("app", "buf", 0), "x");
+    }
+}
+
+/// isolate_lru_folios takes a reference (folio_try_get; get_page_unless_zero
+/// in 5.11): with 1022 GUP references and its mapping, a small anon folio
+/// reaches 1024 inside shrink_folio_list and folio_maybe_dma_pinned keeps it
+/// out of the swap cache (5.11+): it stays mapped.
+#[test]
+fn reclaims_own_reference_makes_1022_gup_references_look_pinned() {
+    for p in [Preset::V5_11, Preset::V6_18] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.anon("app", "buf", 1);
+        t.write("app", "buf", 0, "x");
+        t.ok(Action::Gup {
+            proc: "app".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: 1,
+            holder: "many".into(),
+            flags: GupFlags::default(),
+            count: 1022,
+        });
+        let id = t.folio_id("app", "buf", 0);
+        assert_eq!(t.w().folio(id).refcount, 1023);
+        assert!(!t.w().folio(id).maybe_dma_pinned());
+        for _ in 0..3 {
+            t.ok(Action::Reclaim { scan: 10, passes: 1 });
+        }
+        assert!(t.pte("app", "buf", 0).is_present(), "{p}: kept out of the swap cache");
+        assert!(!t.w().folio(id).flags.swapcache, "{p}");
+        let h = t
+            .w()
+            .hazards
+            .iter()
+            .find(|h| h.kind == HazardKind::ReclaimInVain)
+            .expect("scanned in vain");
+        assert!(h.text.contains("false positive"), "{p}: {}", h.text);
+        assert_eq!(t.w().folio(id).refcount, 1023, "{p}: reclaim gave its reference back");
+    }
 }
 
 fn longterm_pin_in(p: Preset, zone: Zone) -> (T, FolioId) {
@@ -780,7 +917,7 @@ fn cow_of_a_shared_thp_copies_the_whole_thp_in_5_7_and_splits_from_5_8() {
         assert_ne!(now, thp, "{p}: the parent's page is a copy");
         assert_eq!(t.read("kid", "buf", 3), "0", "{p}: the child keeps the old data");
         assert_eq!(t.read("app", "buf", 0), "a", "{p}");
-        let vm = t.w().vmstat.clone();
+        let vm = t.w().vmstat;
         if p == Preset::V5_7 {
             let f = t.w().folio(now);
             assert!(

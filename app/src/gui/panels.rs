@@ -233,6 +233,7 @@ pub fn why_alive_ui(ui: &mut Ui, s: &Session, id: FolioId) {
             Referrer::Reserved => "the zero page's own reference".into(),
             Referrer::Private(_) => "the filesystem's private data (buffer heads)".into(),
             Referrer::Leak(_) => "references a kernel bug leaked (nothing will drop them)".into(),
+            Referrer::Isolation(_) => "reclaim, which took it off its LRU list".into(),
         };
         ui.label(format!(
             "- {:?}: +{} ref{}: {who}",

@@ -82,7 +82,11 @@ pub fn cell_keys(w: &World, refs: &[Reference]) -> Vec<Option<CellKey>> {
                 slot(&mut pipes, name, bufs, r, k).map(|i| CellKey::Pipe(name.clone(), i))
             }
             Referrer::KernelBuf(k, i) => Some(CellKey::Kbuf(k.clone(), *i as usize)),
-            Referrer::SwapCache(_) | Referrer::Private(_) | Referrer::Reserved | Referrer::Leak(_) => None,
+            Referrer::SwapCache(_)
+            | Referrer::Private(_)
+            | Referrer::Reserved
+            | Referrer::Leak(_)
+            | Referrer::Isolation(_) => None,
         })
         .collect()
 }

@@ -45,6 +45,7 @@ impl Delta {
             RefKind::Private => "buffers",
             RefKind::Reserved => "reserved",
             RefKind::Leaked => "leaked",
+            RefKind::Isolated => "reclaim",
         };
         format!("{:+} {kind} {}", self.refs, self.short)
     }
@@ -57,7 +58,7 @@ fn short(r: &Referrer, w: &World) -> String {
         Referrer::Holder(h) | Referrer::Pipe(h) => format!("'{h}'"),
         Referrer::KernelBuf(k, i) => format!("{k}[{i}]"),
         Referrer::SwapCache(sl) => format!("slot {sl}"),
-        Referrer::Private(_) | Referrer::Reserved | Referrer::Leak(_) => String::new(),
+        Referrer::Private(_) | Referrer::Reserved | Referrer::Leak(_) | Referrer::Isolation(_) => String::new(),
     }
 }
 

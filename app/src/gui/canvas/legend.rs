@@ -42,11 +42,15 @@ pub fn style(kind: RefKind) -> Style {
             dashed: true,
             ..s(theme::HAZARD, 1.5)
         },
+        RefKind::Isolated => Style {
+            dashed: true,
+            ..s(theme::GREY, 1.5)
+        },
     }
 }
 
 /// Kinds in the legend's order.
-const ORDER: [RefKind; 10] = [
+const ORDER: [RefKind; 11] = [
     RefKind::Map,
     RefKind::PageCache,
     RefKind::Get,
@@ -57,6 +61,7 @@ const ORDER: [RefKind; 10] = [
     RefKind::Private,
     RefKind::Reserved,
     RefKind::Leaked,
+    RefKind::Isolated,
 ];
 
 /// The kinds among `refs` (those drawn), in legend order.

@@ -173,6 +173,10 @@ pub enum Command {
         /// Print the report as one JSON document (docs/cli.md, "pinlab run --json").
         #[arg(long)]
         json: bool,
+        /// Predict first: a step that asks a question shows what is about to happen and
+        /// the question only; the answers and what those steps did follow at the end.
+        #[arg(long, conflicts_with = "json")]
+        no_answers: bool,
         #[command(flatten)]
         checking: Checking,
     },
@@ -273,6 +277,10 @@ pub enum Command {
         output: Option<PathBuf>,
         #[arg(long)]
         kernel: Option<String>,
+        /// A worksheet: each question with what is about to happen and room for the
+        /// answer, the narration of those steps in the key at the end.
+        #[arg(long)]
+        worksheet: bool,
     },
 }
 
@@ -429,8 +437,9 @@ fn run_command(cli: Cli) -> ExitCode {
             kernel,
             what_if,
             json,
+            no_answers,
             checking,
-        }) => run(&lesson, &kernel, &what_if, json, &checking),
+        }) => run(&lesson, &kernel, &what_if, (json, no_answers), &checking),
         Some(Command::Check { paths, checking }) => match checking.options(None) {
             Ok(opts) => check(&paths, opts),
             Err(e) => invalid(e),
@@ -468,7 +477,12 @@ fn run_command(cli: Cli) -> ExitCode {
             json,
             lessons,
         }) => exercise(seed, count, json, lessons.as_deref()),
-        Some(Command::Handout { lesson, output, kernel }) => handout(&lesson, output.as_deref(), &kernel),
+        Some(Command::Handout {
+            lesson,
+            output,
+            kernel,
+            worksheet,
+        }) => handout(&lesson, output.as_deref(), &kernel, worksheet),
         Some(Command::Serve { addr, site }) => match crate::serve_cmd::serve(&addr, site) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => invalid(e),
@@ -484,7 +498,13 @@ fn lesson_and_kernel(lesson: &str, kernel: &Option<String>) -> Result<(Lesson, P
 }
 
 /// `pinlab run`.
-fn run(lesson: &str, kernel: &Option<String>, what_if: &[String], json: bool, checking: &Checking) -> ExitCode {
+fn run(
+    lesson: &str,
+    kernel: &Option<String>,
+    what_if: &[String],
+    (json, no_answers): (bool, bool),
+    checking: &Checking,
+) -> ExitCode {
     let (l, preset) = match lesson_and_kernel(lesson, kernel) {
         Ok(x) => x,
         Err(e) => return invalid(e),
@@ -503,6 +523,8 @@ fn run(lesson: &str, kernel: &Option<String>, what_if: &[String], json: bool, ch
     let (_, report) = run_with(&l, preset, opts);
     let out = if json {
         serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    } else if no_answers {
+        pinlab_lessons::run::transcript_without_answers(&l, &report)
     } else {
         transcript(&l, &report)
     };
@@ -544,12 +566,14 @@ fn actions(json: bool, markdown: bool) -> ExitCode {
 }
 
 /// `pinlab handout`.
-fn handout(lesson: &str, to: Option<&Path>, kernel: &Option<String>) -> ExitCode {
+fn handout(lesson: &str, to: Option<&Path>, kernel: &Option<String>, worksheet: bool) -> ExitCode {
+    use pinlab_lessons::handout::{Sheet, handout_as};
     let (l, preset) = match lesson_and_kernel(lesson, kernel) {
         Ok(x) => x,
         Err(e) => return invalid(e),
     };
-    let md = pinlab_lessons::handout::handout(&l, preset);
+    let sheet = if worksheet { Sheet::Worksheet } else { Sheet::Handout };
+    let md = handout_as(&l, preset, None, sheet);
     match to {
         Some(p) => {
             if let Err(e) = std::fs::write(p, md) {

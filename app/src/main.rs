@@ -70,7 +70,7 @@ struct Start {
     compare: Option<Preset>,
     present: bool,
     quiz: bool,
-    /// Open the "This machine (live)" window (Linux).
+    /// Open the "Real kernel" window (Linux).
     live: bool,
     /// Window size in points.
     size: Option<[f32; 2]>,

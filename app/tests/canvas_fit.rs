@@ -27,16 +27,24 @@ fn harness(w: f32, h: f32) -> Harness<'static, PinlabApp> {
     h
 }
 
+/// Step `step` shown, past its question (predict first stops before it).
+fn go_past_question(app: &mut PinlabApp, step: usize) {
+    app.time(TimeCommand::Go(Nav::Step(step)));
+    if app.quiz().asking == Some(step) {
+        app.time(TimeCommand::Reveal);
+    }
+}
+
 fn at(h: &mut Harness<'static, PinlabApp>, lesson: &str, step: usize) {
     assert!(h.state_mut().open_builtin(lesson), "{lesson}");
-    h.state_mut().time(TimeCommand::Go(Nav::Step(step)));
+    go_past_question(h.state_mut(), step);
     h.run();
 }
 
 fn shot(h: &mut Harness<'static, PinlabApp>, (lesson, step, kernel): (&str, usize, &str)) {
     assert!(h.state_mut().open_builtin(lesson), "{lesson}");
     h.state_mut().set_kernel(Preset::parse(kernel).expect(kernel));
-    h.state_mut().time(TimeCommand::Go(Nav::Step(step)));
+    go_past_question(h.state_mut(), step);
     h.run();
     assert_eq!(h.state().session().step(), step, "{lesson} has a step {step}");
 }
@@ -149,6 +157,8 @@ fn zoom_and_fit_again() {
 #[test]
 fn a_micro_step_animates_a_key_finishes_it_and_reduced_motion_stops_it() {
     let mut h = harness(1280.0, 720.0);
+    // Micro-steps one by one, into a step that asks a question: no stop.
+    h.state_mut().set_predict_first(false);
     at(&mut h, "pin-extraction", 5);
     h.state_mut().time(TimeCommand::Go(Nav::NextMicro));
     h.step();
@@ -202,6 +212,7 @@ fn on_a_phone_the_panels_are_tabs_and_the_picture_is_full_width() {
 fn a_freed_folio_fades_out() {
     let mut h = harness(1280.0, 720.0);
     assert!(h.state_mut().open_builtin("folio-life"));
+    h.state_mut().set_predict_first(false);
     let s = h.state().session();
     // The first micro-step after which a folio shown before has no card.
     let shows = |w: &pinlab_lessons::model::World| {

@@ -4,6 +4,7 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use pinlab::gui::PinlabApp;
+use pinlab::gui::TimeCommand;
 use pinlab::gui::session::Nav;
 use pinlab_lessons::model::Preset;
 
@@ -83,7 +84,7 @@ fn presenter_mode_hides_answers_and_checks_until_revealed() {
     h.key_press(egui::Key::F5);
     h.run();
     assert!(h.state().presenter() && h.state().large_text());
-    // The step of the first question, after its action ran.
+    // The step of the first question: predict first stops before it.
     let k = h
         .state()
         .session()
@@ -95,14 +96,16 @@ fn presenter_mode_hides_answers_and_checks_until_revealed() {
         + 1;
     h.state_mut().nav(Nav::Step(k));
     h.run();
+    assert_eq!(h.state().session().step(), k - 1, "the state before step {k}");
     assert!(
         !has_label_starting(&h, "Answer: "),
         "the answer shows before the reveal"
     );
     assert!(!has_label_starting(&h, "[pass]"), "the checks give the answer away");
-    h.get_by_label("(the checks are hidden until the answer is revealed: R)");
+    h.get_by_label("About to happen:");
     h.key_press(egui::Key::R);
     h.run();
+    assert_eq!(h.state().session().step(), k, "R runs the step");
     assert!(h.state().revealed(), "R reveals");
     assert!(has_label_starting(&h, "Answer: "));
     assert!(has_label_starting(&h, "[pass]"));
@@ -132,6 +135,9 @@ fn side_by_side_marks_what_differs_at_the_step() {
     h.run();
     h.state_mut().set_compare(Some(Preset::V5_8));
     h.state_mut().nav(Nav::Step(8));
+    if h.state().quiz().asking == Some(8) {
+        h.state_mut().time(TimeCommand::Reveal);
+    }
     h.run();
     // The right pane follows the left one.
     assert_eq!(h.state().compare().unwrap().step(), 8);
@@ -297,4 +303,55 @@ fn sandbox_fields_are_typed_and_cannot_inject_steps() {
     app.set_sandbox(false);
     app.set_sandbox(true);
     assert_eq!(app.sandbox().unwrap().steps.len(), 1);
+}
+
+/// Predict first, by default: opening any lesson at a step that asks a
+/// question shows the state before that step, what is about to happen and the
+/// question, and nothing the step did (its narration heading, its checks, its
+/// world) until R reveals it. Every question of every lesson, under every
+/// kernel the lesson declares.
+#[test]
+fn every_question_is_asked_before_its_step_runs_and_r_reveals_it() {
+    use pinlab_lessons::builtin;
+    use pinlab_lessons::model::action_words::words;
+    let mut h = harness();
+    let mut asked = 0;
+    for l in builtin::all().into_iter().flatten() {
+        for p in l.kernels.clone() {
+            assert!(h.state_mut().open_builtin(&l.id));
+            h.state_mut().set_kernel(p);
+            let steps = h.state().session().report.steps.clone();
+            for st in steps.iter().filter(|st| st.question.is_some()) {
+                let k = st.step;
+                let app = h.state_mut();
+                app.time(TimeCommand::Go(Nav::Home));
+                app.time(TimeCommand::Go(Nav::Step(k)));
+                let before = app.session().sim.entries()[st.first_entry.saturating_sub(1)]
+                    .world
+                    .clone();
+                assert_eq!(app.quiz().asking, Some(k), "{} {k} under {}", l.id, p.name());
+                assert_eq!(app.session().step(), k - 1, "{} {k}: the state before", l.id);
+                if st.end_entry > st.first_entry {
+                    assert_eq!(app.session().world(), &before, "{} {k}: the world before", l.id);
+                }
+                h.run();
+                let plain = words(&l.steps[k - 1].action).plain;
+                assert!(has_label_starting(&h, &plain), "{} {k}: 'about to happen' shown", l.id);
+                let heading = format!("Step {k} of {}:", steps.len());
+                assert!(
+                    !has_label_starting(&h, &heading),
+                    "{} {k}: the step's narration is hidden",
+                    l.id
+                );
+                assert!(!has_label_starting(&h, "[pass]"), "{} {k}: no checks shown", l.id);
+                let prompt = &st.question.as_ref().unwrap().prompt;
+                assert!(has_label_starting(&h, prompt), "{} {k}: the question is shown", l.id);
+                h.state_mut().time(TimeCommand::Reveal);
+                assert_eq!(h.state().session().step(), k, "{} {k}: R runs the step", l.id);
+                assert!(h.state().revealed());
+                asked += 1;
+            }
+        }
+    }
+    assert!(asked > 150, "{asked} questions asked");
 }

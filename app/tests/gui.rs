@@ -23,11 +23,13 @@ fn opens_on_the_first_lesson_and_steps_forward_and_back() {
     let mut h = harness();
     assert_eq!(h.state().session().lesson.id, "folio-life");
     assert_eq!(h.state().session().step(), 0);
-    for _ in 0..4 {
+    // Predict first: a step with a question (3 and 4) stops before it, and
+    // the next press runs it.
+    for (step, asking) in [(1, None), (2, None), (2, Some(3)), (3, None), (3, Some(4)), (4, None)] {
         h.get_by_label("Next step >").click();
         h.run();
+        assert_eq!((h.state().session().step(), h.state().quiz().asking), (step, asking));
     }
-    assert_eq!(h.state().session().step(), 4);
     // The canvas shows the folio the write allocated, with the model's counts.
     let label = label_of(h.state(), 1);
     assert_eq!(label, "folio#1: refcount 1, mapcount 1");
@@ -62,6 +64,8 @@ fn changing_the_kernel_replays_to_the_same_step() {
     let mut h = harness();
     h.state_mut().open_builtin("folio-life");
     h.state_mut().nav(pinlab::gui::session::Nav::Step(7));
+    assert_eq!(h.state().session().step(), 6, "step 7 asks: predict first");
+    h.state_mut().time(pinlab::gui::TimeCommand::Reveal);
     h.state_mut().set_kernel(Preset::V5_7);
     h.run();
     assert_eq!(h.state().session().preset, Preset::V5_7);
@@ -96,6 +100,7 @@ fn an_invalid_lesson_shows_its_error_and_the_app_keeps_running() {
 fn saved_state_round_trips_and_damaged_state_falls_back() {
     let mut app = PinlabApp::default();
     app.nav(pinlab::gui::session::Nav::Step(3));
+    app.time(pinlab::gui::TimeCommand::Reveal);
     let saved = app.saved();
     let mut other = PinlabApp::default();
     other.restore(saved);

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod action;
+pub mod action_words;
 pub mod bio;
 pub mod buffered;
 pub mod catalogue;

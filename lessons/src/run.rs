@@ -3,6 +3,7 @@
 
 use crate::expect::{StepOutcome, observe};
 use crate::lesson::{Answer, Lesson, Question};
+use pinlab_model::action_words::words;
 use pinlab_model::{ActionError, Checks, Errno, Fault, FolioId, HazardKind, Preset, Sim, WhatIf, World};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -446,7 +447,21 @@ fn changes(before: &World, after: &World, entries: &[pinlab_model::sim::Entry]) 
 
 /// The plain-text transcript (what `pinlab run` prints and screen readers get).
 pub fn transcript(lesson: &Lesson, r: &Report) -> String {
+    transcript_with(lesson, r, true)
+}
+
+/// The transcript for a class that predicts first (`pinlab run
+/// --no-answers`): a step that asks a question shows what is about to happen
+/// and the question, and nothing the step did (its narration, kernel
+/// functions, changes and checks give the answer away); the answers follow
+/// at the end, each with what its step did.
+pub fn transcript_without_answers(lesson: &Lesson, r: &Report) -> String {
+    transcript_with(lesson, r, false)
+}
+
+fn transcript_with(lesson: &Lesson, r: &Report, answers: bool) -> String {
     let mut s = String::new();
+    let mut key = String::new();
     let _ = writeln!(
         s,
         "# {} ({}), kernel {}{}",
@@ -460,6 +475,28 @@ pub fn transcript(lesson: &Lesson, r: &Report) -> String {
         }
     );
     for st in &r.steps {
+        if !answers && let Some(q) = &st.question {
+            let _ = writeln!(s, "\n## Step {}: predict before it runs", st.step);
+            if let Some(step) = lesson.steps.get(st.step - 1) {
+                let _ = writeln!(s, "  about to happen: {}", words(&step.action).plain);
+            }
+            let _ = writeln!(s, "  ? {}", q.prompt);
+            for (i, c) in q.choices.iter().enumerate() {
+                let _ = writeln!(s, "      {}. {c}", i + 1);
+            }
+            let _ = writeln!(
+                key,
+                "\nStep {}: {}\n  answer: {} ({})",
+                st.step,
+                st.action,
+                q.answer,
+                q.explain.trim()
+            );
+            for l in st.narration.lines() {
+                let _ = writeln!(key, "  | {l}");
+            }
+            continue;
+        }
         let _ = writeln!(s, "\n## Step {}: {}", st.step, st.action);
         if !st.narration.is_empty() {
             for l in st.narration.lines() {
@@ -512,6 +549,9 @@ pub fn transcript(lesson: &Lesson, r: &Report) -> String {
                 }
             );
         }
+    }
+    if !key.is_empty() {
+        let _ = writeln!(s, "\n## Answers\n{key}");
     }
     let _ = writeln!(s, "\n{} checks passed, {} failed", r.checks_passed, r.checks_failed);
     if r.model_bugs > 0 {

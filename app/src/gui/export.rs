@@ -148,6 +148,27 @@ pub fn canvas_svg(w: &World) -> String {
     )
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+/// Markdown from a lesson as HTML that cannot run anything: raw HTML in the
+/// lesson is shown as text, and ammonia (html5ever's parser, a maintained
+/// allow list) keeps only plain elements and http, https and mailto links.
+fn push_markdown(html: &mut String, md: &str) {
+    use pulldown_cmark::{Event, Parser};
+    let events = Parser::new(md).map(|e| match e {
+        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+        e => e,
+    });
+    let mut raw = String::new();
+    pulldown_cmark::html::push_html(&mut raw, events);
+    let clean = ammonia::Builder::default()
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .url_relative(ammonia::UrlRelative::Deny)
+        .clean(&raw)
+        .to_string();
+    html.push_str(&clean);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 /// The handout as one self-contained HTML file: the Markdown handout's text,
 /// and after every step the canvas as it stands then.
 pub fn handout_html(lesson: &Lesson, preset: Preset, whatif: WhatIf) -> String {
@@ -158,14 +179,14 @@ pub fn handout_html(lesson: &Lesson, preset: Preset, whatif: WhatIf) -> String {
     let mut html = String::new();
     let mut parts = md.split("\n## Step ");
     let head = parts.next().unwrap_or_default();
-    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(head));
+    push_markdown(&mut html, head);
     for (i, part) in parts.enumerate() {
         let (body, tail) = match part.find("\n## ") {
             Some(j) => part.split_at(j),
             None => (part, ""),
         };
         let section = format!("## Step {body}");
-        pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(&section));
+        push_markdown(&mut html, &section);
         if let Some(st) = report.steps.get(i)
             && st.end_entry > st.first_entry
         {
@@ -177,7 +198,7 @@ pub fn handout_html(lesson: &Lesson, preset: Preset, whatif: WhatIf) -> String {
                 st.step, report.kernel
             );
         }
-        pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(tail));
+        push_markdown(&mut html, tail);
     }
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>body{{font:15px/1.45 sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}figure{{margin:1rem 0;overflow-x:auto}}svg{{max-width:100%;height:auto;border:1px solid #ccc}}code{{background:#f3f3f3}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}</style></head><body>\n{html}</body></html>\n",

@@ -1,4 +1,4 @@
-//! "This machine (live)": the lesson run on the machine's own Linux by
+//! "Real kernel": the lesson run on the machine's own Linux by
 //! `pinlab probe` (docs/probe.md), shown step by step beside the model. The
 //! probe runs as a separate process (it forks workers and must be root),
 //! in the background so that the app stays responsive; the current step's

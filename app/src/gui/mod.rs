@@ -6,6 +6,7 @@ pub mod canvas;
 pub mod class;
 pub mod exercises_view;
 pub mod export;
+pub mod links;
 #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
 pub mod live_view;
 pub mod panels;
@@ -222,6 +223,12 @@ impl PinlabApp {
         self.quiz.reset();
     }
 
+    /// Predict first on or off (on by default: stop before every question).
+    pub fn set_predict_first(&mut self, on: bool) {
+        self.quiz.predict_first = on;
+        self.quiz.asking = None;
+    }
+
     pub fn sandbox(&self) -> Option<&sandbox::Sandbox> {
         self.sandbox.as_ref()
     }
@@ -272,7 +279,7 @@ impl PinlabApp {
         self.error.as_deref()
     }
 
-    /// Opens the "This machine (live)" window on the lesson on screen.
+    /// Opens the "Real kernel" window on the lesson on screen.
     #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
     pub fn open_live(&mut self) {
         self.live = Some(live_view::LiveView::start(&self.session.lesson));
@@ -440,6 +447,7 @@ impl PinlabApp {
             TimeCommand::Play => self.playing = true,
             TimeCommand::Pause => self.playing = false,
             TimeCommand::Speed(s) => self.speed = s.clamp(0.5, 10.0),
+            TimeCommand::Reveal if self.quiz.asking.is_some() => self.reveal_waiting(),
             TimeCommand::Reveal => self.revealed = true,
         }
     }
@@ -459,6 +467,13 @@ impl PinlabApp {
         if k != self.last_step {
             self.revealed = false;
             self.last_step = k;
+        }
+        if self.quiz.take_revealed() == Some(k) {
+            self.revealed = true;
+        }
+        if self.quiz.asking.is_some() {
+            // Playing stops where the class is asked to predict.
+            self.playing = false;
         }
     }
 
@@ -672,13 +687,14 @@ impl PinlabApp {
                 self.sandbox_ui(ui);
                 ui.separator();
             }
-            if self.quiz.enabled {
+            if self.quiz.enabled || self.quiz.asking.is_some() {
                 self.quiz_ui(ui);
             }
             let view = panels::NarrationView {
                 revealed: &mut self.revealed,
                 large: self.large,
                 presenter: self.presenter.on,
+                asking: self.quiz.asking,
             };
             panels::narration_ui(ui, &self.session, &mut self.md, view);
         });
@@ -1001,7 +1017,18 @@ impl PinlabApp {
         if ui.checkbox(&mut side, "Side by side").changed() {
             self.set_compare(side.then(|| self.default_compare_preset()));
         }
-        if ui.checkbox(&mut self.quiz.enabled, "Quiz").changed() {
+        if ui
+            .checkbox(&mut self.quiz.predict_first, "Predict")
+            .on_hover_text("Stop before every step that asks a question: predict, then see")
+            .changed()
+        {
+            self.quiz.asking = None;
+        }
+        if ui
+            .checkbox(&mut self.quiz.enabled, "Quiz")
+            .on_hover_text("Score the answers; only an answer runs the step")
+            .changed()
+        {
             self.quiz.reset();
         }
         if ui
@@ -1012,7 +1039,7 @@ impl PinlabApp {
             self.export_handout(ui.ctx());
         }
         #[cfg(not(target_arch = "wasm32"))]
-        if ui.button("Canvas PNG").clicked() {
+        if ui.button("PNG").on_hover_text("The canvas as a PNG file").clicked() {
             self.export_png(ui.ctx());
         }
         if ui.button("Selftests").clicked() {
@@ -1020,7 +1047,7 @@ impl PinlabApp {
         }
         #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
         if ui
-            .button("This machine (live)")
+            .button("Real kernel")
             .on_hover_text("Run the lesson on this machine's own Linux (pinlab probe, needs root) and compare")
             .clicked()
         {
@@ -1194,6 +1221,11 @@ impl Session {
 impl eframe::App for PinlabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.ui_root(ui);
+        for url in links::keep_safe_links(ui.ctx()) {
+            self.error = Some(format!(
+                "not opened: '{url}' (a lesson may link only to http, https and mailto addresses)"
+            ));
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -23,6 +23,9 @@ pub struct NarrationView<'a> {
     pub large: bool,
     /// Presenter mode: the checks (which give answers away) wait for the reveal too.
     pub presenter: bool,
+    /// The step whose question waits (the cursor is at the end of the step
+    /// before): nothing of that step is shown, its narration gives the answer.
+    pub asking: Option<usize>,
 }
 
 pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, view: NarrationView<'_>) {
@@ -30,10 +33,22 @@ pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, view: Na
         revealed,
         large,
         presenter,
+        asking,
     } = view;
     let k = s.step();
     ui.heading(&s.lesson.title);
     model_bug_banner(ui, s);
+    if asking.is_some() && k > 0 {
+        // What came before stays at hand, folded: the question is the point now.
+        let st = &s.report.steps[k - 1];
+        egui::CollapsingHeader::new(format!("So far: step {k} ({})", st.action))
+            .id_salt(("so-far", k))
+            .default_open(false)
+            .show(ui, |ui| {
+                CommonMarkViewer::new().show(ui, md, &st.narration);
+            });
+        return;
+    }
     if k == 0 {
         ui.label(RichText::new(&s.lesson.summary).italics());
         if !s.lesson.objectives.is_empty() {
@@ -43,7 +58,7 @@ pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, view: Na
                 ui.label(format!("- {o}"));
             }
         }
-        if !s.lesson.steps.is_empty() {
+        if !s.lesson.steps.is_empty() && asking.is_none() {
             ui.add_space(6.0);
             ui.label("Press the Right arrow (or Next step) to begin.");
         }

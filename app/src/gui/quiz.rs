@@ -1,10 +1,12 @@
-//! Predict, then reveal: in quiz mode, moving forward into a step that asks a
-//! question stops just before that step's action runs. The student answers,
-//! the answer is marked against what the model says under the current kernel,
-//! and only then does the step run.
+//! Predict, then see. Moving forward into a step that asks a question stops
+//! just before that step's action runs: the canvas shows the state before, an
+//! "about to happen" line says what the step will do, and the question waits.
+//! By default (predict first) an answer, R or a second forward move reveals
+//! the step; in quiz mode only an answer does, and answers are scored against
+//! what the model says under the current kernel.
 
 use super::session::{Nav, Session};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One answered question.
 #[derive(Clone, Debug, PartialEq)]
@@ -14,16 +16,40 @@ pub struct Given {
     pub right: bool,
 }
 
-#[derive(Default)]
 pub struct Quiz {
+    /// Quiz mode: answers are scored, and only an answer reveals.
     pub enabled: bool,
+    /// Predict first (on unless the user turns it off): stop before every
+    /// question even outside quiz mode.
+    pub predict_first: bool,
     /// The step (1-based) whose question is waiting to be answered: the
     /// cursor stands at the end of the step before it.
     pub asking: Option<usize>,
     /// Answers by step, for this lesson and kernel.
     pub given: BTreeMap<usize, Given>,
+    /// Questions revealed without an answer (R, a forward move, the room).
+    pub settled: BTreeSet<usize>,
     /// What the student is typing for a number question.
     pub typed: String,
+    /// The question the answer field last took focus for.
+    pub focused: Option<usize>,
+    /// A question the last gate revealed (a forward move past it).
+    just_revealed: Option<usize>,
+}
+
+impl Default for Quiz {
+    fn default() -> Self {
+        Quiz {
+            enabled: false,
+            predict_first: true,
+            asking: None,
+            given: BTreeMap::new(),
+            settled: BTreeSet::new(),
+            typed: String::new(),
+            focused: None,
+            just_revealed: None,
+        }
+    }
 }
 
 impl Quiz {
@@ -31,13 +57,34 @@ impl Quiz {
     pub fn reset(&mut self) {
         self.asking = None;
         self.given.clear();
+        self.settled.clear();
         self.typed.clear();
+        self.focused = None;
+        self.just_revealed = None;
+    }
+
+    /// Does moving forward stop before questions?
+    pub fn gating(&self) -> bool {
+        self.enabled || self.predict_first
+    }
+
+    fn open(&self, k: usize) -> bool {
+        !self.given.contains_key(&k) && !self.settled.contains(&k)
+    }
+
+    /// The question step a forward move revealed (once).
+    pub fn take_revealed(&mut self) -> Option<usize> {
+        self.just_revealed.take()
     }
 
     /// The navigation to perform instead of `n`: forward moves stop before
-    /// the first unanswered question they would run.
+    /// the first open question they would run. In quiz mode every question
+    /// on the way stops them; with predict first only, a jump (a step picked,
+    /// End) stops only before the step it lands on, and a forward move from
+    /// a waiting question reveals it.
     pub fn gate(&mut self, s: &Session, n: Nav) -> Nav {
-        if !self.enabled {
+        self.just_revealed = None;
+        if !self.gating() {
             return n;
         }
         let here = s.step();
@@ -49,8 +96,24 @@ impl Quiz {
         if target <= here {
             return n;
         }
-        let first = (here + 1..=target)
-            .find(|k| s.report.steps.get(k - 1).is_some_and(|st| st.question.is_some()) && !self.given.contains_key(k));
+        if !self.enabled
+            && let Some(k) = self.asking
+            && k == here + 1
+            && matches!(n, Nav::NextStep | Nav::NextMicro)
+        {
+            // The second press: the step runs and its answer shows.
+            self.settled.insert(k);
+            self.asking = None;
+            self.just_revealed = Some(k);
+            return n;
+        }
+        let asks = |k: usize| s.report.steps.get(k - 1).is_some_and(|st| st.question.is_some());
+        let jump = matches!(n, Nav::Step(_) | Nav::End);
+        let first = if jump && !self.enabled {
+            Some(target).filter(|&k| asks(k) && self.open(k) && n != Nav::End)
+        } else {
+            (here + 1..=target).find(|&k| asks(k) && self.open(k))
+        };
         match first {
             Some(k) => {
                 self.asking = Some(k);
@@ -70,13 +133,13 @@ impl Quiz {
         Some(k)
     }
 
-    /// Settles the question at step k without an answer (a room answered
-    /// it): forward moves no longer stop before it.
+    /// Settles the question at step k without an answer (R, or a room
+    /// answered it): forward moves no longer stop before it.
     pub fn pass(&mut self, k: usize) {
         if self.asking == Some(k) {
             self.asking = None;
         }
-        self.given.entry(k).or_insert(Given { value: 0, right: false });
+        self.settled.insert(k);
     }
 
     /// (right, answered, questions in the lesson).
@@ -217,6 +280,8 @@ mod tests {
 pub enum QuizCommand {
     /// Mark this answer to the waiting question, run the step, reveal.
     Answer(i64),
+    /// Run the waiting question's step and reveal, without an answer.
+    Reveal,
 }
 
 /// The quiz's part of the narration panel and its keys: drawn from the
@@ -226,34 +291,61 @@ pub(in crate::gui) mod view {
     use super::super::{PinlabApp, theme};
     use super::{Quiz, QuizCommand};
     use egui::{Key, RichText, Ui};
+    use pinlab_lessons::model::action_words::words;
 
     impl Quiz {
-        pub fn ui(&mut self, ui: &mut Ui, s: &Session) -> Vec<QuizCommand> {
-            let (right, answered, total) = self.score(s);
-            ui.label(
-                RichText::new(format!(
-                    "Quiz score: {right} right of {answered} answered ({total} questions)"
-                ))
-                .strong(),
-            );
+        /// The waiting question: what is about to happen, the question, the
+        /// choices or the number field, and how to reveal. After a step whose
+        /// question was answered, whether the answer was right.
+        pub fn ui(&mut self, ui: &mut Ui, s: &Session, large: bool) -> Vec<QuizCommand> {
+            if self.enabled {
+                let (right, answered, total) = self.score(s);
+                ui.label(
+                    RichText::new(format!(
+                        "Quiz score: {right} right of {answered} answered ({total} questions)"
+                    ))
+                    .strong(),
+                );
+            }
             let mut out = Vec::new();
             if let Some(k) = self.asking {
                 let Some(q) = s.report.steps.get(k - 1).and_then(|st| st.question.clone()) else {
                     return out;
                 };
+                let about = s.lesson.steps.get(k - 1).map(|st| words(&st.action));
+                let big = |t: RichText| if large { t.heading() } else { t.size(17.0) };
                 ui.group(|ui| {
-                    // The action is not shown: a question may ask which one it is.
-                    ui.label(RichText::new(format!("Predict, before step {k} runs:")).monospace());
-                    ui.strong(&q.prompt);
+                    ui.label(RichText::new(format!("Predict first: step {k} has not run yet.")).weak());
+                    if let Some(w) = &about {
+                        ui.label(RichText::new("About to happen:").strong());
+                        ui.label(&w.plain);
+                        ui.label(RichText::new(&w.c).monospace().weak());
+                    }
+                    ui.add_space(4.0);
+                    ui.label(big(RichText::new(&q.prompt).strong()));
                     if q.choices.is_empty() {
-                        if let Some(v) = number_answer(ui, &mut self.typed, "Answer") {
+                        // In quiz mode the student types at once; in a lecture
+                        // (predict first, presenter) R and the clicker keep the keys.
+                        let focus = self.enabled && !large && self.focused != Some(k);
+                        self.focused = Some(k);
+                        if let Some(v) = number_answer(ui, &mut self.typed, "Answer", focus) {
                             out.push(QuizCommand::Answer(v));
                         }
                     } else {
                         for (i, c) in q.choices.iter().enumerate() {
-                            if ui.button(format!("{}. {c}", i + 1)).clicked() {
+                            if ui.button(big(RichText::new(format!("{}. {c}", i + 1)))).clicked() {
                                 out.push(QuizCommand::Answer(i as i64 + 1));
                             }
+                        }
+                    }
+                    if !self.enabled {
+                        ui.add_space(4.0);
+                        if ui
+                            .button("Reveal without answering (R)")
+                            .on_hover_text("Run the step and show what happened")
+                            .clicked()
+                        {
+                            out.push(QuizCommand::Reveal);
                         }
                     }
                 });
@@ -301,12 +393,16 @@ pub(in crate::gui) mod view {
 
     /// A number answer: "Your answer" [typed] [button]; the number once
     /// the button or Enter is pressed on something that parses.
-    pub(in crate::gui) fn number_answer(ui: &mut Ui, typed: &mut String, button: &str) -> Option<i64> {
+    pub(in crate::gui) fn number_answer(ui: &mut Ui, typed: &mut String, button: &str, focus: bool) -> Option<i64> {
         ui.horizontal(|ui| {
             let l = ui.label("Your answer");
             let r = ui
                 .add(egui::TextEdit::singleline(typed).desired_width(80.0))
                 .labelled_by(l.id);
+            if focus {
+                // The student types at once: no click into the field first.
+                r.request_focus();
+            }
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             if ui.button(button).clicked() || enter {
                 typed.trim().parse::<i64>().ok()
@@ -332,7 +428,7 @@ pub(in crate::gui) mod view {
                 }
                 return;
             }
-            let cmds = self.quiz.ui(ui, &self.session);
+            let cmds = self.quiz.ui(ui, &self.session, self.large || self.presenter.on);
             self.apply_quiz(cmds);
         }
 
@@ -349,17 +445,31 @@ pub(in crate::gui) mod view {
             for c in cmds {
                 match c {
                     QuizCommand::Answer(v) => self.answer_quiz(v),
+                    QuizCommand::Reveal => self.reveal_waiting(),
                 }
             }
+        }
+
+        /// Runs the waiting question's step and shows it, unanswered.
+        pub fn reveal_waiting(&mut self) {
+            if let Some(k) = self.quiz.asking {
+                self.quiz.pass(k);
+                self.show_revealed(k);
+            }
+        }
+
+        /// Moves to step k (past the gate) with its answer and checks shown.
+        pub(in crate::gui) fn show_revealed(&mut self, k: usize) {
+            self.session.nav(Nav::Step(k));
+            self.sync_compare();
+            self.last_step = k;
+            self.revealed = true;
         }
 
         /// Marks the answer, runs the step and shows the explanation.
         pub fn answer_quiz(&mut self, value: i64) {
             if let Some(k) = self.quiz.answer(&self.session, value) {
-                self.session.nav(Nav::Step(k));
-                self.sync_compare();
-                self.last_step = k;
-                self.time(crate::gui::TimeCommand::Reveal);
+                self.show_revealed(k);
             }
         }
     }
@@ -390,7 +500,7 @@ mod component_tests {
         session.nav(n);
         Harness::builder().build_ui_state(
             |ui, st: &mut State| {
-                let cmds = st.quiz.ui(ui, &st.session);
+                let cmds = st.quiz.ui(ui, &st.session, false);
                 st.out.extend(cmds);
             },
             State {

@@ -4,7 +4,7 @@
 
 use super::{ClassCommand, LiveResult, Phase};
 use crate::gui::session::{Nav, Session};
-use crate::gui::{PinlabApp, Source, TimeCommand};
+use crate::gui::{PinlabApp, Source};
 use pinlab_lessons::model::{Preset, WhatIf};
 use pinlab_room::{Position, Question};
 
@@ -232,10 +232,7 @@ impl PinlabApp {
                         // (past the quiz's gate, which would stop before it again).
                         None => {
                             self.quiz.pass(k as usize);
-                            self.session.nav(Nav::Step(k as usize));
-                            self.sync_compare();
-                            self.last_step = k as usize;
-                            self.time(TimeCommand::Reveal);
+                            self.show_revealed(k as usize);
                         }
                     }
                 }

@@ -227,7 +227,7 @@ impl LiveClass {
 
     fn answer_buttons(&mut self, ui: &mut Ui, choices: &[String], out: &mut Vec<ClassUiCommand>) {
         if choices.is_empty() {
-            if let Some(v) = crate::gui::quiz::view::number_answer(ui, &mut self.typed_number, "Send") {
+            if let Some(v) = crate::gui::quiz::view::number_answer(ui, &mut self.typed_number, "Send", false) {
                 out.push(ClassUiCommand::Answer(v));
             }
         } else {

@@ -7,10 +7,15 @@
 use super::canvas::{self, Marks};
 use egui::epaint::{ColorMode, Shape};
 use egui::{Color32, Pos2};
-use pinlab_lessons::Lesson;
-use pinlab_lessons::handout::handout_with;
-use pinlab_lessons::model::{Preset, WhatIf, World};
-use pinlab_lessons::run::run_with_sim;
+use pinlab_lessons::model::World;
+// The HTML handout and its files are written on the desktop only.
+#[cfg(not(target_arch = "wasm32"))]
+use pinlab_lessons::{
+    Lesson,
+    handout::handout_with,
+    model::{Preset, WhatIf},
+    run::run_with_sim,
+};
 use std::fmt::Write;
 
 fn rgba(c: Color32) -> String {

@@ -112,6 +112,7 @@ impl PinlabApp {
         }
         if let Some(k) = step {
             self.time(super::TimeCommand::Go(Nav::Step(k)));
+            self.api_passes_question();
         }
         if errors.is_empty() {
             Ok(())
@@ -158,8 +159,18 @@ impl PinlabApp {
     pub fn step_forward(&mut self, n: usize) -> usize {
         for _ in 0..n.min(self.session.report.steps.len() + 1) {
             self.time(super::TimeCommand::Go(Nav::NextStep));
+            self.api_passes_question();
         }
         self.session.step()
+    }
+
+    /// A page that embeds the app asks for a step and gets it: predict
+    /// first stops the people at the keys, not the page's own buttons
+    /// (quiz mode still stops both).
+    fn api_passes_question(&mut self) {
+        if !self.quiz.enabled && self.quiz.asking.is_some() {
+            self.reveal_waiting();
+        }
     }
 
     /// `back(n)`: n lesson steps back; returns the new step.

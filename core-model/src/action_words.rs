@@ -6,7 +6,6 @@
 
 use crate::action::{Action, IterArgs, Tags};
 use crate::direct_io::KernelIter;
-use crate::iov_iter::IterKind;
 use crate::vma_ops::{Advice, MmapArgs};
 
 /// Who performs an action.
@@ -169,19 +168,23 @@ fn iter_source(i: &IterArgs) -> String {
         (_, _, _, _, Some(p)) => format!("pipe {p}"),
         _ => "nothing named".into(),
     };
-    let kind = match i.iter {
-        IterKind::Ubuf => "ITER_UBUF",
-        IterKind::Iovec => "ITER_IOVEC",
-        IterKind::Kvec => "ITER_KVEC",
-        IterKind::Bvec => "ITER_BVEC",
-        IterKind::Xarray => "ITER_XARRAY",
-        IterKind::Folioq => "ITER_FOLIOQ",
-        IterKind::Pipe => "ITER_PIPE",
-    };
+    let kind = i.iter.name();
     format!(
         "an {kind} iterator over {s}{}",
         if i.dest { " (ITER_DEST)" } else { "" }
     )
+}
+
+/// An O_DIRECT read or write: pread/pwrite when waited for, else an
+/// io_uring submission left in flight.
+fn direct_c(op: &str, file: &str, range: &str, offset: u64, wait: bool) -> String {
+    if wait {
+        format!("p{op}({file}_direct, {range}, {offset}*4096); /* O_DIRECT */")
+    } else {
+        format!(
+            "io_uring_prep_{op}(sqe, {file}_direct, {range}, {offset}*4096); io_uring_submit(&ring); /* O_DIRECT, not waited for */"
+        )
+    }
 }
 
 fn times(count: u64) -> String {
@@ -488,17 +491,7 @@ pub fn words(a: &Action) -> Words {
                     ", and does not wait for it to finish"
                 }
             ),
-            if *wait {
-                format!(
-                    "pread({file}_direct, {}, {offset}*4096); /* O_DIRECT */",
-                    c_range(vma, *start, Some(*pages))
-                )
-            } else {
-                format!(
-                    "io_uring_prep_read(sqe, {file}_direct, {}, {offset}*4096); io_uring_submit(&ring); /* O_DIRECT, not waited for */",
-                    c_range(vma, *start, Some(*pages))
-                )
-            },
+            direct_c("read", file, &c_range(vma, *start, Some(*pages)), *offset, *wait),
         ),
         Action::DioWrite {
             proc,
@@ -520,17 +513,7 @@ pub fn words(a: &Action) -> Words {
                     ", and does not wait for it to finish"
                 }
             ),
-            if *wait {
-                format!(
-                    "pwrite({file}_direct, {}, {offset}*4096); /* O_DIRECT */",
-                    c_range(vma, *start, Some(*pages))
-                )
-            } else {
-                format!(
-                    "io_uring_prep_write(sqe, {file}_direct, {}, {offset}*4096); io_uring_submit(&ring); /* O_DIRECT, not waited for */",
-                    c_range(vma, *start, Some(*pages))
-                )
-            },
+            direct_c("write", file, &c_range(vma, *start, Some(*pages)), *offset, *wait),
         ),
         Action::KernelBio {
             kbuf,

@@ -47,6 +47,9 @@ pub struct ModelPage {
     pub data: Option<String>,
     /// The mapping is of a file (or shmem), not anonymous memory.
     pub file_backed: bool,
+    /// The folio's refcount and (a large folio's) pincount.
+    pub refcount: i64,
+    pub pincount: i64,
 }
 
 /// The model's page at `proc:vma[page]`; None when the process or the
@@ -82,6 +85,8 @@ pub fn model_page(w: &World, proc: &str, vma: &str, page: u64) -> Option<ModelPa
         mlocked: false,
         data: pinlab_model::access::peek(w, pid, vpn).map(|d| d.tag().to_string()),
         file_backed,
+        refcount: 0,
+        pincount: 0,
     };
     if let Some((id, index)) = pte.folio() {
         let f = w.folio(id);
@@ -97,6 +102,8 @@ pub fn model_page(w: &World, proc: &str, vma: &str, page: u64) -> Option<ModelPa
         m.writeback = f.flags.writeback;
         m.private = f.flags.private;
         m.mlocked = f.flags.mlocked;
+        m.refcount = f.refcount;
+        m.pincount = f.pincount;
     }
     Some(m)
 }
@@ -116,6 +123,30 @@ pub struct LivePage {
     /// The tag a load returns (read only when the page is present, so that
     /// looking does not fault anything in).
     pub data: Option<String>,
+    /// The folio's `_refcount` (its head page's), read through BPF once the
+    /// per-CPU LRU batches drained (crate::counts); None where BPF cannot run.
+    pub refcount: Option<i64>,
+    /// A large folio's `_pincount` (None for an order-0 folio, whose pins
+    /// are in its refcount, and where BPF cannot run).
+    pub pincount: Option<i64>,
+}
+
+/// `mm/gup.c`: a small folio's pins are counted in its refcount in units of
+/// GUP_PIN_COUNTING_BIAS (include/linux/mm.h).
+pub const GUP_PIN_COUNTING_BIAS: i64 = 1024;
+
+impl LivePage {
+    /// `include/linux/mm.h: folio_maybe_dma_pinned` on the counts read: a
+    /// large folio's exact pincount, else the refcount against the bias.
+    /// An order-1 folio has had a _pincount only since 6.6, so it is not
+    /// judged.
+    pub fn maybe_dma_pinned(&self) -> Option<bool> {
+        match self.order? {
+            0 => Some(self.refcount? >= GUP_PIN_COUNTING_BIAS),
+            1 => None,
+            _ => Some(self.pincount? > 0),
+        }
+    }
 }
 
 /// Everything observed live after one step.
@@ -140,6 +171,12 @@ pub struct LiveStep {
     /// The compared counters' change since the lesson began: what the
     /// model's counters (which start at zero) say.
     pub vmstat_since_start: BTreeMap<String, i64>,
+    /// Refcount and pincount before the step, by head PFN.
+    pub counts_before: HashMap<u64, (i64, Option<i64>)>,
+    /// MMF_HAS_PINNED of each live process, read through BPF.
+    pub has_pinned: BTreeMap<String, bool>,
+    /// Why refcounts cannot be read here (None: they are read).
+    pub counts_unavailable: Option<String>,
 }
 
 fn check(what: &str, subject: &str, model: impl ToString, live: impl ToString) -> Check {
@@ -183,6 +220,12 @@ pub fn page_checks(subject: &str, m: &ModelPage, l: &LivePage) -> Vec<Check> {
     if let Some(mc) = l.mapcount {
         out.push(check("mapcount", subject, m.mapcount, mc));
     }
+    if let Some(r) = l.refcount {
+        out.push(check("refcount", subject, m.refcount, r));
+    }
+    if let Some(p) = l.pincount {
+        out.push(check("pincount", subject, m.pincount, p));
+    }
     out.push(check(
         "mapped_once",
         subject,
@@ -223,12 +266,33 @@ pub fn expected_mapped_once(m: &ModelPage) -> bool {
     if m.pmd { m.head_mapcount == 1 } else { m.mapcount == 1 }
 }
 
-/// Whether each pair of present pages shares a folio, in the model (the
-/// same folio) and live (the same head PFN).
-pub fn same_folio_checks(pages: &[(String, &ModelPage, &LivePage)]) -> Vec<Check> {
+/// Whether pairs of present pages share a folio, in the model (the same
+/// folio) and live (the same head PFN). Every pair of the first `named`
+/// pages (the ones the lesson names); of the rest, each page with the page
+/// before it in its mapping (where a folio ends) and with the same page of
+/// every other process (what fork shared): linear, not every pair.
+pub fn same_folio_checks(pages: &[(String, &ModelPage, &LivePage)], named: usize) -> Vec<Check> {
+    let key = |a: &str| -> Option<(String, String, u64)> {
+        let (proc, rest) = a.split_once(':')?;
+        let (vma, idx) = rest.strip_suffix(']')?.split_once('[')?;
+        Some((proc.into(), vma.into(), idx.parse().ok()?))
+    };
+    let keys: Vec<Option<(String, String, u64)>> = pages.iter().map(|(a, _, _)| key(a)).collect();
+    let related = |i: usize, j: usize| {
+        if j < named {
+            return true;
+        }
+        let (Some((pi, vi, ni)), Some((pj, vj, nj))) = (&keys[i], &keys[j]) else {
+            return false;
+        };
+        vi == vj && ((pi == pj && ni + 1 == *nj) || (pi != pj && ni == nj))
+    };
     let mut out = Vec::new();
     for (i, (a, ma, la)) in pages.iter().enumerate() {
-        for (b, mb, lb) in &pages[i + 1..] {
+        for (j, (b, mb, lb)) in pages.iter().enumerate().skip(i + 1) {
+            if !related(i, j) {
+                continue;
+            }
             let (Some(fa), Some(fb), Some(ha), Some(hb)) = (ma.folio, mb.folio, la.head, lb.head) else {
                 continue;
             };
@@ -239,6 +303,18 @@ pub fn same_folio_checks(pages: &[(String, &ModelPage, &LivePage)]) -> Vec<Check
         }
     }
     out
+}
+
+/// MMF_HAS_PINNED of every live process the model also has.
+pub fn has_pinned_checks(after: &World, live: &LiveStep) -> Vec<Check> {
+    live.has_pinned
+        .iter()
+        .filter_map(|(proc, &l)| {
+            let pid = after.pid_of(proc).ok()?;
+            let p = after.proc(pid);
+            p.alive.then(|| check("has_pinned", proc, p.mm.has_pinned, l))
+        })
+        .collect()
 }
 
 /// Per-step deltas of the global counters.
@@ -281,10 +357,70 @@ pub fn live_value(what: What, subject: &Subject, live: &LiveStep) -> Result<Valu
     };
     let head = |a: &Address| -> Result<u64, String> { page(a)?.head.ok_or_else(|| format!("{a} is not present")) };
     match (what, subject) {
-        (What::Refcount | What::Pincount | What::MaybeDmaPinned | What::RefcountDelta | What::PincountDelta, _) => {
-            Err("refcount and pincount are not visible from userspace".into())
+        (What::Refcount | What::Pincount | What::MaybeDmaPinned | What::RefcountDelta | What::PincountDelta, _)
+        | (What::HasPinned, _)
+            if live.counts_unavailable.is_some() =>
+        {
+            Err(format!(
+                "refcounts, pincounts and mm->flags are read through BPF, which cannot run here: {}",
+                live.counts_unavailable.as_deref().unwrap_or_default()
+            ))
         }
-        (What::HasPinned, _) => Err("mm->flags (MMF_HAS_PINNED) is not visible from userspace".into()),
+        (What::Refcount, Subject::At(a)) => {
+            let p = page(a)?;
+            if flags(a)?.zero_page() {
+                return Err("the zero page's refcount is not counted per user".into());
+            }
+            p.refcount
+                .map(Value::Int)
+                .ok_or_else(|| format!("{a}'s refcount was not read"))
+        }
+        (What::Pincount, Subject::At(a)) => {
+            let p = page(a)?;
+            match p.order {
+                Some(0) => Err("an order-0 folio has no _pincount: its pins are in its refcount".into()),
+                _ => p
+                    .pincount
+                    .map(Value::Int)
+                    .ok_or_else(|| format!("{a}'s pincount was not read")),
+            }
+        }
+        (What::MaybeDmaPinned, Subject::At(a)) => {
+            let p = page(a)?;
+            if flags(a)?.zero_page() {
+                return Err("the zero page's refcount is not counted per user".into());
+            }
+            p.maybe_dma_pinned()
+                .map(Value::Bool)
+                .ok_or_else(|| format!("{a}: folio_maybe_dma_pinned of an order-1 folio depends on the release"))
+        }
+        (What::RefcountDelta | What::PincountDelta, Subject::At(a)) => {
+            if matches!(a, Address::Label(_)) {
+                return Err("a label's count before the step was not read".into());
+            }
+            let p = page(a)?;
+            let head = head(a)?;
+            let (rb, pb) = live
+                .counts_before
+                .get(&head)
+                .copied()
+                .ok_or_else(|| format!("{a}'s folio was not observed before the step"))?;
+            let now = if what == What::RefcountDelta {
+                p.refcount
+            } else {
+                p.pincount
+            };
+            let before = if what == What::RefcountDelta { Some(rb) } else { pb };
+            now.zip(before)
+                .map(|(n, b)| Value::Int(n - b))
+                .ok_or_else(|| format!("{a}'s count was not read"))
+        }
+        (What::HasPinned, Subject::At(Address::Process(p) | Address::Page { proc: p, .. })) => live
+            .has_pinned
+            .get(p)
+            .copied()
+            .map(Value::Bool)
+            .ok_or_else(|| format!("{p}'s mm->flags were not read")),
         (What::BioFlags | What::WillPin, _) => Err("bios and iterators are kernel-internal".into()),
         (What::Zone, _) => Err("no /proc file gives a page's zone".into()),
         (What::Lru, _) => Err(
@@ -396,6 +532,8 @@ mod tests {
             mlocked: false,
             data: Some("1".into()),
             file_backed: false,
+            refcount: 1,
+            pincount: 0,
         }
     }
 
@@ -412,6 +550,8 @@ mod tests {
             head: Some(pfn),
             order: Some(0),
             data: Some("1".into()),
+            refcount: None,
+            pincount: None,
         }
     }
 
@@ -476,18 +616,103 @@ mod tests {
     fn same_folio_compares_folio_ids_with_head_pfns() {
         let (m1, m2) = (anon_page(), anon_page());
         let (l1, l2) = (live_anon(100, 2, false), live_anon(100, 2, false));
-        let c = same_folio_checks(&[("p:mem[0]".into(), &m1, &l1), ("c:mem[0]".into(), &m2, &l2)]);
+        let c = same_folio_checks(&[("p:mem[0]".into(), &m1, &l1), ("c:mem[0]".into(), &m2, &l2)], 2);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].verdict, Verdict::Agree);
         // After COW the child has its own copy: a different PFN.
         let l3 = live_anon(200, 1, true);
-        let c = same_folio_checks(&[("p:mem[0]".into(), &m1, &l1), ("c:mem[0]".into(), &m2, &l3)]);
+        let c = same_folio_checks(&[("p:mem[0]".into(), &m1, &l1), ("c:mem[0]".into(), &m2, &l3)], 2);
+        assert_eq!(c[0].verdict, Verdict::Disagree);
+        // Beyond the named pages: neighbours and the same page elsewhere.
+        let m = anon_page();
+        let l = live_anon(100, 1, true);
+        let many: Vec<(String, &ModelPage, &LivePage)> = ["p:mem[0]", "p:mem[1]", "p:mem[2]", "c:mem[1]", "p:other[1]"]
+            .iter()
+            .map(|a| (a.to_string(), &m, &l))
+            .collect();
+        let subjects: Vec<String> = same_folio_checks(&many, 1).into_iter().map(|c| c.subject).collect();
+        assert_eq!(
+            subjects,
+            ["p:mem[0], p:mem[1]", "p:mem[1], p:mem[2]", "p:mem[1], c:mem[1]"]
+        );
         assert_eq!(c[0].verdict, Verdict::Disagree);
     }
 
     #[test]
-    fn refcounts_are_never_inferred() {
-        let live = LiveStep::default();
+    fn a_refcount_is_compared_where_bpf_read_it() {
+        // Two mappings after fork: refcount 2 on the kernel's side.
+        let mut m = anon_page();
+        m.mapcount = 2;
+        m.anon_exclusive = false;
+        let mut l = live_anon(100, 2, false);
+        l.refcount = Some(2);
+        m.refcount = 2;
+        let c = page_checks("p:mem[0]", &m, &l);
+        let r = c.iter().find(|c| c.what == "refcount").expect("a refcount check");
+        assert_eq!(r.verdict, Verdict::Agree);
+        // A model that forgot the child's reference disagrees.
+        m.refcount = 1;
+        let c = page_checks("p:mem[0]", &m, &l);
+        let r = c.iter().find(|c| c.what == "refcount").expect("a refcount check");
+        assert_eq!(
+            (r.model.as_str(), r.live.as_str(), &r.verdict),
+            ("1", "2", &Verdict::Disagree)
+        );
+        // Without BPF there is no live refcount and no check.
+        l.refcount = None;
+        assert!(!page_checks("p:mem[0]", &m, &l).iter().any(|c| c.what == "refcount"));
+    }
+
+    #[test]
+    fn maybe_dma_pinned_follows_the_kernel_rule_on_live_counts() {
+        let mut l = live_anon(100, 1, true);
+        l.refcount = Some(1025);
+        assert_eq!(l.maybe_dma_pinned(), Some(true));
+        l.refcount = Some(1023);
+        assert_eq!(l.maybe_dma_pinned(), Some(false));
+        l.order = Some(9);
+        l.pincount = Some(1);
+        assert_eq!(l.maybe_dma_pinned(), Some(true));
+        l.order = Some(1);
+        assert_eq!(l.maybe_dma_pinned(), None);
+    }
+
+    #[test]
+    fn expectations_read_the_live_counts() {
+        let a = Address::Page {
+            proc: "p".into(),
+            vma: "mem".into(),
+            page: 0,
+        };
+        let mut live = LiveStep::default();
+        let mut l = live_anon(100, 1, true);
+        l.refcount = Some(1025);
+        live.pages.insert(a.to_string(), l);
+        live.counts_before.insert(100, (1, None));
+        live.has_pinned.insert("p".into(), true);
+        let at = Subject::At(a.clone());
+        assert_eq!(live_value(What::Refcount, &at, &live), Ok(Value::Int(1025)));
+        assert_eq!(live_value(What::RefcountDelta, &at, &live), Ok(Value::Int(1024)));
+        assert_eq!(live_value(What::MaybeDmaPinned, &at, &live), Ok(Value::Bool(true)));
+        assert!(
+            live_value(What::Pincount, &at, &live).is_err(),
+            "order 0 has no _pincount"
+        );
+        assert_eq!(
+            live_value(What::HasPinned, &Subject::At(Address::Process("p".into())), &live),
+            Ok(Value::Bool(true))
+        );
+    }
+
+    #[test]
+    fn refcounts_are_never_inferred_without_bpf() {
+        let mut live = LiveStep {
+            counts_unavailable: Some("the kernel has no BTF".into()),
+            ..LiveStep::default()
+        };
+        let mut l = live_anon(100, 1, true);
+        l.refcount = Some(1);
+        live.pages.insert("p:mem[0]".into(), l);
         let a = Address::Page {
             proc: "p".into(),
             vma: "mem".into(),
@@ -498,8 +723,10 @@ mod tests {
             What::Pincount,
             What::RefcountDelta,
             What::MaybeDmaPinned,
+            What::HasPinned,
         ] {
-            assert!(live_value(w, &Subject::At(a.clone()), &live).is_err());
+            let e = live_value(w, &Subject::At(a.clone()), &live).unwrap_err();
+            assert!(e.contains("no BTF"), "{e}");
         }
     }
 

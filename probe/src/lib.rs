@@ -15,6 +15,8 @@ pub mod proto;
 pub mod report;
 
 #[cfg(target_os = "linux")]
+pub mod counts;
+#[cfg(target_os = "linux")]
 pub mod env;
 #[cfg(target_os = "linux")]
 mod live;

@@ -692,6 +692,11 @@ impl Live {
             .ok_or_else(|| format!("ring '{ring}' was not registered live"))
     }
 
+    /// A round trip to a worker: it makes system calls, nothing else.
+    pub fn ping(&mut self, proc: &str) -> bool {
+        matches!(self.call(proc, &Request::Ping), Ok(Reply::Done))
+    }
+
     /// The tag a present page holds, read by its process with a load.
     pub fn load(&mut self, proc: &str, addr: u64) -> Option<String> {
         match self.call(proc, &Request::Load { addr }) {
@@ -712,6 +717,8 @@ impl Live {
             head: Some(head),
             order,
             data: None,
+            refcount: None,
+            pincount: None,
         })
     }
 

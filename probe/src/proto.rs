@@ -42,6 +42,9 @@ pub enum Request {
         addr: u64,
         tags: Vec<String>,
     },
+    /// Nothing: a round trip, so that the worker makes a system call (the
+    /// BPF counts record a process's mm->flags at its system calls).
+    Ping,
     /// A CPU load of the tag at the start of the page.
     Load {
         addr: u64,

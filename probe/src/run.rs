@@ -1,6 +1,7 @@
 //! One lesson, twice: in the model and on the machine, step by step.
 
 use crate::compare::{self, LivePage, LiveStep, ModelPage};
+use crate::counts::KernelCounts;
 use crate::env::Machine;
 use crate::known::Known;
 use crate::live::{Live, Perf};
@@ -16,7 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Pages the probe observes per step, at most.
-const MAX_PAGES: usize = 48;
+const MAX_PAGES: usize = 128;
+/// Of each mapping, the first pages observed even where the lesson names
+/// none of them: the model predicts every page, not only the named ones.
+const PAGES_PER_MAPPING: u64 = 32;
 /// The live run refuses lessons that would map more than this.
 pub const MAX_LIVE_BYTES: u64 = 256 << 20;
 
@@ -38,9 +42,21 @@ pub struct Probe {
     /// Why the preset is only the nearest one, when it is.
     pub preset_note: Option<String>,
     opts: ProbeOptions,
+    /// Refcounts, pincounts and MMF_HAS_PINNED through BPF, or why not.
+    counts: Result<std::sync::Mutex<KernelCounts>, String>,
 }
 
-fn page_addresses(lesson: &Lesson) -> (Vec<String>, Vec<(String, u64)>) {
+/// "6.18.44-fc" -> (6, 18).
+fn major_minor(release: &str) -> (u32, u32) {
+    let mut it = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok());
+    (it.next().unwrap_or(0), it.next().unwrap_or(0))
+}
+
+/// The lesson's processes, and the pages to observe: the ones it names
+/// first (their count is the third value), then its mappings' first pages.
+fn page_addresses(lesson: &Lesson) -> (Vec<String>, Vec<(String, u64)>, usize) {
     let mut procs: Vec<String> = Vec::new();
     let mut pages: BTreeSet<(String, u64)> = BTreeSet::new();
     fn add(pages: &mut BTreeSet<(String, u64)>, a: &Address) {
@@ -72,7 +88,22 @@ fn page_addresses(lesson: &Lesson) -> (Vec<String>, Vec<(String, u64)>) {
             add(&mut pages, f);
         }
     }
-    (procs, pages.into_iter().collect())
+    // Every mapping's first pages after the named ones, so that the cap
+    // never drops a page the lesson names.
+    let mut all: Vec<(String, u64)> = pages.iter().cloned().collect();
+    let mut more: BTreeSet<(String, u64)> = BTreeSet::new();
+    for s in &lesson.steps {
+        if let pinlab_model::action::Action::Mmap { vma, args, .. } = &s.action {
+            for p in 0..args.pages.min(PAGES_PER_MAPPING) {
+                if !pages.contains(&(vma.clone(), p)) {
+                    more.insert((vma.clone(), p));
+                }
+            }
+        }
+    }
+    let named = all.len();
+    all.extend(more);
+    (procs, all, named)
 }
 
 /// Bytes the lesson maps in all (its mmaps), to refuse big ones.
@@ -114,12 +145,19 @@ impl Probe {
         let m = Preset::for_release(&machine.release)?;
         // Orphaned forked workers come back to us to be reaped.
         let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+        let counts = KernelCounts::open(major_minor(&machine.release)).map(std::sync::Mutex::new);
         Ok(Probe {
             preset: m.preset,
             preset_note: m.note,
             machine,
             opts,
+            counts,
         })
+    }
+
+    /// Why refcounts are not read, when they are not.
+    pub fn counts_unavailable(&self) -> Option<&str> {
+        self.counts.as_ref().err().map(String::as_str)
     }
 
     /// Probes a lesson. The vmstat counters are global: when the only
@@ -190,7 +228,7 @@ impl Probe {
         if let Some(why) = &stop_all {
             report.notes.push(why.clone());
         }
-        let (procs, pages) = page_addresses(lesson);
+        let (procs, pages, named) = page_addresses(lesson);
         let mut sim = Sim::with_whatif(self.preset, lesson.whatif);
         sim.set_checks(Checks::Incremental);
         if let Some(f) = self.opts.fault {
@@ -200,6 +238,15 @@ impl Probe {
         let mut live_labels: HashMap<String, u64> = HashMap::new();
         let vm_start = crate::observe::vmstat().unwrap_or_default();
         let mut last_mapcounts: HashMap<u64, u64> = HashMap::new();
+        let mut last_counts: HashMap<u64, (i64, Option<i64>)> = HashMap::new();
+        let mut counts = self
+            .counts
+            .as_ref()
+            .ok()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Err(why) = &self.counts {
+            report.notes.push(format!("refcounts are not read: {why}"));
+        }
         for (i, step) in lesson.steps.iter().enumerate() {
             let n = i + 1;
             if self.opts.interrupted.load(Ordering::Relaxed) {
@@ -309,7 +356,9 @@ impl Probe {
             // Observe.
             let mut obs = LiveStep {
                 mapcount_before: last_mapcounts.clone(),
+                counts_before: last_counts.clone(),
                 errno: live_res.as_ref().err().cloned(),
+                counts_unavailable: self.counts.as_ref().err().cloned(),
                 ..LiveStep::default()
             };
             let model_vm = |w: &World, k: &str| w.vmstat.get(k).unwrap_or(0) as i64;
@@ -342,18 +391,24 @@ impl Probe {
                 }
             }
             let mut observed: Vec<(String, ModelPage, LivePage)> = Vec::new();
-            'outer: for p in &procs {
-                for (vma, page) in &pages {
-                    if observed.len() >= MAX_PAGES {
-                        break 'outer;
-                    }
-                    let Some(m) = compare::model_page(&after, p, vma, *page) else {
-                        continue;
-                    };
-                    let Some(lp) = l.observe(p, vma, *page) else {
-                        continue;
-                    };
-                    observed.push((format!("{p}:{vma}[{page}]"), m, lp));
+            let mut named_observed = 0;
+            let (first, rest) = pages.split_at(named);
+            'outer: for (p, (vma, page)) in [first, rest]
+                .into_iter()
+                .flat_map(|part| procs.iter().flat_map(move |p| part.iter().map(move |vp| (p, vp))))
+            {
+                if observed.len() >= MAX_PAGES {
+                    break 'outer;
+                }
+                let Some(m) = compare::model_page(&after, p, vma, *page) else {
+                    continue;
+                };
+                let Some(lp) = l.observe(p, vma, *page) else {
+                    continue;
+                };
+                observed.push((format!("{p}:{vma}[{page}]"), m, lp));
+                if pages[..named].contains(&(vma.clone(), *page)) {
+                    named_observed = observed.len();
                 }
             }
             last_mapcounts = observed
@@ -393,6 +448,13 @@ impl Probe {
                     }
                     _ => {}
                 }
+            }
+            if let Some(k) = counts.as_mut() {
+                read_counts(k, l, &procs, &mut observed, &mut obs);
+                last_counts = observed
+                    .iter()
+                    .filter_map(|(_, _, lp)| Some((lp.head?, (lp.refcount?, lp.pincount))))
+                    .collect();
             }
             obs.pages = observed.iter().map(|(a, _, lp)| (a.clone(), lp.clone())).collect();
             // The step's own result, and the data it returned.
@@ -476,13 +538,21 @@ impl Probe {
                 ps.checks.push(c);
             }
             // The model's predictions for every page the lesson names.
+            // A folio's counts once per step, at the first of its pages.
+            let mut counted: BTreeSet<u64> = BTreeSet::new();
             for (a, m, lp) in &observed {
-                ps.checks.extend(compare::page_checks(a, m, lp));
+                let first = lp.head.is_none_or(|h| counted.insert(h));
+                ps.checks.extend(
+                    compare::page_checks(a, m, lp)
+                        .into_iter()
+                        .filter(|c| first || !matches!(c.what.as_str(), "refcount" | "pincount")),
+                );
             }
             let trio: Vec<(String, &ModelPage, &LivePage)> =
                 observed.iter().map(|(a, m, lp)| (a.clone(), m, lp)).collect();
-            ps.checks.extend(compare::same_folio_checks(&trio));
+            ps.checks.extend(compare::same_folio_checks(&trio, named_observed));
             ps.checks.extend(compare::vmstat_checks(&before, &after, &obs));
+            ps.checks.extend(compare::has_pinned_checks(&after, &obs));
             self.opts.known.apply(&lesson.id, &mut ps.checks);
             report.steps.push(ps);
             if diverged {
@@ -498,6 +568,57 @@ impl Probe {
         drop(live);
         report.recount();
         report
+    }
+}
+
+/// The kernel's counts for every observed page (and label), read after the
+/// per-CPU LRU batches drained, and each live process's MMF_HAS_PINNED.
+fn read_counts(
+    k: &mut KernelCounts,
+    l: &mut Live,
+    procs: &[String],
+    observed: &mut [(String, ModelPage, LivePage)],
+    obs: &mut LiveStep,
+) {
+    for p in procs {
+        if let Some(pid) = l.pid(p) {
+            // Every worker runs on the CPU whose batches `drain` empties
+            // (from the step after its spawn; a fork's child inherits it).
+            k.pin_to_cpu(pid);
+            k.watch(pid);
+            if k.has_pinned(pid).is_none() {
+                // Watched only now: let it make a system call.
+                l.ping(p);
+            }
+            if let Some(h) = k.has_pinned(pid) {
+                obs.has_pinned.insert(p.clone(), h);
+            }
+        }
+    }
+    k.drain();
+    let heads: Vec<u64> = observed
+        .iter()
+        .filter_map(|(_, _, lp)| lp.head)
+        .chain(obs.labels.values().filter_map(|lp| lp.head))
+        .collect::<BTreeSet<u64>>()
+        .into_iter()
+        .collect();
+    let c = k.read(&heads);
+    let fill = |lp: &mut LivePage| {
+        let Some(fc) = lp.head.and_then(|h| c.get(&h)) else {
+            return;
+        };
+        if lp.flags.is_some_and(|f| f.zero_page()) {
+            return;
+        }
+        lp.refcount = Some(fc.refcount);
+        lp.pincount = lp.order.filter(|&o| o > 0).map(|_| fc.folio_pincount);
+    };
+    for (_, _, lp) in observed.iter_mut() {
+        fill(lp);
+    }
+    for lp in obs.labels.values_mut() {
+        fill(lp);
     }
 }
 

@@ -260,6 +260,7 @@ impl Worker {
                 }
                 Ok(Reply::Done)
             }
+            Request::Ping => Ok(Reply::Done),
             Request::Load { addr } => {
                 if !accessible(addr, 1, false) {
                     return Err(efault("load"));

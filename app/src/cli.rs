@@ -255,6 +255,10 @@ pub enum Command {
         /// Break the model on purpose (fork-copies), to see the probe catch it.
         #[arg(long, hide = true)]
         inject_fault: Option<String>,
+        /// Run the probe inside a virtual machine booting this kernel image
+        /// (a bzImage such as /boot/vmlinuz-6.1.0-47-cloud-amd64; QEMU).
+        #[arg(long, value_name = "KERNEL_IMAGE")]
+        vm: Option<PathBuf>,
     },
     /// A probe worker (started by `pinlab probe`).
     #[command(hide = true)]
@@ -454,7 +458,14 @@ fn run_command(cli: Cli) -> ExitCode {
             known,
             step_timeout,
             inject_fault,
+            vm,
         }) => {
+            if let Some(image) = vm {
+                #[cfg(target_os = "linux")]
+                return crate::probe_vm::probe(&image, &lessons, (all, json, verbose), known.as_deref(), step_timeout);
+                #[cfg(not(target_os = "linux"))]
+                return invalid(format!("--vm {}: the probe runs on Linux only", image.display()));
+            }
             let fault = match inject_fault.as_deref().map(|f| Fault::parse(f).ok_or(f)) {
                 None => None,
                 Some(Ok(f)) => Some(f),

@@ -6,5 +6,7 @@ pub mod cli;
 pub mod gui;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod probe_cmd;
+#[cfg(target_os = "linux")]
+pub mod probe_vm;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod serve_cmd;

@@ -142,7 +142,7 @@ pub fn probe(
 
 /// One lesson: its transcript, or with --all one line and its disagreements.
 #[cfg(target_os = "linux")]
-fn print_lesson(r: &ProbeReport, all: bool, verbose: bool) {
+pub fn print_lesson(r: &ProbeReport, all: bool, verbose: bool) {
     if !all {
         out!("{}", pinlab_probe::transcript(r, verbose));
         return;
@@ -188,12 +188,24 @@ fn print_summary(probe: &pinlab_probe::Probe, totals: &Totals, live: &[(String, 
             out!("  {id}: model {model}, live {l}");
         }
     }
+    if let Some(why) = probe.counts_unavailable() {
+        out!("refcounts are not read: {why}");
+    }
     out!(
         "{} (model under {}, live Linux {})",
         totals.summary(),
         probe.preset.name(),
         probe.machine.release
     );
+}
+
+/// The note a report carries when BPF could not read the counts.
+pub fn counts_note(reports: &[ProbeReport]) -> Option<&str> {
+    reports
+        .iter()
+        .flat_map(|r| &r.notes)
+        .find(|n| n.starts_with("refcounts are not read"))
+        .map(String::as_str)
 }
 
 /// The preset the live run was compared with, and per case id the live

@@ -358,13 +358,24 @@ fn anon_reuse(ctx: &mut Ctx, pid: Pid, folio: FolioId, page: usize, pmd: bool) -
         // reuse_swap_page(): mapcount (+ swap count) <= 1; GUP refs are invisible.
         // For a THP, page_trans_huge_mapcount takes the largest mapcount of
         // any subpage (PMD mappings included).
+        // The swap PTEs still naming its slot count as users; a folio its
+        // only user may reuse leaves the swap cache (delete_from_swap_cache,
+        // unless under writeback, when reuse_swap_page keeps it there).
         ReuseRule::Mapcount => {
             let mapcount = if f.is_large() {
                 (0..f.nr_pages()).map(|i| f.page_mapcount(i)).max().unwrap_or(0)
             } else {
                 f.page_mapcount(page)
             };
-            mapcount <= 1 && !f.flags.swapcache
+            let swapcount = f
+                .swap_slot
+                .and_then(|s| ctx.w.swap.get(&s))
+                .map_or(0, |e| e.count as i32);
+            let reuse = mapcount + swapcount <= 1;
+            if reuse && f.flags.swapcache && !f.flags.writeback && !f.is_large() {
+                crate::swap::delete_from_swap_cache(ctx, folio);
+            }
+            reuse
         }
         // 09854ba94c6a: only the faulting mapping may hold a reference.
         ReuseRule::Refcount => f.refcount == 1,
@@ -631,9 +642,19 @@ fn do_swap_page(
         e.count -= 1;
         e.count
     };
-    if remaining == 0 {
-        // Simplification (docs/model.md): the slot is freed when its last swap
-        // PTE is gone, as should_try_to_free_swap does under swap pressure.
+    // mm/memory.c: do_swap_page -> should_try_to_free_swap (5.19 on; before,
+    // the same through reuse_swap_page on a write fault): the folio leaves
+    // the swap cache only when no swap PTE needs the slot and it is mlocked,
+    // or this is a write fault by its only user (refcount 2: the swap
+    // cache's and this mapping's); folio_free_swap refuses under writeback.
+    // After a read fault it stays in the swap cache with that cache's
+    // reference: pinlab probe found refcount 2 on Linux 6.1 in a VM, where
+    // the model (which dropped the cache whenever the last swap PTE went)
+    // said 1. Not modelled: mem_cgroup_swap_full (swap over half full).
+    let f = ctx.w.folio(folio);
+    let only_user = f.refcount == 2;
+    let locked = vma.flags.locked || f.flags.mlocked;
+    if remaining == 0 && !f.flags.writeback && (locked || (kind == FaultKind::Write && only_user)) {
         crate::swap::delete_from_swap_cache(ctx, folio);
     }
     let f = ctx.w.folio(folio);

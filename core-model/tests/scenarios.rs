@@ -334,7 +334,49 @@ fn swap_round_trip_keeps_data_and_exclusivity() {
         assert_eq!(t.w().vmstat.pswpout, 1);
         assert_eq!(t.read("p", "buf", 0), "A", "{p}");
         assert_eq!(t.ae("p", "buf", 0), p >= Preset::V5_19, "{p}: exclusive bit restored");
-        assert!(t.w().swap.is_empty(), "{p}: slot freed");
+        // A read fault leaves the folio in the swap cache, which keeps its
+        // reference (should_try_to_free_swap: only a write by the only
+        // user, or mlock, frees it); the live 6.1 kernel reads refcount 2.
+        let id = t.folio_id("p", "buf", 0);
+        assert!(t.w().folio(id).flags.swapcache, "{p}: still in the swap cache");
+        assert_eq!(t.w().folio(id).refcount, 2, "{p}");
+        assert_eq!(t.w().swap.len(), 1, "{p}: the slot is the cache's");
+        t.write("p", "buf", 0, "B");
+        if (Preset::V5_9..Preset::V5_18).contains(&p) {
+            // 09854ba94c6a (5.9) reuses only at refcount 1, and the swap
+            // cache's reference makes it 2: the page is copied, as
+            // 53a05ad9f21d (5.18) says when it frees the cache first.
+            assert_ne!(t.folio_id("p", "buf", 0), id, "{p}: copied");
+            assert!(t.w().folio(id).flags.swapcache, "{p}: the old folio stays cached");
+        } else {
+            // The only user's write frees the cache (reuse_swap_page before
+            // 5.9, folio_free_swap in do_wp_page from 5.18) and reuses it.
+            assert_eq!(t.folio_id("p", "buf", 0), id, "{p}: reused, not copied");
+            assert_eq!(t.w().folio(id).refcount, 1, "{p}");
+            assert!(t.w().swap.is_empty(), "{p}: slot freed");
+        }
+    }
+}
+
+#[test]
+fn a_write_fault_swapping_in_frees_the_swap_cache_at_once() {
+    for p in Preset::ALL {
+        let mut t = T::new(p);
+        t.spawn("p");
+        t.anon("p", "buf", 1);
+        t.write("p", "buf", 0, "A");
+        t.ok(Action::Madvise {
+            proc: "p".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: None,
+            advice: Advice::Pageout,
+        });
+        t.write("p", "buf", 0, "B");
+        let id = t.folio_id("p", "buf", 0);
+        assert!(!t.w().folio(id).flags.swapcache, "{p}");
+        assert_eq!(t.w().folio(id).refcount, 1, "{p}");
+        assert!(t.w().swap.is_empty(), "{p}");
     }
 }
 

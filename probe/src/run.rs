@@ -553,7 +553,7 @@ impl Probe {
             ps.checks.extend(compare::same_folio_checks(&trio, named_observed));
             ps.checks.extend(compare::vmstat_checks(&before, &after, &obs));
             ps.checks.extend(compare::has_pinned_checks(&after, &obs));
-            self.opts.known.apply(&lesson.id, &mut ps.checks);
+            self.opts.known.apply(&lesson.id, &self.machine.release, &mut ps.checks);
             report.steps.push(ps);
             if diverged {
                 stopped = Some(format!("the live run diverged from the model at step {n}"));

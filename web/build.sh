@@ -35,6 +35,7 @@ sed "s/__BUILD__/$BUILD/g" web/www/main.js > "$OUT/main-$BUILD.js"
 FILES="[\"./\", \"./index.html\", \"./main-$BUILD.js\", \"./pkg/pinlab-$BUILD.js\", \"./pkg/pinlab-${BUILD}_bg.wasm\"]"
 sed -e "s/__BUILD__/$BUILD/g" -e "s|__FILES__|$FILES|" web/www/sw.js > "$OUT/sw.js"
 cp web/www/embed.html "$OUT/embed.html"
+cp web/www/embed.js "$OUT/embed.js"
 RAW=$(stat -c %s "$OUT/pkg/pinlab-${BUILD}_bg.wasm")
 GZ=$(gzip -9 -c "$OUT/pkg/pinlab-${BUILD}_bg.wasm" | wc -c)
 echo "built $OUT (build $BUILD): wasm $RAW bytes raw, $GZ bytes gzip -9"

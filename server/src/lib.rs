@@ -131,18 +131,56 @@ fn entropy() -> [u8; 32] {
     e
 }
 
+/// What a page served here may run and reach: scripts and WebAssembly from
+/// this server only (no inline script, so a lesson's text that reaches a
+/// page as HTML cannot run), connections back to this server (the live
+/// class's socket), no plugins, no `<base>` and no form posts. Inline
+/// styles stay allowed (the loading screen's). Framing by other sites is
+/// allowed: embedding pinlab in a course page is a feature (embed.html).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'none'";
+
 /// The router: the site (if any), the live-class socket and its status.
 pub fn router(site: Option<PathBuf>) -> Router {
+    use axum::http::{HeaderValue, header};
     let shared = Shared::new();
     spawn_sweeper(shared.clone());
     let app = Router::new()
         .route(LIVE_PATH, get(upgrade))
         .route("/live/status", get(status))
         .with_state(shared);
-    match site {
+    let app = match site {
         Some(dir) => app.fallback_service(tower_http::services::ServeDir::new(dir)),
         None => app.fallback(get(no_site)),
-    }
+    };
+    app.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    ))
+    .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+}
+
+/// A browser says which page opened a socket (`Origin`); only pages served
+/// by this same host may join a room, so a hostile page elsewhere cannot
+/// use a student's browser to flood or spy on one. Clients that are not
+/// browsers send no Origin and are let through (the room's own limits
+/// apply to them).
+pub fn origin_allowed(origin: Option<&str>, host: Option<&str>) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let Some(host) = host else {
+        return false;
+    };
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or("");
+    !origin_host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
 /// Serves on `listener` until the process ends.
@@ -170,9 +208,18 @@ async fn status(State(s): State<Arc<Shared>>) -> impl IntoResponse {
 
 async fn upgrade(
     ws: WebSocketUpgrade,
+    headers: axum::http::HeaderMap,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     State(s): State<Arc<Shared>>,
 ) -> Response {
+    let text = |h| headers.get(h).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+    if !origin_allowed(text(axum::http::header::ORIGIN), text(axum::http::header::HOST)) {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "a live class joins only from a page this server served",
+        )
+            .into_response();
+    }
     // The socket's own limit is the lecturer's; the hub refuses a student's
     // message over the student limit with a reason.
     // Small buffers: tungstenite's default read buffer is 128 KiB a

@@ -342,3 +342,55 @@ async fn a_lecturer_who_reads_nothing_while_the_room_answers_keeps_the_room() {
     .await;
     assert_eq!(t.counts, vec![(1, 100), (2, 100), (3, 100)]);
 }
+
+#[test]
+fn only_pages_of_this_host_open_a_socket() {
+    use pinlab_server::origin_allowed;
+    assert!(origin_allowed(Some("http://10.0.0.5:8080"), Some("10.0.0.5:8080")));
+    assert!(origin_allowed(Some("https://Lab.Example.org"), Some("lab.example.org")));
+    assert!(
+        origin_allowed(None, Some("10.0.0.5:8080")),
+        "not a browser: the room's limits apply"
+    );
+    assert!(!origin_allowed(Some("http://evil.example"), Some("10.0.0.5:8080")));
+    assert!(
+        !origin_allowed(Some("http://10.0.0.5:8081"), Some("10.0.0.5:8080")),
+        "another port is another site"
+    );
+    assert!(
+        !origin_allowed(Some("null"), Some("10.0.0.5:8080")),
+        "a sandboxed or file page"
+    );
+    assert!(!origin_allowed(Some("http://10.0.0.5:8080"), None));
+}
+
+#[tokio::test]
+async fn a_page_of_another_site_cannot_open_a_socket_and_every_page_carries_a_csp() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<title>pinlab site</title>").unwrap();
+    let addr = start(Some(dir.path().to_path_buf())).await;
+    let mut req = format!("ws://{addr}/live").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Origin", "http://evil.example".parse().unwrap());
+    let refused = connect_async(req).await;
+    assert!(refused.is_err(), "a foreign page's socket must be refused");
+    let mut req = format!("ws://{addr}/live").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Origin", format!("http://{addr}").parse().unwrap());
+    assert!(connect_async(req).await.is_ok(), "the server's own page joins");
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = String::new();
+    tcp.read_to_string(&mut body).await.unwrap();
+    let csp = body
+        .lines()
+        .find_map(|l| l.strip_prefix("content-security-policy: "))
+        .expect("a Content-Security-Policy header");
+    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{csp}");
+    let script = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
+    assert!(!script.contains("unsafe-inline"), "no inline script may run: {csp}");
+    assert!(body.to_ascii_lowercase().contains("x-content-type-options: nosniff"));
+}

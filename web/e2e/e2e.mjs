@@ -64,6 +64,10 @@ async function waitForServer() {
 async function openApp(page, url) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  // pinlab serve sends a Content-Security-Policy: anything it blocks is a bug.
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) errors.push(m.text());
+  });
   await page.goto(url);
   await page.waitForSelector("body[data-app-started]", { timeout: 30000 });
   assert.equal(await page.evaluate(() => document.body.dataset.appFailed), undefined, "the page shows a failure");
@@ -78,7 +82,9 @@ try {
   const page = await context.newPage();
   let firstFrame;
 
-  await test("the app starts and offers window.pinlab", async () => {
+  await test("the app starts and offers window.pinlab, under the server's CSP", async () => {
+    const csp = (await fetch(base)).headers.get("content-security-policy") || "";
+    assert.ok(/script-src 'self' 'wasm-unsafe-eval'/.test(csp), `no CSP: '${csp}'`);
     const errors = await openApp(page, base);
     firstFrame = Number(await page.evaluate(() => document.body.dataset.firstFrameMs));
     const lessons = await page.evaluate(() => window.pinlab.lessons());

@@ -8,6 +8,8 @@ import init, { WebHandle } from "./pkg/pinlab-__BUILD__.js";
 const BUILD = "__BUILD__";
 const WASM_URL = "./pkg/pinlab-__BUILD___bg.wasm";
 const $ = (id) => document.getElementById(id);
+// No inline handlers: the server's Content-Security-Policy forbids them.
+$("reload_button").addEventListener("click", () => location.reload());
 
 function fail(title, text, detail) {
   $("loading").hidden = true;

@@ -118,7 +118,13 @@ pub fn window_size(s: &str) -> Result<[f32; 2], String> {
 pub enum Command {
     /// Open the desktop app on a lesson (built-in id or file), at a step.
     Open {
-        lesson: String,
+        /// A built-in lesson id or a lesson file (not needed with --lecture).
+        #[arg(required_unless_present = "lecture")]
+        lesson: Option<String>,
+        /// Walk a lecture's stops with Page Down: a shipped one
+        /// (50-minutes, 2x90-minutes) or a lecture file (docs/course.md).
+        #[arg(long, value_name = "LECTURE", conflicts_with_all = ["step", "kernel"])]
+        lecture: Option<String>,
         #[arg(long, default_value_t = 0)]
         step: usize,
         #[arg(long)]
@@ -149,8 +155,13 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         server: String,
     },
-    /// List the built-in lessons (id and title).
-    Lessons,
+    /// The course: every built-in lesson, numbered and grouped, with its
+    /// minutes and prerequisites, and the shipped lectures.
+    Lessons {
+        /// As docs/course.md (the course and every lecture's stops).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// List every action a lesson step can do, with its arguments (the action catalogue).
     Actions {
         /// As JSON.
@@ -346,6 +357,68 @@ fn invalid(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 /// A built-in id, or a lesson file.
+/// `pinlab lessons`: the course by part, then the lectures that ship.
+fn lessons(markdown: bool) -> ExitCode {
+    let course = match pinlab_lessons::course::builtin() {
+        Ok(c) => c,
+        Err(e) => return invalid(e),
+    };
+    if markdown {
+        out!("{}", pinlab_lessons::course::markdown(&course).trim_end());
+        return ExitCode::SUCCESS;
+    }
+    for (i, part) in course.parts.iter().enumerate() {
+        out!("{} {}", i + 1, part.title);
+        for e in &part.lessons {
+            let after = if e.after.is_empty() {
+                String::new()
+            } else {
+                format!("  (after {})", e.after.join(", "))
+            };
+            out!(
+                "  {:<5} {:<18} {:>3} min  {}{after}",
+                e.number,
+                e.id,
+                e.minutes,
+                e.title
+            );
+        }
+    }
+    out!(
+        "{} lessons, {} minutes in class.",
+        course.entries().count(),
+        course.minutes()
+    );
+    out!("Lectures (pinlab open --lecture NAME):");
+    for (f, _) in pinlab_lessons::lecture::BUILTIN {
+        if let Some(Ok(l)) = pinlab_lessons::lecture::builtin(f) {
+            out!(
+                "  {:<13} {} ({} stops, {} min)",
+                f.trim_end_matches(".toml"),
+                l.title,
+                l.stops.len(),
+                l.minutes()
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// A lecture by shipped name or file path.
+pub fn find_lecture(arg: &str) -> Result<pinlab_lessons::lecture::Lecture, String> {
+    if let Some(l) = pinlab_lessons::lecture::builtin(arg) {
+        return l.map_err(|e| e.to_string());
+    }
+    let path = Path::new(arg);
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("{arg}: {e} (shipped lectures: 50-minutes, 2x90-minutes)"))?;
+    if !meta.is_file() || meta.len() > MAX_LESSON_BYTES {
+        return Err(format!("{arg}: not a regular file of at most {MAX_LESSON_BYTES} bytes"));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{arg}: {e}"))?;
+    pinlab_lessons::lecture::parse(arg, &text).map_err(|e| e.to_string())
+}
+
 pub fn find_lesson(arg: &str) -> Result<Lesson, String> {
     let looks_like_path = arg.ends_with(".toml") || arg.contains('/') || Path::new(arg).exists();
     if !looks_like_path {
@@ -427,15 +500,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
 fn run_command(cli: Cli) -> ExitCode {
     match cli.command {
         None | Some(Command::Open { .. }) => invalid("the desktop app is started by the binary's main"),
-        Some(Command::Lessons) => {
-            for l in builtin::all() {
-                match l {
-                    Ok(l) => out!("{:<28} {}", l.id, l.title),
-                    Err(e) => out!("(broken) {e}"),
-                }
-            }
-            ExitCode::SUCCESS
-        }
+        Some(Command::Lessons { markdown }) => lessons(markdown),
         Some(Command::Run {
             lesson,
             kernel,

@@ -2,7 +2,7 @@
 //! CLI subcommands.
 
 use clap::Parser;
-use pinlab::cli::{Cli, Command, EXIT_INVALID, find_lesson, kernel_arg, main_with};
+use pinlab::cli::{Cli, Command, EXIT_INVALID, find_lecture, find_lesson, kernel_arg, main_with};
 use pinlab::gui::{PinlabApp, Source, session::Nav};
 use pinlab_lessons::model::Preset;
 use std::process::ExitCode;
@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         None => run_gui(None),
         Some(Command::Open {
             lesson,
+            lecture,
             step,
             kernel,
             compare,
@@ -24,6 +25,19 @@ fn main() -> ExitCode {
             join,
             server,
         }) => {
+            let lecture = match lecture.as_deref().map(find_lecture).transpose() {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("pinlab: {e}");
+                    return ExitCode::from(EXIT_INVALID);
+                }
+            };
+            // With a lecture, its first stop's lesson (the lecture opens it).
+            let lesson = match (&lecture, lesson) {
+                (Some(l), _) => l.stops[0].lesson.id.clone(),
+                (None, Some(lesson)) => lesson,
+                (None, None) => unreachable!("clap requires a lesson without --lecture"),
+            };
             let l = match find_lesson(&lesson) {
                 Ok(l) => l,
                 Err(e) => {
@@ -45,6 +59,7 @@ fn main() -> ExitCode {
             };
             run_gui(Some(Start {
                 lesson: l,
+                lecture,
                 source,
                 step,
                 preset,
@@ -64,6 +79,8 @@ fn main() -> ExitCode {
 /// How `pinlab open` starts the app.
 struct Start {
     lesson: pinlab_lessons::Lesson,
+    /// Walk this lecture from its first stop (Page Down across lessons).
+    lecture: Option<pinlab_lessons::lecture::Lecture>,
     source: Source,
     step: usize,
     preset: Option<Preset>,
@@ -101,6 +118,9 @@ fn run_gui(start: Option<Start>) -> ExitCode {
                 app.set_quiz(s.quiz);
                 app.set_compare(s.compare);
                 app.nav(Nav::Step(s.step));
+                if let Some(l) = s.lecture {
+                    app.open_lecture(l);
+                }
                 if s.present {
                     app.set_presenter(&cc.egui_ctx, true);
                 }

@@ -355,3 +355,75 @@ fn every_question_is_asked_before_its_step_runs_and_r_reveals_it() {
     }
     assert!(asked > 150, "{asked} questions asked");
 }
+
+/// A lecture walks its stops with Page Down across lessons and kernels,
+/// asking every question of a stop before its step, and Page Up walks back.
+#[test]
+fn page_down_walks_a_lecture_across_lessons_and_page_up_walks_back() {
+    let lecture = pinlab_lessons::lecture::builtin("50-minutes").unwrap().unwrap();
+    let stops = lecture.stops.clone();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .build_ui_state(|ui, app: &mut PinlabApp| app.ui_root(ui), PinlabApp::default());
+    h.state_mut().open_lecture(lecture);
+    h.run();
+    let mut visited = Vec::new();
+    let mut asked = 0;
+    for _ in 0..400 {
+        let s = h.state();
+        let at = (
+            s.lecture().unwrap().stop,
+            s.session().lesson.id.clone(),
+            s.session().preset,
+            s.session().step(),
+        );
+        if visited.last().map(|v: &(usize, String, Preset, usize)| v.0) != Some(at.0) {
+            // A stop opens at the state before its first step, under its kernel.
+            let stop = &stops[at.0];
+            assert_eq!(
+                (at.1.as_str(), at.2, at.3),
+                (stop.lesson.id.as_str(), stop.kernel, stop.from - 1),
+                "stop {}",
+                at.0
+            );
+            visited.push(at.clone());
+        }
+        if s.quiz().asking.is_some() {
+            asked += 1;
+        }
+        let last = at.0 + 1 == stops.len() && at.3 == stops[at.0].to && s.quiz().asking.is_none();
+        if last {
+            break;
+        }
+        h.key_press(egui::Key::PageDown);
+        h.run();
+    }
+    assert_eq!(visited.len(), stops.len(), "every stop was opened in order");
+    let questions: usize = stops
+        .iter()
+        .map(|s| {
+            s.lesson.steps[s.from - 1..s.to]
+                .iter()
+                .filter(|st| st.question.is_some())
+                .count()
+        })
+        .sum();
+    assert_eq!(asked, questions, "each question of each stop was asked before its step");
+    // Page Up from the start of the last stop goes back to the end of the one before.
+    let last = stops.len() - 1;
+    for _ in 0..40 {
+        if h.state().session().step() + 1 == stops[last].from {
+            break;
+        }
+        h.key_press(egui::Key::PageUp);
+        h.run();
+    }
+    h.key_press(egui::Key::PageUp);
+    h.run();
+    let s = h.state();
+    assert_eq!(s.lecture().unwrap().stop, last - 1);
+    assert_eq!(s.session().lesson.id, stops[last - 1].lesson.id);
+    assert_eq!(s.session().step(), stops[last - 1].to);
+    // The bar names the stop and its note is on screen.
+    h.get_by_label_contains(&format!("stop {} of {}", last, stops.len()));
+}

@@ -69,10 +69,47 @@ fn help_exits_zero() {
 }
 
 #[test]
-fn lessons_lists_the_curriculum() {
+fn lessons_lists_the_course_numbered_and_grouped_with_the_lectures() {
     let o = pinlab(&["lessons"]);
     assert!(o.status.success());
-    assert!(stdout(&o).contains("folio-life"));
+    let out = stdout(&o);
+    assert!(out.starts_with("1 Foundations"), "{out}");
+    assert!(out.contains("  1.1   folio-life"), "{out}");
+    assert!(out.contains("(after fork-cow, ref-extraction)"), "{out}");
+    assert!(out.contains("50-minutes"), "{out}");
+    // Every built-in lesson has a number.
+    for l in pinlab_lessons::builtin::all().into_iter().flatten() {
+        assert!(
+            out.contains(&format!(" {:<18}", l.id)),
+            "{} has no place in the course",
+            l.id
+        );
+    }
+}
+
+#[test]
+fn a_bad_lecture_is_refused_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("l.toml");
+    std::fs::write(
+        &f,
+        "title = \"t\"\n[[stop]]\nlesson = \"fork-cow\"\nfrom = 2\nto = 1\nminutes = 3\n",
+    )
+    .unwrap();
+    let o = pinlab(&["open", "--lecture", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("l.toml:2:1: steps 2-1 do not fit 'fork-cow'"),
+        "{}",
+        stderr(&o)
+    );
+    let o = pinlab(&["open", "--lecture", "no-such-lecture"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("shipped lectures: 50-minutes, 2x90-minutes"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

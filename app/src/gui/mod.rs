@@ -6,6 +6,7 @@ pub mod canvas;
 pub mod class;
 pub mod exercises_view;
 pub mod export;
+pub mod lecture_walk;
 pub mod links;
 #[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
 pub mod live_view;
@@ -132,6 +133,8 @@ pub struct PinlabApp {
     show_help: bool,
     /// Presenter commands from buttons outside the presenter's own bar.
     presenter_cmds: Vec<presenter::PresenterCommand>,
+    /// The lecture being walked, if one was opened (lecture_walk.rs).
+    lecture: Option<lecture_walk::LectureWalk>,
     show_transcript: bool,
     /// The "Open a lesson file" box (desktop only: the web build has no files).
     #[cfg(not(target_arch = "wasm32"))]
@@ -189,6 +192,7 @@ impl Default for PinlabApp {
             presenter: presenter::Presenter::default(),
             show_help: false,
             presenter_cmds: Vec::new(),
+            lecture: None,
             show_transcript: false,
             #[cfg(not(target_arch = "wasm32"))]
             open_path: String::new(),
@@ -460,7 +464,16 @@ impl PinlabApp {
     pub fn nav(&mut self, n: Nav) {
         // A student who moves on their own stops following the lecturer.
         self.class.unfollow();
+        if self.lecture_nav(n) {
+            return;
+        }
         let n = self.quiz.gate(&self.session, n);
+        self.go(n);
+    }
+
+    /// Moves without asking: where a lecture opens a stop (the state before
+    /// its first step, or the end of its last when walking back).
+    fn go(&mut self, n: Nav) {
         self.session.nav(n);
         self.sync_compare();
         let k = self.session.step();
@@ -600,6 +613,9 @@ impl PinlabApp {
         self.keys(&ctx);
         self.tick(&ctx);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
+        if self.lecture.is_some() {
+            egui::Panel::top("lecture").show(ui, |ui| self.lecture_bar(ui));
+        }
         // Presenter commands from its keys and the Present button, in one place.
         let cmds = std::mem::take(&mut self.presenter_cmds);
         self.apply_presenter(&ctx, cmds);
@@ -929,13 +945,33 @@ impl PinlabApp {
         let r = egui::ComboBox::from_id_salt("lesson")
             .selected_text(current)
             .width(260.0)
+            .height(640.0)
             .show_ui(ui, |ui| {
-                for l in builtin::all().into_iter().flatten() {
-                    if ui
-                        .selectable_label(self.source == Source::Builtin(l.id.clone()), &l.title)
-                        .clicked()
-                    {
-                        pick = Some(l.id.clone());
+                // The course's order, parts and numbers (assets/course.toml).
+                match pinlab_lessons::course::builtin() {
+                    Ok(course) => {
+                        for part in &course.parts {
+                            ui.label(egui::RichText::new(&part.title).strong());
+                            for e in &part.lessons {
+                                let text = format!("{} {} · {} min", e.number, e.title, e.minutes);
+                                if ui
+                                    .selectable_label(self.source == Source::Builtin(e.id.clone()), text)
+                                    .clicked()
+                                {
+                                    pick = Some(e.id.clone());
+                                }
+                            }
+                        }
+                    }
+                    Err(_) => {
+                        for l in builtin::all().into_iter().flatten() {
+                            if ui
+                                .selectable_label(self.source == Source::Builtin(l.id.clone()), &l.title)
+                                .clicked()
+                            {
+                                pick = Some(l.id.clone());
+                            }
+                        }
                     }
                 }
             });

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// How a kernel buffer is described to the block layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum KernelIter {
     Bvec,
     Kvec,

@@ -6,8 +6,9 @@ use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 
 /// Filesystem kind: decides dirty tracking and long-term pin rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum FsKind {
     Ext4,
     Xfs,

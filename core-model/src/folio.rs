@@ -26,8 +26,9 @@ pub enum FolioKind {
 
 /// Where a folio was allocated, as far as long-term pinning cares
 /// (include/linux/mm.h: folio_is_longterm_pinnable).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Zone {
     Normal,
     /// ZONE_MOVABLE: long-term pins migrate it away from 5.14

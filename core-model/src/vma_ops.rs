@@ -38,8 +38,12 @@ pub struct MmapArgs {
     pub populate: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The advice a lesson may give. The catalogue's value list and the probe's
+/// system call come from this enum (strum's VariantNames with serde's
+/// spelling; an exhaustive `match` in probe/src/worker.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Advice {
     Dontfork,
     Dofork,

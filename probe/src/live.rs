@@ -467,11 +467,14 @@ impl Live {
                     }
                 }
                 let (addr, pages) = self.range(proc, vma, *start, *pages)?;
-                let advice = serde_json::to_value(advice)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                self.reply(proc, Request::Madvise { addr, pages, advice })
+                self.reply(
+                    proc,
+                    Request::Madvise {
+                        addr,
+                        pages,
+                        advice: *advice,
+                    },
+                )
             }
             A::Mlock {
                 proc,

@@ -31,7 +31,9 @@ pub enum Request {
     Madvise {
         addr: u64,
         pages: u64,
-        advice: String,
+        /// The model's own type: the worker maps every value with an
+        /// exhaustive `match`, so a new advice cannot reach it unmapped.
+        advice: pinlab_model::vma_ops::Advice,
     },
     Mlock {
         addr: u64,

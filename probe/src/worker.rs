@@ -221,22 +221,17 @@ impl Worker {
                 Ok(Reply::Done)
             }
             Request::Madvise { addr, pages, advice } => {
-                let a = match advice.as_str() {
-                    "DONTFORK" => libc::MADV_DONTFORK,
-                    "DOFORK" => libc::MADV_DOFORK,
-                    "HUGEPAGE" => libc::MADV_HUGEPAGE,
-                    "NOHUGEPAGE" => libc::MADV_NOHUGEPAGE,
-                    "DONTNEED" => libc::MADV_DONTNEED,
-                    "PAGEOUT" => libc::MADV_PAGEOUT,
-                    "COLLAPSE" => libc::MADV_COLLAPSE,
-                    other => {
-                        return Err(Reply::Failed {
-                            call: format!("madvise {other}"),
-                            errno: "EINVAL".into(),
-                        });
-                    }
+                use pinlab_model::vma_ops::Advice;
+                let a = match advice {
+                    Advice::Dontfork => libc::MADV_DONTFORK,
+                    Advice::Dofork => libc::MADV_DOFORK,
+                    Advice::Hugepage => libc::MADV_HUGEPAGE,
+                    Advice::Nohugepage => libc::MADV_NOHUGEPAGE,
+                    Advice::Dontneed => libc::MADV_DONTNEED,
+                    Advice::Pageout => libc::MADV_PAGEOUT,
+                    Advice::Collapse => libc::MADV_COLLAPSE,
                 };
-                check(&format!("madvise {advice}"), unsafe {
+                check(&format!("madvise {advice:?}"), unsafe {
                     libc::madvise(addr as *mut c_void, (pages * PAGE) as usize, a)
                 })?;
                 Ok(Reply::Done)

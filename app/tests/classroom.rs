@@ -30,7 +30,8 @@ fn has_label_starting(h: &Harness<'_, PinlabApp>, prefix: &str) -> bool {
 #[test]
 fn quiz_stops_before_each_question_and_keeps_score() {
     let mut h = harness();
-    h.state_mut().open_builtin("ref-extraction");
+    // Its first question asks for a number, its second offers choices.
+    h.state_mut().open_builtin("false-positive");
     h.state_mut().set_kernel(Preset::V6_12);
     h.run();
     h.get_by_label("Quiz").click();
@@ -59,19 +60,13 @@ fn quiz_stops_before_each_question_and_keeps_score() {
     h.run();
     let k2 = h.state().quiz().asking.expect("the next question");
     assert!(k2 > k);
-    let right2 = h.state().session().report.steps[k2 - 1]
-        .question
-        .as_ref()
-        .unwrap()
-        .answer_value
-        .unwrap();
-    h.get_by_label("Your answer").focus();
+    let q2 = h.state().session().report.steps[k2 - 1].question.clone().unwrap();
+    let right2 = q2.answer_value.unwrap();
+    let wrong2 = if right2 == 1 { 2 } else { 1 };
+    h.get_by_label(&format!("{wrong2}. {}", q2.choices[wrong2 as usize - 1]))
+        .click();
     h.run();
-    h.get_by_label("Your answer").type_text(&(right2 + 1000).to_string());
-    h.run();
-    h.get_by_label("Answer").click();
-    h.run();
-    h.get_by_label(&format!("Your answer {} is wrong.", right2 + 1000));
+    h.get_by_label(&format!("Your answer {wrong2} is wrong."));
     h.get_by_label("Quiz score: 1 right of 2 answered (5 questions)");
 }
 

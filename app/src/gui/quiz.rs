@@ -530,7 +530,8 @@ mod component_tests {
     /// sends nothing.
     #[test]
     fn a_number_is_typed_and_sent() {
-        let mut h = harness("ref-extraction");
+        // false-positive's first question asks for a number.
+        let mut h = harness("false-positive");
         h.run();
         let k = h.state().quiz.asking.expect("a question is waiting");
         assert!(

@@ -206,6 +206,29 @@ try {
     await p2.close();
   });
 
+  await test("a lecture link walks its stops across lessons, and the address follows", async () => {
+    const p3 = await context.newPage();
+    await openApp(p3, `${base}#lecture=50-minutes`);
+    await p3.waitForFunction(() => window.pinlab.position().lecture === "50-minutes");
+    let pos = await p3.evaluate(() => window.pinlab.position());
+    assert.deepEqual([pos.lesson, pos.stop, pos.step], ["folio-life", 1, 0]);
+    // Stop 1 is folio-life steps 1-4; one step more opens stop 2.
+    pos = await p3.evaluate(() => {
+      window.pinlab.step(5);
+      return window.pinlab.position();
+    });
+    assert.deepEqual([pos.lesson, pos.stop, pos.step, pos.kernel], ["ref-extraction", 2, 0, "6.12"]);
+    await p3.waitForFunction(() => location.hash.includes("lecture=50-minutes") && location.hash.includes("stop=2"));
+    await p3.close();
+    // A link to a later stop opens it directly.
+    const p4 = await context.newPage();
+    await openApp(p4, `${base}#lecture=50-minutes&stop=5`);
+    await p4.waitForFunction(() => window.pinlab.position().stop === 5);
+    pos = await p4.evaluate(() => window.pinlab.position());
+    assert.deepEqual([pos.lesson, pos.kernel, pos.step], ["fork-cow", "5.7", 5]);
+    await p4.close();
+  });
+
   await test("actions: the catalogue in the page is the command line's", async () => {
     const native = process.env.PINLAB_BIN || `${root}/target/debug/pinlab`;
     const { execFileSync } = await import("node:child_process");

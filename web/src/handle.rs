@@ -96,6 +96,13 @@ impl WebHandle {
             .map_err(err)
     }
 
+    /// Walks a shipped lecture (by name) or a lecture file's text from stop
+    /// `stop` (1-based); throws the loader's error.
+    pub fn open_lecture(&self, name_or_toml: &str, stop: usize) -> Result<(), JsValue> {
+        self.with_app(|app| app.open_lecture_named(name_or_toml, stop))?
+            .map_err(err)
+    }
+
     /// n steps forward; returns the step now shown.
     pub fn step(&self, n: usize) -> Result<usize, JsValue> {
         self.with_app(|app| app.step_forward(n))

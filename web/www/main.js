@@ -65,16 +65,20 @@ function hasWebGL2() {
   }
 }
 
-// Deep links: #lesson=ID&step=N&kernel=PRESET; a live-class link is
-// #join=CODE (the room on the server that served this page).
+// Deep links: #lesson=ID&step=N&kernel=PRESET; a lecture's is
+// #lecture=NAME&stop=N&...; a live-class link is #join=CODE (the room on
+// the server that served this page).
 function parseHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   const step = p.get("step");
+  const stop = p.get("stop");
   return {
     lesson: p.get("lesson") || undefined,
     step: step !== null && /^\d+$/.test(step) ? Number(step) : undefined,
     kernel: p.get("kernel") || undefined,
     join: p.get("join") || undefined,
+    lecture: p.get("lecture") || undefined,
+    stop: stop !== null && /^\d+$/.test(stop) ? Number(stop) : 1,
   };
 }
 
@@ -84,6 +88,10 @@ let joined = null;
 function hashOf(pos) {
   const p = new URLSearchParams();
   if (joined) p.set("join", joined);
+  if (pos.lecture) {
+    p.set("lecture", pos.lecture);
+    p.set("stop", String(pos.stop));
+  }
   if (pos.lesson) p.set("lesson", pos.lesson);
   p.set("step", String(pos.step));
   p.set("kernel", pos.kernel);
@@ -136,7 +144,7 @@ async function main() {
       last = null;
     }
     const pos = position();
-    const key = JSON.stringify([pos.lesson, pos.step, pos.kernel]);
+    const key = JSON.stringify([pos.lesson, pos.step, pos.kernel, pos.lecture, pos.stop]);
     if (key === last) return;
     const first = last === null;
     last = key;
@@ -154,6 +162,14 @@ async function main() {
     if (h.join !== undefined && h.join !== joined) {
       joined = h.join;
       handle.live_join(location.origin, h.join);
+    }
+    const cur = position();
+    if (h.lecture !== undefined && (h.lecture !== cur.lecture || h.stop !== cur.stop)) {
+      try {
+        handle.open_lecture(h.lecture, h.stop);
+      } catch (e) {
+        toast(`This lecture could not be opened: ${e.message}`);
+      }
     }
     if (h.lesson === undefined && h.step === undefined && h.kernel === undefined) return;
     try {
@@ -177,6 +193,8 @@ async function main() {
     actions: () => JSON.parse(handle.actions_json()),
     load: (idOrToml) => call(() => handle.load(String(idOrToml))),
     open: (lesson, step, kernel) => call(() => handle.open_at(lesson, step, kernel)),
+    // A shipped lecture ("50-minutes") or a lecture file's text, from stop n.
+    lecture: (nameOrToml, stop = 1) => call(() => handle.open_lecture(String(nameOrToml), stop)),
     step: (n = 1) => call(() => handle.step(n)),
     back: (n = 1) => call(() => handle.back(n)),
     state: () => JSON.parse(handle.state_json()),

@@ -31,6 +31,11 @@ pub struct Position {
     pub micro_steps: usize,
     /// Presenter mode is on.
     pub presenter: bool,
+    /// The shipped lecture being walked, and its stop (1-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lecture: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -76,6 +81,8 @@ impl PinlabApp {
             micro_step: s.cursor,
             micro_steps: s.entries(),
             presenter: self.presenter.on,
+            lecture: self.lecture().and_then(|w| w.name.clone()),
+            stop: self.lecture().map(|w| w.stop + 1),
         }
     }
 

@@ -10,6 +10,8 @@ use pinlab_lessons::lecture::{Lecture, Move};
 
 pub struct LectureWalk {
     pub lecture: Lecture,
+    /// The shipped lecture's name ("50-minutes"), for links; None for a file.
+    pub name: Option<String>,
     /// The stop shown (an index into `lecture.stops`).
     pub stop: usize,
 }
@@ -17,9 +19,28 @@ pub struct LectureWalk {
 impl PinlabApp {
     /// Starts walking a lecture at its first stop.
     pub fn open_lecture(&mut self, lecture: Lecture) {
-        let first = lecture.stops[0].from - 1;
-        self.lecture = Some(LectureWalk { lecture, stop: 0 });
-        self.open_stop(0, first);
+        self.open_lecture_at(lecture, None, 0);
+    }
+
+    fn open_lecture_at(&mut self, lecture: Lecture, name: Option<String>, stop: usize) {
+        let stop = stop.min(lecture.stops.len() - 1);
+        let first = lecture.stops[stop].from - 1;
+        self.lecture = Some(LectureWalk { lecture, name, stop });
+        self.open_stop(stop, first);
+    }
+
+    /// A shipped lecture by name, or a lecture file's text, at stop `stop`
+    /// (1-based; the first when 0 or too large): the web build's
+    /// `#lecture=NAME&stop=N` and `pinlab.lecture()`.
+    pub fn open_lecture_named(&mut self, name_or_toml: &str, stop: usize) -> Result<(), String> {
+        let (lecture, name) = match pinlab_lessons::lecture::builtin(name_or_toml.trim()) {
+            Some(l) => (l, Some(name_or_toml.trim().trim_end_matches(".toml").to_string())),
+            None => (pinlab_lessons::lecture::parse("<lecture>", name_or_toml), None),
+        };
+        let lecture = lecture.map_err(|e| e.to_string())?;
+        let n = lecture.stops.len();
+        self.open_lecture_at(lecture, name, stop.saturating_sub(1).min(n - 1));
+        Ok(())
     }
 
     pub fn lecture(&self) -> Option<&LectureWalk> {

@@ -376,7 +376,7 @@ fn lessons(markdown: bool) -> ExitCode {
                 format!("  (after {})", e.after.join(", "))
             };
             out!(
-                "  {:<5} {:<18} {:>3} min  {}{after}",
+                "  {:<5} {:<24} {:>3} min  {}{after}",
                 e.number,
                 e.id,
                 e.minutes,

@@ -74,13 +74,13 @@ fn lessons_lists_the_course_numbered_and_grouped_with_the_lectures() {
     assert!(o.status.success());
     let out = stdout(&o);
     assert!(out.starts_with("1 Foundations"), "{out}");
-    assert!(out.contains("  1.1   folio-life"), "{out}");
+    assert!(out.contains("  1.1   folio-life "), "{out}");
     assert!(out.contains("(after fork-cow, ref-extraction)"), "{out}");
     assert!(out.contains("50-minutes"), "{out}");
     // Every built-in lesson has a number.
     for l in pinlab_lessons::builtin::all().into_iter().flatten() {
         assert!(
-            out.contains(&format!(" {:<18}", l.id)),
+            out.contains(&format!(" {:<24}", l.id)),
             "{} has no place in the course",
             l.id
         );

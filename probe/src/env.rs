@@ -21,6 +21,10 @@ pub struct Machine {
     pub thp: String,
     /// Per mTHP size in KiB: its `enabled` setting.
     pub mthp: Vec<(u64, String)>,
+    /// Every read of the ext4 scratch disk is delayed this long (the VM's
+    /// dm-delay device, announced by PINLAB_PROBE_SLOW_READS_MS): an
+    /// O_DIRECT read can then be held in flight across the lesson's steps.
+    pub slow_reads_ms: Option<u64>,
 }
 
 fn selected(text: &str) -> String {
@@ -88,6 +92,9 @@ impl Machine {
             gup_test: Path::new("/sys/kernel/debug/gup_test").exists(),
             thp,
             mthp,
+            slow_reads_ms: std::env::var("PINLAB_PROBE_SLOW_READS_MS")
+                .ok()
+                .and_then(|v| v.parse().ok()),
         })
     }
 
@@ -132,6 +139,7 @@ mod tests {
             gup_test: false,
             thp: "madvise".into(),
             mthp: vec![(64, "never".into()), (2048, "inherit".into()), (16, "madvise".into())],
+            slow_reads_ms: None,
         };
         assert!(
             m.mthp_unavailable(4)

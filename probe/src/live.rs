@@ -67,6 +67,9 @@ pub struct Live {
     pub kpage: Kpage,
     /// nr_foll_pin_acquired - nr_foll_pin_released when the probe began.
     pins_before: i64,
+    /// O_DIRECT requests left in flight: bio name -> the process that
+    /// submitted it.
+    inflight: BTreeMap<String, String>,
 }
 
 fn pins_outstanding() -> i64 {
@@ -126,6 +129,7 @@ impl Live {
             rings: BTreeMap::new(),
             kpage: Kpage::open().map_err(|e| format!("cannot open /proc/kpageflags: {e}"))?,
             pins_before: pins_outstanding(),
+            inflight: BTreeMap::new(),
         })
     }
 
@@ -336,6 +340,7 @@ impl Live {
                 Perf::Done(Ok(Vec::new()))
             }
             Reply::Data { tags } => Perf::Done(Ok(tags)),
+            Reply::Pending { .. } => Perf::Done(Ok(Vec::new())),
             Reply::Failed { errno, .. } => Perf::Done(Err(errno)),
         })
     }
@@ -598,6 +603,7 @@ impl Live {
                 file,
                 offset,
                 wait,
+                bio,
                 ..
             }
             | A::DioWrite {
@@ -608,13 +614,38 @@ impl Live {
                 file,
                 offset,
                 wait,
+                bio,
                 ..
             } => {
+                let write = matches!(action, A::DioWrite { .. });
                 if !wait {
-                    return Ok(Perf::NotPerformable(
-                        "an O_DIRECT request left in flight: pinlab cannot hold a real one open at a chosen point"
-                            .into(),
-                    ));
+                    // Held in flight only where every read is delayed
+                    // (the VM's dm-delay disk): elsewhere the device
+                    // completes it before the lesson's next step.
+                    if m.slow_reads_ms.is_none() || write {
+                        return Ok(Perf::NotPerformable(
+                            "an O_DIRECT request left in flight needs a disk that delays it (pinlab probe --vm \
+                             gives reads one); this one completes it at once"
+                                .into(),
+                        ));
+                    }
+                    let file = self.file(file)?;
+                    let (addr, pages) = self.range(proc, vma, *start, Some(*pages))?;
+                    let r = self.reply(
+                        proc,
+                        Request::DioStart {
+                            key: bio.clone(),
+                            file,
+                            addr,
+                            pages,
+                            offset: *offset,
+                            write,
+                        },
+                    )?;
+                    if matches!(r, Perf::Done(Ok(_))) {
+                        self.inflight.insert(bio.clone(), proc.clone());
+                    }
+                    return Ok(r);
                 }
                 let file = self.file(file)?;
                 let (addr, pages) = self.range(proc, vma, *start, Some(*pages))?;
@@ -682,6 +713,10 @@ impl Live {
             A::IovIterGetPages2 { .. } | A::IovIterExtractPages { .. } => {
                 model_only("iov_iter calls are kernel-internal")
             }
+            A::BioComplete { bio } if self.inflight.contains_key(bio) => {
+                let owner = self.inflight.remove(bio).unwrap_or_default();
+                self.reply(&owner, Request::DioWait { key: bio.clone() })
+            }
             A::KernelBio { .. } | A::BioComplete { .. } => model_only("a kernel bio is kernel-internal"),
             A::Writeback { .. } => model_only("background writeback cannot be started on demand from userspace"),
             A::Reclaim { .. } => model_only("reclaim cannot be run on demand, on chosen folios, from userspace"),
@@ -693,6 +728,20 @@ impl Live {
             .get(ring)
             .map(|r| r.owner.clone())
             .ok_or_else(|| format!("ring '{ring}' was not registered live"))
+    }
+
+    /// Why the live run no longer matches the lesson, when an O_DIRECT
+    /// request it holds in flight has completed before its bio_complete.
+    pub fn lost_in_flight(&mut self) -> Option<String> {
+        let held: Vec<(String, String)> = self.inflight.iter().map(|(b, p)| (b.clone(), p.clone())).collect();
+        for (bio, proc) in held {
+            if let Ok(Reply::Pending { pending: false }) = self.call(&proc, &Request::DioPending { key: bio.clone() }) {
+                return Some(format!(
+                    "the device completed O_DIRECT request '{bio}' before the lesson completes it (bio_complete)"
+                ));
+            }
+        }
+        None
     }
 
     /// A round trip to a worker: it makes system calls, nothing else.

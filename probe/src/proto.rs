@@ -44,6 +44,24 @@ pub enum Request {
         addr: u64,
         tags: Vec<String>,
     },
+    /// An O_DIRECT read or write submitted through io_uring and left in
+    /// flight (a lesson's `wait = false`), under the name `key`.
+    DioStart {
+        key: String,
+        file: String,
+        addr: u64,
+        pages: u64,
+        offset: u64,
+        write: bool,
+    },
+    /// Waits for the request `key` to complete (the lesson's bio_complete).
+    DioWait {
+        key: String,
+    },
+    /// Whether the request `key` is still in flight.
+    DioPending {
+        key: String,
+    },
     /// Nothing: a round trip, so that the worker makes a system call (the
     /// BPF counts record a process's mm->flags at its system calls).
     Ping,
@@ -122,6 +140,10 @@ pub enum Reply {
     },
     Forked {
         pid: i32,
+    },
+    /// Whether an O_DIRECT request is still in flight.
+    Pending {
+        pending: bool,
     },
     /// The call failed with this errno (its name, as the model spells it
     /// when the model knows it).

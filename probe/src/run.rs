@@ -160,30 +160,46 @@ impl Probe {
         self.counts.as_ref().err().map(String::as_str)
     }
 
-    /// Probes a lesson. The vmstat counters are global: when the only
-    /// disagreements are counter deltas, another process may have moved
-    /// them, so the lesson is run again (up to three times in all); a
-    /// model that is wrong disagrees every time.
+    /// Probes a lesson. A lesson that disagrees anywhere is run again, up
+    /// to three times in all: the vmstat counters are global (another
+    /// process can move them), and the kernel works asynchronously (a
+    /// shrinker may split a partly mapped THP at any time); a model that is
+    /// wrong disagrees every time. What disagreed in an earlier run is kept
+    /// in the report's notes, so a rerun hides nothing.
     pub fn probe(&self, lesson: &Lesson) -> ProbeReport {
         let mut runs = 1;
         let mut report = self.probe_once(lesson);
-        let only_counters = |r: &ProbeReport| {
-            let bad: Vec<&Check> = r
-                .steps
+        let disagreements = |r: &ProbeReport| -> Vec<String> {
+            r.steps
                 .iter()
-                .flat_map(|s| &s.checks)
-                .filter(|c| c.verdict == Verdict::Disagree)
-                .collect();
-            !bad.is_empty() && bad.iter().all(|c| c.what == "vmstat_delta" || c.what == "vmstat")
+                .flat_map(|s| s.checks.iter().map(move |c| (s.step, c)))
+                .filter(|(_, c)| c.verdict == Verdict::Disagree)
+                .map(|(n, c)| {
+                    format!(
+                        "step {n} {}({}): model {} | live {}",
+                        c.what, c.subject, c.model, c.live
+                    )
+                })
+                .collect()
         };
-        while runs < 3 && only_counters(&report) && !self.opts.interrupted.load(Ordering::Relaxed) {
+        let mut earlier = Vec::new();
+        while runs < 3 && !self.opts.interrupted.load(Ordering::Relaxed) {
+            let bad = disagreements(&report);
+            if bad.is_empty() {
+                break;
+            }
+            earlier.push(format!(
+                "run {runs} disagreed: {}",
+                bad.into_iter().take(3).collect::<Vec<_>>().join("; ")
+            ));
             runs += 1;
             report = self.probe_once(lesson);
         }
         if runs > 1 {
             report.notes.push(format!(
-                "run {runs} times: a global vmstat counter disagreed, which another process can cause"
+                "run {runs} times (another process or the kernel's asynchronous work can disturb a run; a wrong model disagrees every time)"
             ));
+            report.notes.extend(earlier);
         }
         report
     }
@@ -455,6 +471,17 @@ impl Probe {
                     .iter()
                     .filter_map(|(_, _, lp)| Some((lp.head?, (lp.refcount?, lp.pincount))))
                     .collect();
+            }
+            // A request held in flight that completed while the step was
+            // observed: what was seen may be after its completion.
+            if let Some(why) = l.lost_in_flight() {
+                skip_all(&mut ps, &format!("not performable here: {why}"));
+                ps.performed = Performed::NotPerformable(why);
+                stopped = Some(format!(
+                    "follows step {n}, where the live run could not keep up with the lesson"
+                ));
+                report.steps.push(ps);
+                continue;
             }
             obs.pages = observed.iter().map(|(a, _, lp)| (a.clone(), lp.clone())).collect();
             // The step's own result, and the data it returned.

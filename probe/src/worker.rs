@@ -25,6 +25,9 @@ struct Worker {
     socket: String,
     fifos: HashMap<String, File>,
     rings: HashMap<String, Ring>,
+    /// O_DIRECT requests in flight: their ring and file, by the lesson's
+    /// bio name.
+    inflight: HashMap<String, (IoUring, File)>,
 }
 
 /// The worker's main loop (`pinlab probe-worker SOCKET`). Returns the exit
@@ -38,6 +41,7 @@ pub fn main(socket: &str) -> i32 {
         socket: socket.to_string(),
         fifos: HashMap::new(),
         rings: HashMap::new(),
+        inflight: HashMap::new(),
     };
     let mut reader = BufReader::new(stream);
     loop {
@@ -59,6 +63,7 @@ pub fn main(socket: &str) -> i32 {
                     // belongs to the process that registered it (as in the
                     // model) and dies with it.
                     w.rings.clear();
+                    w.inflight.clear();
                     match connect(&w.socket) {
                         Ok(s) => {
                             reader = BufReader::new(s);
@@ -256,6 +261,65 @@ impl Worker {
                 Ok(Reply::Done)
             }
             Request::Ping => Ok(Reply::Done),
+            Request::DioStart {
+                key,
+                file,
+                addr,
+                pages,
+                offset,
+                write,
+            } => {
+                let f = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .custom_flags(libc::O_DIRECT)
+                    .open(&file)
+                    .map_err(|e| failed("open O_DIRECT", e))?;
+                let mut ring = IoUring::new(4).map_err(|e| failed("io_uring_setup", e))?;
+                let len = (pages * PAGE) as u32;
+                let fd = types::Fd(f.as_raw_fd());
+                let sqe = if write {
+                    opcode::Write::new(fd, addr as *const u8, len)
+                        .offset(offset * PAGE)
+                        .build()
+                } else {
+                    opcode::Read::new(fd, addr as *mut u8, len)
+                        .offset(offset * PAGE)
+                        .build()
+                };
+                // SAFETY: the buffer is the lesson's mapping, which stays
+                // mapped until the request completes (bio_complete waits).
+                unsafe { ring.submission().push(&sqe) }.map_err(|_| Reply::Failed {
+                    call: "io_uring submission queue".into(),
+                    errno: "EBUSY".into(),
+                })?;
+                ring.submit().map_err(|e| failed("io_uring_enter", e))?;
+                self.inflight.insert(key, (ring, f));
+                Ok(Reply::Done)
+            }
+            Request::DioWait { key } => {
+                let (mut ring, _f) = self.inflight.remove(&key).ok_or_else(|| Reply::Failed {
+                    call: format!("no O_DIRECT request '{key}' in flight"),
+                    errno: "EINVAL".into(),
+                })?;
+                ring.submit_and_wait(1).map_err(|e| failed("io_uring_enter", e))?;
+                let res = ring.completion().next().map_or(-libc::EIO, |c| c.result());
+                if res < 0 {
+                    return Err(failed("O_DIRECT request", std::io::Error::from_raw_os_error(-res)));
+                }
+                Ok(Reply::Done)
+            }
+            Request::DioPending { key } => {
+                let pending = match self.inflight.get_mut(&key) {
+                    Some((ring, _)) => {
+                        let mut cq = ring.completion();
+                        cq.sync();
+                        cq.is_empty()
+                    }
+                    None => false,
+                };
+                Ok(Reply::Pending { pending })
+            }
             Request::Load { addr } => {
                 if !accessible(addr, 1, false) {
                     return Err(efault("load"));

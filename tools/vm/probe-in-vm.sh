@@ -6,9 +6,10 @@
 #
 #   probe-in-vm.sh KERNEL_IMAGE PINLAB WORK [PROBE ARGS...]
 # WORK/files, if it exists, becomes the guest's /files.
-# The guest gets 2 GiB of memory, an ext4 scratch disk (mounted at /var/tmp,
+# The guest gets 4 GiB of memory, an ext4 scratch disk (mounted at /var/tmp,
 # where the probe puts its files), a 512 MiB swap disk, tmpfs at /dev/shm,
-# and transparent_hugepage=madvise (the development machine's setting).
+# and transparent_hugepage=madvise (the development machine's setting), with
+# khugepaged's background scan an hour apart.
 # KVM when it starts, TCG otherwise. Needs qemu-system-x86, busybox-static,
 # cpio, e2fsprogs, util-linux; pinlab embeds this script (app/src/vm.rs).
 set -eu
@@ -37,15 +38,21 @@ if [ -d "$WORK/files" ]; then cp -r "$WORK/files/." "$ROOT/files/"; fi
 # The binary without its debug sections (a debug build is 500 MB), and the
 # shared libraries it needs.
 strip -o "$ROOT/bin/pinlab" "$PINLAB" 2>/dev/null || cp "$PINLAB" "$ROOT/bin/pinlab"
-for lib in $(ldd "$PINLAB" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
-	mkdir -p "$ROOT$(dirname "$lib")"
-	cp -L "$lib" "$ROOT$lib"
+# dmsetup (Debian: dmsetup) puts the scratch disk behind dm-delay, so that
+# an O_DIRECT read can be held in flight; without it the disk is used as is.
+DMSETUP=$(command -v dmsetup || true)
+[ -n "$DMSETUP" ] && cp "$DMSETUP" "$ROOT/bin/dmsetup"
+for bin in "$PINLAB" $DMSETUP; do
+	for lib in $(ldd "$bin" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+		mkdir -p "$ROOT$(dirname "$lib")"
+		cp -L "$lib" "$ROOT$lib"
+	done
 done
 # virtio-pci and virtio-blk with what they depend on, in load order.
 MODLIST=""
 if [ -d "$MODS" ]; then
-	for m in virtio_pci virtio_blk; do
-		line=$(grep -E "/$m\.ko(\.xz|\.zst)?:" "$MODS/modules.dep" || true)
+	for m in virtio_pci virtio_blk dm_mod dm_delay; do
+		line=$(grep -E "/$(echo "$m" | sed 's/_/[-_]/g')\.ko(\.xz|\.zst)?:" "$MODS/modules.dep" || true)
 		deps=$(echo "${line#*:}" | tr ' ' '\n' | tac)
 		for d in $deps "${line%%:*}"; do
 			[ -n "$d" ] || continue
@@ -69,9 +76,23 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
+# This kernel is the lab's own: khugepaged's background scan (every 10 s by
+# default) would collapse a lesson's THP between two steps under TCG, where
+# a lesson takes seconds; the model has no background collapse. An hour.
+echo 3600000 > /sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+echo 3600000 > /sys/kernel/mm/transparent_hugepage/khugepaged/alloc_sleep_millisecs
 for m in $MODLIST; do insmod /lib/modules/\$m 2>/dev/null; done
 n=0; while [ ! -b /dev/vdc ] && [ \$n -lt 100 ]; do sleep 0.1; n=\$((n+1)); done
-mount -t ext4 /dev/vda /var/tmp || echo "pinlab-vm: no ext4 scratch disk"
+# Every read of the scratch disk waits a second (dm-delay; writes do not):
+# the probe then holds a lesson's O_DIRECT read in flight across its steps.
+DISK=/dev/vda
+if [ -x /bin/dmsetup ] && dmsetup create slow --noudevsync \\
+	--table "0 \$(blockdev --getsz /dev/vda) delay /dev/vda 0 1000 /dev/vda 0 0" 2>/dev/null; then
+	dmsetup mknodes 2>/dev/null
+	DISK=/dev/mapper/slow
+	export PINLAB_PROBE_SLOW_READS_MS=1000
+fi
+mount -t ext4 \$DISK /var/tmp || echo "pinlab-vm: no ext4 scratch disk"
 swapon /dev/vdb || echo "pinlab-vm: no swap"
 cd /var/tmp
 /bin/pinlab probe $ARGS --json > /var/tmp/out.json 2> /var/tmp/err.txt
@@ -98,7 +119,7 @@ fi
 echo "$ACCEL" > "$WORK/accel"
 CPU=max
 [ "$ACCEL" = kvm ] && CPU=host
-qemu-system-x86_64 -accel "$ACCEL" -cpu "$CPU" -smp 2 -m 2048 -display none -nodefaults -no-reboot \
+qemu-system-x86_64 -accel "$ACCEL" -cpu "$CPU" -smp 2 -m 4096 -display none -nodefaults -no-reboot \
 	-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio" \
 	-append "console=ttyS0 panic=-1 transparent_hugepage=madvise quiet" \
 	-drive file="$WORK/scratch.img",format=raw,if=virtio \

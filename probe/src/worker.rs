@@ -147,6 +147,16 @@ pub fn errno_name(e: &std::io::Error) -> String {
     name.to_string()
 }
 
+/// The lesson's file opened for O_DIRECT reads and writes.
+fn open_direct(file: &str) -> Result<File, Reply> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(file)
+        .map_err(|e| failed("open O_DIRECT", e))
+}
+
 fn failed(call: &str, e: std::io::Error) -> Reply {
     Reply::Failed {
         call: call.to_string(),
@@ -269,12 +279,7 @@ impl Worker {
                 offset,
                 write,
             } => {
-                let f = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .custom_flags(libc::O_DIRECT)
-                    .open(&file)
-                    .map_err(|e| failed("open O_DIRECT", e))?;
+                let f = open_direct(&file)?;
                 let mut ring = IoUring::new(4).map_err(|e| failed("io_uring_setup", e))?;
                 let len = (pages * PAGE) as u32;
                 let fd = types::Fd(f.as_raw_fd());
@@ -436,12 +441,7 @@ impl Worker {
                 offset,
                 write,
             } => {
-                let f = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .custom_flags(libc::O_DIRECT)
-                    .open(&file)
-                    .map_err(|e| failed("open O_DIRECT", e))?;
+                let f = open_direct(&file)?;
                 let len = (pages * PAGE) as usize;
                 let off = (offset * PAGE) as libc::off_t;
                 let n = unsafe {

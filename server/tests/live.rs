@@ -19,6 +19,17 @@ async fn start(site: Option<std::path::PathBuf>) -> std::net::SocketAddr {
     addr
 }
 
+/// `GET /` over a plain socket: the whole response, headers included.
+async fn get_root(addr: std::net::SocketAddr) -> String {
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = String::new();
+    tcp.read_to_string(&mut body).await.unwrap();
+    body
+}
+
 async fn connect(addr: std::net::SocketAddr) -> Ws {
     connect_async(format!("ws://{addr}/live")).await.unwrap().0
 }
@@ -297,12 +308,7 @@ async fn the_site_is_served_and_without_one_the_page_says_how_to_build_it() {
     std::fs::write(dir.path().join("index.html"), "<title>pinlab site</title>").unwrap();
     for (site, want) in [(Some(dir.path().to_path_buf()), "pinlab site"), (None, "web/build.sh")] {
         let addr = start(site).await;
-        let mut tcp = TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .await
-            .unwrap();
-        let mut body = String::new();
-        tcp.read_to_string(&mut body).await.unwrap();
+        let body = get_root(addr).await;
         assert!(body.starts_with("HTTP/1.1 200"), "{body}");
         assert!(body.contains(want), "{body}");
     }
@@ -379,12 +385,7 @@ async fn a_page_of_another_site_cannot_open_a_socket_and_every_page_carries_a_cs
     req.headers_mut()
         .insert("Origin", format!("http://{addr}").parse().unwrap());
     assert!(connect_async(req).await.is_ok(), "the server's own page joins");
-    let mut tcp = TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut body = String::new();
-    tcp.read_to_string(&mut body).await.unwrap();
+    let body = get_root(addr).await;
     let csp = body
         .lines()
         .find_map(|l| l.strip_prefix("content-security-policy: "))

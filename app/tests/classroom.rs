@@ -108,6 +108,18 @@ fn presenter_mode_hides_answers_and_checks_until_revealed() {
     h.key_press(egui::Key::PageDown);
     h.run();
     assert_eq!(h.state().session().step(), k + 1);
+    // A step that asks nothing hides nothing, in presenter mode too.
+    let st = &h.state().session().report.steps[k];
+    assert!(
+        st.question.is_none() && !st.checks.is_empty(),
+        "step {} must be one without a question",
+        k + 1
+    );
+    assert!(has_label_starting(&h, "[pass]"), "its checks are shown");
+    assert!(
+        !has_label_starting(&h, "(the checks are hidden"),
+        "no hint where nothing is hidden"
+    );
     // B blanks the screen and brings it back.
     h.key_press(egui::Key::B);
     h.run();

@@ -709,7 +709,6 @@ impl PinlabApp {
             let view = panels::NarrationView {
                 revealed: &mut self.revealed,
                 large: self.large,
-                presenter: self.presenter.on,
                 asking: self.quiz.asking,
             };
             panels::narration_ui(ui, &self.session, &mut self.md, view);
@@ -1130,8 +1129,14 @@ impl PinlabApp {
                 .hint_text("lesson file path")
                 .desired_width(180.0),
         );
-        if ui.button("Open file").clicked() {
-            let p = PathBuf::from(self.open_path.trim());
+        let path = self.open_path.trim();
+        // An empty box opens nothing (it used to say "cannot read ''").
+        if ui
+            .add_enabled(!path.is_empty(), egui::Button::new("Open file"))
+            .on_disabled_hover_text("Type a lesson file's path first, or drop the file on the window")
+            .clicked()
+        {
+            let p = PathBuf::from(path);
             self.open_file(p);
         }
     }

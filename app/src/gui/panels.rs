@@ -21,8 +21,6 @@ pub fn source_url(release: &str, path: &str) -> Option<String> {
 pub struct NarrationView<'a> {
     pub revealed: &'a mut bool,
     pub large: bool,
-    /// Presenter mode: the checks (which give answers away) wait for the reveal too.
-    pub presenter: bool,
     /// The step whose question waits (the cursor is at the end of the step
     /// before): nothing of that step is shown, its narration gives the answer.
     pub asking: Option<usize>,
@@ -32,7 +30,6 @@ pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, view: Na
     let NarrationView {
         revealed,
         large,
-        presenter,
         asking,
     } = view;
     let k = s.step();
@@ -88,8 +85,9 @@ pub fn narration_ui(ui: &mut Ui, s: &Session, md: &mut CommonMarkCache, view: Na
             *revealed = true;
         }
     }
-    // The checks of a step that asks a question would give the answer away.
-    let hide = !*revealed && (presenter || st.question.is_some());
+    // The checks of a step that asks a question would give the answer away;
+    // elsewhere there is nothing to hide, in presenter mode too.
+    let hide = !*revealed && st.question.is_some();
     if !st.checks.is_empty() && hide {
         ui.separator();
         ui.label(RichText::new("(the checks are hidden until the answer is revealed: R)").weak());

@@ -44,6 +44,7 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
     // hpage_collapse_scan_pmd: every mapped page must have no references other
     // than its mappings (is_refcount_suitable), else SCAN_PAGE_COUNT -> EAGAIN.
     let mut datas = Vec::with_capacity(PMD_PAGES as usize);
+    let mut writable = false;
     for v in base..base + PMD_PAGES {
         match vma.pte(v) {
             Pte::None => datas.push(Data::zero()),
@@ -69,8 +70,16 @@ fn collapse_block(ctx: &mut Ctx, pid: Pid, base: u64) -> KResult<()> {
                     }
                 }
                 datas.push(f.pages[page as usize].data.clone());
+                // The zero page counts as none (none_or_zero), not as writable.
+                writable |= folio != ZERO_FOLIO && vma.pte(v).is_writable();
             }
         }
+    }
+    if ctx.w.preset.collapse_needs_writable_pte() && !writable {
+        return errno(
+            Errno::EINVAL,
+            "MADV_COLLAPSE: no page of the block is mapped writable (SCAN_PAGE_RO, refused before 6.18)",
+        );
     }
     ctx.step(
         "collapse_huge_page",

@@ -334,6 +334,18 @@ impl Preset {
         self.pmd_thp_reuse_rule()
     }
 
+    /// mm/khugepaged.c: hpage_collapse_scan_pmd and
+    /// __collapse_huge_page_isolate refuse an anonymous block in which no
+    /// PTE is writable (`if (!writable) result = SCAN_PAGE_RO`, which
+    /// MADV_COLLAPSE returns as EINVAL through madvise_collapse_errno), up
+    /// to 6.17; Dev Jain's "mm: enable khugepaged anonymous collapse on
+    /// non-writable regions" (6.18) removed the test. Found by pinlab probe
+    /// on Linux 6.1 in a VM: after fork the parent's PTEs are write-protected
+    /// and the collapse fails.
+    pub fn collapse_needs_writable_pte(self) -> bool {
+        self < Preset::V6_18
+    }
+
     /// mm/memory.c: do_wp_page tries to free the swap-cache entry of an
     /// otherwise exclusive page before deciding (53a05ad9f21d, 5.18).
     pub fn wp_frees_swapcache(self) -> bool {

@@ -611,3 +611,44 @@ fn vmsplice_moves_only_what_fits_in_the_pipe() {
         assert_eq!(seen[15], "d15");
     }
 }
+
+/// mm/khugepaged.c: before 6.18 a block in which no PTE is writable is
+/// SCAN_PAGE_RO, and MADV_COLLAPSE returns EINVAL; after fork every PTE of
+/// the parent is write-protected. Linux 6.1 in pinlab probe --vm refused
+/// exactly this (cow.c's "collapsing after fork (fully shared)"); 6.18
+/// collapses it.
+#[test]
+fn madv_collapse_after_fork_needs_a_writable_pte_before_6_18() {
+    for p in [Preset::V6_1, Preset::V6_12, Preset::V6_18] {
+        let mut t = T::new(p);
+        t.spawn("p");
+        t.anon("p", "buf", 512);
+        t.write("p", "buf", 0, "a");
+        t.write("p", "buf", 1, "b");
+        t.fork("p", "c");
+        let collapse = Action::Madvise {
+            proc: "p".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: None,
+            advice: Advice::Collapse,
+        };
+        if p < Preset::V6_18 {
+            assert_eq!(t.err(collapse).errno(), Some(Errno::EINVAL), "{p}");
+            assert!(!t.pte("p", "buf", 0).is_pmd(), "{p}");
+            // Once the parent has written a page again, one PTE is writable.
+            t.write("p", "buf", 1, "B");
+            t.ok(Action::Madvise {
+                proc: "p".into(),
+                vma: "buf".into(),
+                start: 0,
+                pages: None,
+                advice: Advice::Collapse,
+            });
+        } else {
+            t.ok(collapse);
+        }
+        assert!(t.pte("p", "buf", 0).is_pmd(), "{p}");
+        assert_eq!(t.read("p", "buf", 0), "a", "{p}");
+    }
+}

@@ -317,20 +317,26 @@ fn pinned_anon_kept_out_of_swap_feb889fb40fa() {
     }
 }
 
+/// A process whose one anonymous page holds "A" and was paged out.
+fn one_page_swapped_out(p: Preset) -> T {
+    let mut t = T::new(p);
+    t.spawn("p");
+    t.anon("p", "buf", 1);
+    t.write("p", "buf", 0, "A");
+    t.ok(Action::Madvise {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages: None,
+        advice: Advice::Pageout,
+    });
+    t
+}
+
 #[test]
 fn swap_round_trip_keeps_data_and_exclusivity() {
     for p in Preset::ALL {
-        let mut t = T::new(p);
-        t.spawn("p");
-        t.anon("p", "buf", 1);
-        t.write("p", "buf", 0, "A");
-        t.ok(Action::Madvise {
-            proc: "p".into(),
-            vma: "buf".into(),
-            start: 0,
-            pages: None,
-            advice: Advice::Pageout,
-        });
+        let mut t = one_page_swapped_out(p);
         assert_eq!(t.w().vmstat.pswpout, 1);
         assert_eq!(t.read("p", "buf", 0), "A", "{p}");
         assert_eq!(t.ae("p", "buf", 0), p >= Preset::V5_19, "{p}: exclusive bit restored");
@@ -361,17 +367,7 @@ fn swap_round_trip_keeps_data_and_exclusivity() {
 #[test]
 fn a_write_fault_swapping_in_frees_the_swap_cache_at_once() {
     for p in Preset::ALL {
-        let mut t = T::new(p);
-        t.spawn("p");
-        t.anon("p", "buf", 1);
-        t.write("p", "buf", 0, "A");
-        t.ok(Action::Madvise {
-            proc: "p".into(),
-            vma: "buf".into(),
-            start: 0,
-            pages: None,
-            advice: Advice::Pageout,
-        });
+        let mut t = one_page_swapped_out(p);
         t.write("p", "buf", 0, "B");
         let id = t.folio_id("p", "buf", 0);
         assert!(!t.w().folio(id).flags.swapcache, "{p}");
@@ -634,17 +630,11 @@ fn madv_collapse_after_fork_needs_a_writable_pte_before_6_18() {
             advice: Advice::Collapse,
         };
         if p < Preset::V6_18 {
-            assert_eq!(t.err(collapse).errno(), Some(Errno::EINVAL), "{p}");
+            assert_eq!(t.err(collapse.clone()).errno(), Some(Errno::EINVAL), "{p}");
             assert!(!t.pte("p", "buf", 0).is_pmd(), "{p}");
             // Once the parent has written a page again, one PTE is writable.
             t.write("p", "buf", 1, "B");
-            t.ok(Action::Madvise {
-                proc: "p".into(),
-                vma: "buf".into(),
-                start: 0,
-                pages: None,
-                advice: Advice::Collapse,
-            });
+            t.ok(collapse);
         } else {
             t.ok(collapse);
         }

@@ -285,9 +285,11 @@ pub enum Command {
         #[arg(long)]
         site: Option<PathBuf>,
     },
-    /// Write a Markdown handout of a lesson.
+    /// Write a handout of a lesson: Markdown, or HTML with a picture after every
+    /// step when the output's name ends in .html or .htm.
     Handout {
         lesson: String,
+        /// The file to write (stdout without it); its extension picks the format.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         #[arg(long)]
@@ -650,6 +652,16 @@ fn handout(lesson: &str, to: Option<&Path>, kernel: &Option<String>, worksheet: 
     };
     let sheet = if worksheet { Sheet::Worksheet } else { Sheet::Handout };
     let md = handout_as(&l, preset, None, sheet);
+    let html = to.is_some_and(|p| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
+    });
+    let md = match (html, worksheet) {
+        (false, _) => md,
+        (true, false) => crate::gui::export::handout_html(&l, preset, l.whatif),
+        (true, true) => crate::gui::export::sheet_html(&l.title, &md),
+    };
     match to {
         Some(p) => {
             if let Err(e) = std::fs::write(p, md) {

@@ -187,6 +187,27 @@ fn handout_writes_markdown_with_answers() {
     assert!(md.contains("| `app:buf[1]` |"));
 }
 
+/// The output's extension picks the format: `-o x.html` writes the HTML
+/// handout (a cropped picture per step, real tables), a worksheet without
+/// pictures.
+#[test]
+fn handout_to_an_html_file_writes_html() {
+    let dir = tempfile::Builder::new().prefix("pinlab-handout-").tempdir().unwrap();
+    let out = dir.path().join("fc.html");
+    let o = pinlab(&["handout", "fork-cow", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!doctype html>"), "{}", &html[..80.min(html.len())]);
+    assert!(html.matches("<svg").count() >= 10);
+    assert!(html.contains("<table>"));
+    assert!(!html.contains("viewBox=\"0 0 1200 4000\""), "figures are cropped");
+    let ws = dir.path().join("ws.HTM");
+    let o = pinlab(&["handout", "fork-cow", "--worksheet", "-o", ws.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ws = std::fs::read_to_string(&ws).unwrap();
+    assert!(ws.starts_with("<!doctype html>") && !ws.contains("<svg"));
+}
+
 #[test]
 fn a_closed_stdout_ends_the_output_quietly() {
     use std::io::Read;

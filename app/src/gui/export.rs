@@ -132,21 +132,33 @@ pub fn canvas_svg(w: &World) -> String {
         screen_rect: Some(egui::Rect::from_min_size(Pos2::ZERO, size)),
         ..Default::default()
     };
-    let mut used = egui::Rect::NOTHING;
     let out = ctx.run_ui(input, |ui| {
         egui::CentralPanel::default().show(ui, |ui| {
-            let before = ui.cursor().min;
             canvas::canvas_ui(ui, w, None, &Marks::default(), canvas::Fit::Natural, None);
-            used = egui::Rect::from_min_max(before, ui.min_rect().max);
         });
     });
     // Headless: nobody uploads the font atlas.
     let mut out = out;
     out.textures_delta.clear();
     let mut body = String::new();
+    // Cropped to what is drawn (the panel's background aside), so a figure
+    // on paper is the picture and a margin, not a 1200x4000 page.
+    let mut used = egui::Rect::NOTHING;
     for cs in &out.shapes {
+        let r = cs.shape.visual_bounding_rect();
+        if r.area() >= 0.9 * size.x * size.y {
+            continue; // the panel's own background
+        }
         shape_svg(&mut body, &cs.shape, Color32::BLACK);
+        if r.is_finite() && r.is_positive() {
+            used = used.union(r);
+        }
     }
+    let used = if used.is_positive() {
+        used.expand(8.0)
+    } else {
+        egui::Rect::from_min_size(Pos2::ZERO, size)
+    };
     let (x, y, wd, ht) = (used.min.x, used.min.y, used.width().max(1.0), used.height().max(1.0));
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"{x:.0} {y:.0} {wd:.0} {ht:.0}\" width=\"{wd:.0}\" height=\"{ht:.0}\" font-family=\"sans-serif\">\n<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{wd:.0}\" height=\"{ht:.0}\" fill=\"white\"/>\n{body}</svg>\n"
@@ -158,8 +170,9 @@ pub fn canvas_svg(w: &World) -> String {
 /// lesson is shown as text, and ammonia (html5ever's parser, a maintained
 /// allow list) keeps only plain elements and http, https and mailto links.
 fn push_markdown(html: &mut String, md: &str) {
-    use pulldown_cmark::{Event, Parser};
-    let events = Parser::new(md).map(|e| match e {
+    use pulldown_cmark::{Event, Options, Parser};
+    // Tables on: the handout's state tables become <table>s.
+    let events = Parser::new_ext(md, Options::ENABLE_TABLES).map(|e| match e {
         Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
         e => e,
     });
@@ -205,9 +218,25 @@ pub fn handout_html(lesson: &Lesson, preset: Preset, whatif: WhatIf) -> String {
         }
         push_markdown(&mut html, tail);
     }
+    page(&lesson.title, &html)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// A worksheet (or any Markdown sheet) as one HTML page, without pictures:
+/// a worksheet's pictures would show the answers.
+pub fn sheet_html(title: &str, md: &str) -> String {
+    let mut html = String::new();
+    push_markdown(&mut html, md);
+    page(title, &html)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// The page around a handout's body: print-ready (figures and tables kept
+/// whole across page breaks).
+fn page(title: &str, html: &str) -> String {
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>body{{font:15px/1.45 sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}figure{{margin:1rem 0;overflow-x:auto}}svg{{max-width:100%;height:auto;border:1px solid #ccc}}code{{background:#f3f3f3}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}</style></head><body>\n{html}</body></html>\n",
-        esc(&lesson.title)
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>body{{font:15px/1.45 sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}figure{{margin:1rem 0;overflow-x:auto}}svg{{max-width:100%;height:auto;border:1px solid #ccc}}code{{background:#f3f3f3}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}@media print{{body{{margin:0;max-width:none}}figure,table,pre{{break-inside:avoid}}h2{{break-after:avoid}}svg{{border:none}}}}</style></head><body>\n{html}</body></html>\n",
+        esc(title)
     )
 }
 
@@ -273,6 +302,78 @@ mod tests {
         let svg = canvas_svg(w);
         assert!(svg.contains("refcount 1"), "{svg}");
         assert!(html.contains("<h2>Step 7"));
+    }
+
+    /// The numbers of attribute `name` in every `<tag ...>` of `svg`.
+    fn attrs(svg: &str, tag: &str, names: &[&str]) -> Vec<Vec<f32>> {
+        svg.lines()
+            .filter(|l| l.starts_with(&format!("<{tag} ")))
+            .map(|l| {
+                names
+                    .iter()
+                    .map(|n| {
+                        let at = l.find(&format!(" {n}=\"")).expect("attribute") + n.len() + 3;
+                        l[at..l[at..].find('"').expect("closing quote") + at]
+                            .parse()
+                            .expect("a number")
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn figures_are_cropped_to_what_they_draw() {
+        let l = builtin::by_id("fork-cow").unwrap();
+        let (sim, r) = run_with_sim(&l, Preset::V6_12, None);
+        for st in r.steps.iter().filter(|s| s.end_entry > s.first_entry) {
+            let svg = canvas_svg(&sim.entries()[st.end_entry - 1].world);
+            let vb: Vec<f32> = svg
+                .split("viewBox=\"")
+                .nth(1)
+                .and_then(|t| t.split('"').next())
+                .expect("a viewBox")
+                .split(' ')
+                .map(|n| n.parse().expect("a number"))
+                .collect();
+            let (x0, y0, x1, y1) = (vb[0], vb[1], vb[0] + vb[2], vb[1] + vb[3]);
+            // Every block's frame and card, except the background, which is the viewBox.
+            let rects: Vec<Vec<f32>> = attrs(&svg, "rect", &["x", "y", "width", "height"])
+                .into_iter()
+                .filter(|r| (r[2] - vb[2]).abs() > 1.0 || (r[3] - vb[3]).abs() > 1.0)
+                .collect();
+            assert!(!rects.is_empty(), "step {}: nothing drawn", st.step);
+            let left = rects.iter().map(|r| r[0]).fold(f32::INFINITY, f32::min);
+            let top = rects.iter().map(|r| r[1]).fold(f32::INFINITY, f32::min);
+            let right = rects.iter().map(|r| r[0] + r[2]).fold(0.0, f32::max);
+            let bottom = rects.iter().map(|r| r[1] + r[3]).fold(0.0, f32::max);
+            for (edge, margin) in [
+                ("left", left - x0),
+                ("top", top - y0),
+                ("right", x1 - right),
+                ("bottom", y1 - bottom),
+            ] {
+                assert!(
+                    (0.0..=12.0).contains(&margin),
+                    "step {}: {margin} units of blank at the {edge} (viewBox {vb:?})",
+                    st.step
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn handout_tables_are_html_tables() {
+        let l = builtin::by_id("fork-cow").unwrap();
+        let md = handout_with(&l, Preset::V6_12, None);
+        let html = handout_html(&l, Preset::V6_12, WhatIf::default());
+        let md_tables = md
+            .lines()
+            .filter(|l| l.starts_with("| ---") || l.starts_with("|---"))
+            .count();
+        assert!(md_tables > 0, "the Markdown handout has tables");
+        assert_eq!(html.matches("<table>").count(), md_tables);
+        assert!(!html.contains("| ---"), "no Markdown table left as text");
     }
 
     #[test]

@@ -255,6 +255,9 @@ fn the_sandbox_finds_and_shrinks_a_leak_under_5_7() {
 #[test]
 fn the_selftests_window_fills_in_and_a_cell_opens_its_case() {
     let mut h = harness();
+    // Windows open from the toolbar's More menu.
+    h.get_by_label("More...").click();
+    h.run();
     h.get_by_label("Selftests").click();
     // A few rows per frame: the window fills in while the app stays live.
     h.run_steps(60);
@@ -278,6 +281,9 @@ fn the_selftests_window_fills_in_and_a_cell_opens_its_case() {
 #[test]
 fn an_exercise_opens_in_quiz_mode() {
     let mut h = harness();
+    // Windows open from the toolbar's More menu.
+    h.get_by_label("More...").click();
+    h.run();
     h.get_by_label("Exercises").click();
     h.run();
     h.get_by_label("Step through exercise 1 in quiz mode").click();

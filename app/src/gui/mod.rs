@@ -917,23 +917,86 @@ impl PinlabApp {
             return;
         }
         let narrow = self.narrow(ui.ctx());
-        ui.horizontal_wrapped(|ui| {
-            ui.strong("pinlab");
-            self.lesson_pickers(ui);
-            if narrow {
+        if narrow {
+            ui.horizontal_wrapped(|ui| {
+                ui.strong("pinlab");
+                self.lesson_pickers(ui);
                 // A phone: the rest of the bar folds away behind one button.
                 ui.toggle_value(&mut self.menu_open, "Menu");
-                if !self.menu_open {
-                    return;
+                if self.menu_open {
+                    self.teaching_controls(ui);
+                    self.more_items(ui);
                 }
-            }
-            // The browser page has its own file picker (web/www/index.html).
-            #[cfg(not(target_arch = "wasm32"))]
-            self.open_file_ui(ui);
+            });
+            return;
+        }
+        // One row that never moves: what a lecture uses, then a menu for the
+        // rest (exports, windows, view settings).
+        ui.horizontal(|ui| {
+            ui.strong("pinlab");
+            self.lesson_pickers(ui);
             ui.separator();
-            self.view_controls(ui);
-            self.feature_buttons(ui);
+            self.teaching_controls(ui);
+            ui.menu_button("More...", |ui| self.more_items(ui));
         });
+    }
+
+    /// What a lecture reaches for: predict, quiz, side by side, sandbox,
+    /// fit, presenter mode, help.
+    fn teaching_controls(&mut self, ui: &mut egui::Ui) {
+        if ui
+            .checkbox(&mut self.quiz.predict_first, "Predict")
+            .on_hover_text("Stop before every step that asks a question: predict, then see")
+            .changed()
+        {
+            self.quiz.asking = None;
+        }
+        if ui
+            .checkbox(&mut self.quiz.enabled, "Quiz")
+            .on_hover_text("Score the answers; only an answer runs the step")
+            .changed()
+        {
+            self.quiz.reset();
+        }
+        let mut side = self.compare.is_some();
+        if ui.checkbox(&mut side, "Side by side").changed() {
+            self.set_compare(side.then(|| self.default_compare_preset()));
+        }
+        let mut sand = self.sandbox.is_some();
+        if ui.checkbox(&mut sand, "Sandbox").changed() {
+            self.set_sandbox(sand);
+        }
+        if ui
+            .button("Fit (F)")
+            .on_hover_text("Fit the canvas to the window again")
+            .clicked()
+        {
+            self.fit_canvas();
+        }
+        if ui
+            .button(if self.presenter.on {
+                "Leave presenter (Esc)"
+            } else {
+                "Present (F5)"
+            })
+            .clicked()
+        {
+            self.presenter_cmds.push(presenter::PresenterCommand::Toggle);
+        }
+        if ui.button("Help").clicked() {
+            self.show_help = true;
+        }
+    }
+
+    /// The More menu: opening a file, view settings, exports and windows.
+    fn more_items(&mut self, ui: &mut egui::Ui) {
+        // The browser page has its own file picker (web/www/index.html).
+        #[cfg(not(target_arch = "wasm32"))]
+        self.open_file_ui(ui);
+        ui.separator();
+        self.view_controls(ui);
+        ui.separator();
+        self.feature_buttons(ui);
     }
 
     /// The lesson, the kernel and the what-if toggles.
@@ -1032,40 +1095,11 @@ impl PinlabApp {
         {
             self.anim = None;
         }
-        if ui
-            .button("Fit (F)")
-            .on_hover_text("Fit the canvas to the window again")
-            .clicked()
-        {
-            self.fit_canvas();
-        }
         ui.checkbox(&mut self.large, "Large text");
     }
 
-    /// The classroom features, exports and windows.
+    /// The exports and windows.
     fn feature_buttons(&mut self, ui: &mut egui::Ui) {
-        let mut sand = self.sandbox.is_some();
-        if ui.checkbox(&mut sand, "Sandbox").changed() {
-            self.set_sandbox(sand);
-        }
-        let mut side = self.compare.is_some();
-        if ui.checkbox(&mut side, "Side by side").changed() {
-            self.set_compare(side.then(|| self.default_compare_preset()));
-        }
-        if ui
-            .checkbox(&mut self.quiz.predict_first, "Predict")
-            .on_hover_text("Stop before every step that asks a question: predict, then see")
-            .changed()
-        {
-            self.quiz.asking = None;
-        }
-        if ui
-            .checkbox(&mut self.quiz.enabled, "Quiz")
-            .on_hover_text("Score the answers; only an answer runs the step")
-            .changed()
-        {
-            self.quiz.reset();
-        }
         if ui
             .button("Handout")
             .on_hover_text("Markdown and HTML with a picture per step")
@@ -1102,19 +1136,6 @@ impl PinlabApp {
             .clicked()
         {
             self.class.open = !self.class.open;
-        }
-        if ui
-            .button(if self.presenter.on {
-                "Leave presenter (Esc)"
-            } else {
-                "Present (F5)"
-            })
-            .clicked()
-        {
-            self.presenter_cmds.push(presenter::PresenterCommand::Toggle);
-        }
-        if ui.button("Help").clicked() {
-            self.show_help = true;
         }
         if ui.button("Transcript").clicked() {
             self.show_transcript = !self.show_transcript;

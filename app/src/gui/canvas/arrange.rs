@@ -5,14 +5,19 @@
 //! the zoom, at which the whole picture is largest; folios sit next to what
 //! references them, so arrows cross as little as possible.
 
-use super::layout::{BLOCK_W, CellKey, Layout, MAX_CELLS};
+use super::layout::{BLOCK_W, CellKey, Layout};
 use ahash::AHashMap as HashMap;
-use egui::{Pos2, Vec2, vec2};
+use egui::{Vec2, vec2};
 use pinlab_lessons::model::refs::{RefKind, Reference, Referrer};
 use pinlab_lessons::model::{FolioId, World};
 
 const BLOCK_GAP: f32 = 12.0;
-const COL_GAP: f32 = 56.0;
+/// Between processes and folios: mappings carry no label.
+const LEFT_GAP: f32 = 56.0;
+/// Between folios and holders: wide enough for an arrow's label ("ref
+/// \u{d7}1022") to sit on the arrow without covering a card or a block.
+pub const RIGHT_GAP: f32 = 100.0;
+const COLUMNS_W: f32 = 3.0 * BLOCK_W + LEFT_GAP + RIGHT_GAP;
 const BAND_GAP: f32 = 30.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +39,8 @@ fn slots(pages: impl Iterator<Item = (FolioId, u16)>) -> Slots {
 }
 
 /// The cell of the `k`-th reference to `r`'s page in holder or pipe `name`
-/// (its slots made once by `make`), if that cell is drawn.
+/// (its slots made once by `make`); the layout knows whether it is drawn (a
+/// run of alike pages is one cell however long).
 fn slot(
     cache: &mut HashMap<String, Slots>,
     name: &str,
@@ -45,8 +51,7 @@ fn slot(
     let s = cache
         .entry(name.to_string())
         .or_insert_with(|| make().unwrap_or_default());
-    let i = *s.get(&(r.folio, r.page))?.get(k)?;
-    (i < MAX_CELLS).then_some(i)
+    s.get(&(r.folio, r.page))?.get(k).copied()
 }
 
 /// The cell each reference starts from (None: drawn as a chip, or not shown).
@@ -91,47 +96,17 @@ pub fn cell_keys(w: &World, refs: &[Reference]) -> Vec<Option<CellKey>> {
         .collect()
 }
 
-/// The world's blocks, and where each folio's referrers sit inside them.
+/// The world's blocks.
 pub struct Blocks {
     pub left: Vec<Layout>,
     pub right: Vec<Layout>,
+    /// In folio id order, which is the order folios were allocated in and
+    /// so the order they appeared in the lesson: every folio keeps its place
+    /// from one micro-step to the next (a COW copy comes after the page it
+    /// copies, which stays where it was), the way Python Tutor never moves an
+    /// object. Placing cards by where their referrers sit crossed fewer
+    /// arrows, but moved "the page" at the moment the lesson is about it.
     pub cards: Vec<(FolioId, Layout)>,
-    /// Per folio: (is in the right group, block index, cell centre in the block).
-    anchors: HashMap<FolioId, Vec<(bool, usize, Pos2)>>,
-}
-
-impl Blocks {
-    /// `card_of` names the card a folio is drawn in (a group's first folio).
-    pub fn new(
-        left: Vec<Layout>,
-        right: Vec<Layout>,
-        cards: Vec<(FolioId, Layout)>,
-        refs: &[Reference],
-        keys: &[Option<CellKey>],
-        card_of: &HashMap<FolioId, FolioId>,
-    ) -> Blocks {
-        let mut where_is: HashMap<&CellKey, (bool, usize, Pos2)> = HashMap::new();
-        for (right_side, group) in [(false, &left), (true, &right)] {
-            for (i, b) in group.iter().enumerate() {
-                for (k, r) in &b.cells {
-                    where_is.insert(k, (right_side, i, r.center()));
-                }
-            }
-        }
-        let mut anchors: HashMap<FolioId, Vec<(bool, usize, Pos2)>> = HashMap::new();
-        for (r, k) in refs.iter().zip(keys) {
-            if let Some(at) = k.as_ref().and_then(|k| where_is.get(k)) {
-                let card = card_of.get(&r.folio).copied().unwrap_or(r.folio);
-                anchors.entry(card).or_default().push(*at);
-            }
-        }
-        Blocks {
-            left,
-            right,
-            cards,
-            anchors,
-        }
-    }
 }
 
 impl Blocks {
@@ -164,15 +139,19 @@ fn stack(blocks: &[Layout], x: f32, y: f32) -> (Vec<Vec2>, f32) {
     (offs, (at - y - BLOCK_GAP).max(0.0))
 }
 
-/// Blocks in rows that wrap at `width`, from `y`: offsets, rows (first
-/// block index, count, row width), height.
-fn flow(sizes: &[Vec2], width: f32, y: f32) -> (Vec<Vec2>, Vec<(usize, usize, f32)>, f32) {
+/// Between two rows of folio cards: room for an arrow routed around the
+/// cards of a nearer row to turn into its card (route.rs).
+const CARD_ROW_GAP: f32 = 18.0;
+
+/// Blocks in rows that wrap at `width`, `row_gap` apart, from `y`: offsets,
+/// rows (first block index, count, row width), height.
+fn flow(sizes: &[Vec2], width: f32, y: f32, row_gap: f32) -> (Vec<Vec2>, Vec<(usize, usize, f32)>, f32) {
     let mut offs = Vec::with_capacity(sizes.len());
     let mut rows: Vec<(usize, usize, f32)> = Vec::new();
     let (mut x, mut row_y, mut row_h) = (0.0f32, y, 0.0f32);
     for (i, s) in sizes.iter().enumerate() {
         if x > 0.0 && x + s.x > width {
-            row_y += row_h + BLOCK_GAP;
+            row_y += row_h + row_gap;
             x = 0.0;
             row_h = 0.0;
         }
@@ -190,36 +169,14 @@ fn flow(sizes: &[Vec2], width: f32, y: f32) -> (Vec<Vec2>, Vec<(usize, usize, f3
     (offs, rows, h)
 }
 
-/// Folios ordered by where their referrers are (`key` of an anchor's place).
-fn card_order(b: &Blocks, key: impl Fn(bool, usize, Pos2) -> f32) -> Vec<usize> {
-    let mut order: Vec<(usize, f32)> = b
-        .cards
-        .iter()
-        .enumerate()
-        .map(|(i, (id, _))| {
-            let k = b
-                .anchors
-                .get(id)
-                .into_iter()
-                .flatten()
-                .map(|(r, bi, p)| key(*r, *bi, *p))
-                .fold(f32::INFINITY, f32::min);
-            (i, if k.is_finite() { k } else { 1e9 + id.0 as f32 })
-        })
-        .collect();
-    order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    order.into_iter().map(|(i, _)| i).collect()
-}
-
 pub fn columns(b: &Blocks) -> Placement {
     let (left, lh) = stack(&b.left, 0.0, 0.0);
-    let right_x = 2.0 * (BLOCK_W + COL_GAP);
+    let right_x = 2.0 * BLOCK_W + LEFT_GAP + RIGHT_GAP;
     let (right, rh) = stack(&b.right, right_x, 0.0);
-    let order = card_order(b, |r, bi, p| if r { right[bi].y + p.y } else { left[bi].y + p.y });
-    let mut cards = Vec::with_capacity(order.len());
+    let mut cards = Vec::with_capacity(b.cards.len());
     let mut y = 0.0;
-    for i in order {
-        cards.push((i, vec2(BLOCK_W + COL_GAP, y)));
+    for i in 0..b.cards.len() {
+        cards.push((i, vec2(BLOCK_W + LEFT_GAP, y)));
         y += b.cards[i].1.size.y + BLOCK_GAP;
     }
     let mh = (y - BLOCK_GAP).max(0.0);
@@ -228,8 +185,8 @@ pub fn columns(b: &Blocks) -> Placement {
         left,
         right,
         cards,
-        size: vec2(3.0 * BLOCK_W + 2.0 * COL_GAP, lh.max(rh).max(mh)),
-        width: 3.0 * BLOCK_W + 2.0 * COL_GAP,
+        size: vec2(COLUMNS_W, lh.max(rh).max(mh)),
+        width: COLUMNS_W,
     }
 }
 
@@ -244,16 +201,12 @@ fn centre_rows(offs: &mut [Vec2], rows: &[(usize, usize, f32)], width: f32) {
 
 pub fn bands(b: &Blocks, width: f32) -> Placement {
     let sizes = |v: &[Layout]| v.iter().map(|l| l.size).collect::<Vec<_>>();
-    let (mut left, lrows, lh) = flow(&sizes(&b.left), width, 0.0);
-    let (mut right, rrows, rh) = flow(&sizes(&b.right), width, 0.0);
-    // Above or below: order by x, the top band's referrers first.
-    let order = card_order(b, |r, bi, p| {
-        let x = if r { right[bi].x } else { left[bi].x } + p.x;
-        x + if r { 1e6 } else { 0.0 }
-    });
-    let card_sizes: Vec<Vec2> = order.iter().map(|i| b.cards[*i].1.size).collect();
+    let (mut left, lrows, lh) = flow(&sizes(&b.left), width, 0.0, BLOCK_GAP);
+    let (mut right, rrows, rh) = flow(&sizes(&b.right), width, 0.0, BLOCK_GAP);
+    let order = 0..b.cards.len();
+    let card_sizes: Vec<Vec2> = b.cards.iter().map(|c| c.1.size).collect();
     let mid_y = if b.left.is_empty() { 0.0 } else { lh + BAND_GAP };
-    let (mut mid, mrows, mh) = flow(&card_sizes, width, mid_y);
+    let (mid, mrows, mh) = flow(&card_sizes, width, mid_y, CARD_ROW_GAP);
     let right_y = mid_y + if order.is_empty() { 0.0 } else { mh + BAND_GAP };
     for o in &mut right {
         o.y += right_y;
@@ -263,7 +216,9 @@ pub fn bands(b: &Blocks, width: f32) -> Placement {
         .flat_map(|rows| rows.iter().map(|r| r.2))
         .fold(0.0f32, f32::max);
     centre_rows(&mut left, &lrows, widest);
-    centre_rows(&mut mid, &mrows, widest);
+    // The folios' rows start at the left: a card joining a row does not
+    // move the cards already in it (and a COW copy does not push "the page"
+    // aside at the moment the lesson is about it).
     centre_rows(&mut right, &rrows, widest);
     let height = if b.right.is_empty() {
         right_y - BAND_GAP
@@ -341,6 +296,7 @@ pub fn build(b: Blocks, p: &Placement) -> Layout {
         }
     }
     l.size = l.size.max(p.size);
+    l.sideways = p.arrangement == Arrangement::Columns;
     l
 }
 

@@ -9,7 +9,7 @@ use egui::{Color32, Rect, pos2};
 use pinlab_lessons::model::holder::{Grab, Holder};
 use pinlab_lessons::model::mm::Process;
 use pinlab_lessons::model::mm::Pte;
-use pinlab_lessons::model::{Preset, World, ZERO_FOLIO};
+use pinlab_lessons::model::{FolioId, Preset, World, ZERO_FOLIO};
 
 /// Closes a block: its frame from the top to `y`, and its size.
 fn frame(mut l: Layout, y: f32, color: Color32) -> Layout {
@@ -57,31 +57,12 @@ pub fn process(p: &Process, preset: Preset) -> Layout {
         let label = format!("{} [{}..] {}", vma.name, vma.start - base, flags.join(" "));
         l.text(8.0, y, label, BODY, Color32::LIGHT_GRAY);
         y += 19.0;
-        let (units, shown) = pte_units(vma.ptes.len(), |i| vma.ptes[i]);
-        let mut slot = 0;
-        for (first, len) in units {
-            let key = |i: usize| CellKey::Pte(p.pid, vma.start + i as u64);
-            if len == 1 {
-                l.cells.insert(key(first), cell(8.0, y, slot));
-                slot += 1;
-                continue;
-            }
-            // A run takes a whole row of its own.
-            slot = slot.next_multiple_of(PER_ROW);
-            let rect = cell(8.0, y, slot).union(cell(8.0, y, slot + PER_ROW - 1));
-            for i in first..first + len {
-                l.cells.insert(key(i), rect);
-            }
-            let off = vma.start - base;
-            let label = format!("[{}..{}]", first as u64 + off, (first + len - 1) as u64 + off);
-            l.runs.push(Run {
-                rect,
-                first: key(first),
-                label,
-                len,
-            });
-            slot += PER_ROW;
-        }
+        let (units, shown) = units(vma.ptes.len(), |i| continues(vma.ptes[i - 1], vma.ptes[i]));
+        let off = vma.start - base;
+        let key = |i: usize| CellKey::Pte(p.pid, vma.start + i as u64);
+        let slot = place_units(&mut l, &units, y, &key, |first, len| {
+            format!("[{}..{}]", first as u64 + off, (first + len - 1) as u64 + off)
+        });
         y += rows_height(slot) + 4.0;
         if vma.ptes.len() > shown {
             let more = format!("+{} more pages", vma.ptes.len() - shown);
@@ -101,16 +82,21 @@ pub enum CellsAt {
     Above,
 }
 
-/// A right-hand block: title lines and a grid of `n` cells keyed by `key`.
+/// A right-hand block: title lines and a grid of `n` cells keyed by `key`,
+/// where entry `i` continuing entry `i - 1` (`continues(i)`: the same folio,
+/// its next page or the same page again) makes runs of one wide cell, so
+/// 1022 references of one holder to the zero page are one cell and one arrow.
 fn titled_cells(
     lines: Vec<(String, f32, Color32)>,
     n: usize,
     key: impl Fn(usize) -> CellKey,
+    continues: impl Fn(usize) -> bool,
     at: CellsAt,
 ) -> (Layout, f32) {
     let mut l = Layout::default();
-    let n = n.min(MAX_CELLS);
-    let grid = rows_height(n);
+    let (units, shown) = units(n, continues);
+    let slots = units.iter().fold(0, |s, (_, len)| unit_end(s, *len));
+    let grid = rows_height(slots);
     let mut y = if at == CellsAt::Above && n > 0 {
         8.0 + grid + 4.0
     } else {
@@ -120,12 +106,58 @@ fn titled_cells(
         l.text(8.0, y, t, size, color);
         y += size + 7.0;
     }
-    let cells_y = if at == CellsAt::Above { 8.0 } else { y + 2.0 };
-    for i in 0..n {
-        l.cells.insert(key(i), cell(8.0, cells_y, i));
+    if n > shown {
+        l.text(8.0, y, format!("+{} more pages", n - shown), BODY, Color32::GRAY);
+        y += BODY + 7.0;
     }
+    let cells_y = if at == CellsAt::Above { 8.0 } else { y + 2.0 };
+    place_units(&mut l, &units, cells_y, &key, |first, len| {
+        format!("[{first}..{}]", first + len - 1)
+    });
     let bottom = if at == CellsAt::Above { y } else { cells_y + grid };
     (l, bottom)
+}
+
+/// Where the slots end after a unit of `len` entries that starts at slot `s`:
+/// a run takes a whole row of its own.
+fn unit_end(s: usize, len: usize) -> usize {
+    if len == 1 {
+        s + 1
+    } else {
+        s.next_multiple_of(PER_ROW) + PER_ROW
+    }
+}
+
+/// Puts `units` (first entry, length) as cells at `y`, a run as one wide
+/// cell that every entry of it shares, labelled by `label`.
+fn place_units(
+    l: &mut Layout,
+    units: &[(usize, usize)],
+    y: f32,
+    key: &impl Fn(usize) -> CellKey,
+    label: impl Fn(usize, usize) -> String,
+) -> usize {
+    let mut slot = 0;
+    for &(first, len) in units {
+        if len == 1 {
+            l.cells.insert(key(first), cell(8.0, y, slot));
+            slot += 1;
+            continue;
+        }
+        slot = slot.next_multiple_of(PER_ROW);
+        let rect = cell(8.0, y, slot).union(cell(8.0, y, slot + PER_ROW - 1));
+        for i in first..first + len {
+            l.cells.insert(key(i), rect);
+        }
+        l.runs.push(Run {
+            rect,
+            first: key(first),
+            label: label(first, len),
+            len,
+        });
+        slot += PER_ROW;
+    }
+    slot
 }
 
 /// Runs shorter than this stay single cells: a few pages read better one by one.
@@ -163,20 +195,20 @@ fn continues(a: Pte, b: Pte) -> bool {
     }
 }
 
-/// A mapping's page-table entries as units to draw: (first index, length),
-/// length 1 for a single cell; at most MAX_CELLS cells' worth. Also returns
-/// how many entries the units cover.
-fn pte_units(n: usize, pte: impl Fn(usize) -> Pte) -> (Vec<(usize, usize)>, usize) {
+/// Entries as units to draw: (first index, length), length 1 for a single
+/// cell, a run where `continues(i)` holds MIN_RUN times or more; at most
+/// MAX_CELLS cells' worth. Also returns how many entries the units cover.
+fn units(n: usize, continues: impl Fn(usize) -> bool) -> (Vec<(usize, usize)>, usize) {
     let mut units = Vec::new();
     let (mut i, mut slots) = (0, 0);
     while i < n && slots < MAX_CELLS {
         let mut j = i + 1;
-        while j < n && continues(pte(j - 1), pte(j)) {
+        while j < n && continues(j) {
             j += 1;
         }
         if j - i >= MIN_RUN {
             units.push((i, j - i));
-            slots = slots.next_multiple_of(PER_ROW) + PER_ROW;
+            slots = unit_end(slots, j - i);
             i = j;
         } else {
             units.push((i, 1));
@@ -185,6 +217,13 @@ fn pte_units(n: usize, pte: impl Fn(usize) -> Pte) -> (Vec<(usize, usize)>, usiz
         }
     }
     (units, i)
+}
+
+/// Whether page `b` continues a run of held pages that `a` is in: the next
+/// page of the same folio, or the same page again (the zero page, read-faulted
+/// into every page of a mapping, and taken once per page).
+fn same_run(a: (FolioId, u16), b: (FolioId, u16)) -> bool {
+    a.0 == b.0 && (b.1 == a.1 + 1 || b.1 == a.1)
 }
 
 pub fn file(w: &World, fid: pinlab_lessons::model::FileId, at: CellsAt) -> Layout {
@@ -196,7 +235,8 @@ pub fn file(w: &World, fid: pinlab_lessons::model::FileId, at: CellsAt) -> Layou
         lines.push((format!("disk: {}{more}", shown.join(" | ")), BODY, Color32::LIGHT_GRAY));
     }
     let idx: Vec<u64> = f.cache.keys().copied().collect();
-    let (l, y) = titled_cells(lines, idx.len(), |i| CellKey::Cache(fid, idx[i]), at);
+    // Page-cache indexes are one cell each: every index is its own entry.
+    let (l, y) = titled_cells(lines, idx.len(), |i| CellKey::Cache(fid, idx[i]), |_| false, at);
     frame(l, y, FRAME)
 }
 
@@ -223,7 +263,14 @@ fn holder_lines(h: &Holder) -> (String, String) {
 pub fn holder(h: &Holder, at: CellsAt) -> Layout {
     let (title, detail) = holder_lines(h);
     let lines = vec![(title, HEAD, Color32::WHITE), (detail, BODY, Color32::LIGHT_GRAY)];
-    let (l, y) = titled_cells(lines, h.pages.len(), |i| CellKey::Holder(h.name.clone(), i), at);
+    let page = |i: usize| (h.pages[i].folio, h.pages[i].page);
+    let (l, y) = titled_cells(
+        lines,
+        h.pages.len(),
+        |i| CellKey::Holder(h.name.clone(), i),
+        |i| same_run(page(i - 1), page(i)),
+        at,
+    );
     let color = match h.grab {
         Grab::Pin => theme::PIN,
         Grab::Ref => theme::REF,
@@ -232,15 +279,27 @@ pub fn holder(h: &Holder, at: CellsAt) -> Layout {
     frame(l, y, color.gamma_multiply(0.6))
 }
 
-pub fn pipe(name: &str, bufs: usize, at: CellsAt) -> Layout {
+pub fn pipe(name: &str, bufs: &[(FolioId, u16)], at: CellsAt) -> Layout {
     let lines = vec![(format!("pipe '{name}'"), HEAD, Color32::WHITE)];
-    let (l, y) = titled_cells(lines, bufs, |i| CellKey::Pipe(name.to_string(), i), at);
+    let (l, y) = titled_cells(
+        lines,
+        bufs.len(),
+        |i| CellKey::Pipe(name.to_string(), i),
+        |i| same_run(bufs[i - 1], bufs[i]),
+        at,
+    );
     frame(l, y, FRAME)
 }
 
-pub fn kbuf(name: &str, pages: usize, at: CellsAt) -> Layout {
+pub fn kbuf(name: &str, pages: &[FolioId], at: CellsAt) -> Layout {
     let lines = vec![(format!("kernel buffer '{name}'"), HEAD, Color32::WHITE)];
-    let (l, y) = titled_cells(lines, pages, |i| CellKey::Kbuf(name.to_string(), i), at);
+    let (l, y) = titled_cells(
+        lines,
+        pages.len(),
+        |i| CellKey::Kbuf(name.to_string(), i),
+        |i| pages[i - 1] == pages[i],
+        at,
+    );
     frame(l, y, FRAME)
 }
 
@@ -262,8 +321,11 @@ pub fn right(w: &World, at: CellsAt) -> Vec<Layout> {
         .map(|(id, _)| file(w, *id, at))
         .collect();
     right.extend(w.holders.values().map(|h| holder(h, at)));
-    right.extend(w.pipes.values().map(|p| pipe(&p.name, p.bufs.len(), at)));
-    right.extend(w.kbufs.iter().map(|(n, p)| kbuf(n, p.len(), at)));
+    right.extend(w.pipes.values().map(|p| {
+        let bufs: Vec<(FolioId, u16)> = p.bufs.iter().map(|b| (b.folio, b.page)).collect();
+        pipe(&p.name, &bufs, at)
+    }));
+    right.extend(w.kbufs.iter().map(|(n, p)| kbuf(n, p, at)));
     // Blocks without cells (a file with nothing cached) have no arrows: last,
     // away from the folios, so no arrow crosses them.
     right.sort_by_key(|b| b.cells.is_empty());

@@ -156,7 +156,7 @@ pub fn ring(v: &View, marks: &Marks, id: FolioId) -> Stroke {
     } else if marks.diff.contains(&id) {
         Stroke::new(4.0 * z, super::super::side_by_side::DIFF)
     } else if marks.focus.contains(&id) {
-        Stroke::new(3.0 * z, theme::PURPLE)
+        Stroke::new(2.0 * z, v.fg())
     } else {
         Stroke::new(1.0 * z, Color32::GRAY)
     }
@@ -210,6 +210,15 @@ pub fn paint(ui: &mut Ui, p: &egui::Painter, v: &View, c: Card, id: FolioId, pla
     let rect = v.tr(place.rect);
     p.rect_filled(rect, 6.0 * z, fill(f));
     p.rect_stroke(rect, 6.0 * z, ring(v, c.marks, id), StrokeKind::Inside);
+    if c.marks.focus.contains(&id) {
+        // The lesson's page: a second ring outside, whatever else marks it.
+        p.rect_stroke(
+            rect.expand(3.0 * z),
+            8.0 * z,
+            Stroke::new(2.0 * z, v.fg()),
+            StrokeKind::Outside,
+        );
+    }
     let at = |y: f32| v.t(place.rect.min + vec2(PAD, y));
     let title = match place.members.last() {
         // A group: "folio#5..#516 ×512, each:".

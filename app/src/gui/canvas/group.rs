@@ -1,8 +1,10 @@
 //! The compact view of big worlds: folios that look alike (same kind, order,
 //! counts, flags and the same kinds of references) and sit next to each other
 //! are drawn as one card with a count, so a 512-folio world stays readable
-//! and fast. A folio the step changed, a hazard, a focus or the selection is
-//! never folded into a group.
+//! and fast. Folios the step created or changed fold too, with each other
+//! (a THP's fork makes "512 new copies, refcount 1 each" in one card), since
+//! that is when there are most of them; a hazard, a focus of the lesson and
+//! the selection are never folded into a group.
 
 use super::Marks;
 use ahash::AHashMap as HashMap;
@@ -20,11 +22,13 @@ struct Look {
     order: u8,
     counts: (i64, i64, i32),
     freed: bool,
+    /// Changed in this micro-step, or different from the other pane.
+    marked: (bool, bool),
     chips: Vec<&'static str>,
     refs: Vec<(RefKind, i64, i64)>,
 }
 
-fn look(w: &World, id: FolioId, refs: &[Reference], mine: &[usize]) -> Look {
+fn look(w: &World, id: FolioId, refs: &[Reference], mine: &[usize], marks: &Marks) -> Look {
     let f = w.folio(id);
     let mut r: Vec<(RefKind, i64, i64)> = mine
         .iter()
@@ -36,17 +40,15 @@ fn look(w: &World, id: FolioId, refs: &[Reference], mine: &[usize]) -> Look {
         order: f.order,
         counts: (f.refcount, f.pincount, f.total_mapcount()),
         freed: f.freed,
+        marked: (marks.changed.contains(&ObjRef::Folio(id)), marks.diff.contains(&id)),
         chips: super::card::chips(f).into_iter().map(|(c, _)| c).collect(),
         refs: r,
     }
 }
 
-fn marked(marks: &Marks, id: FolioId) -> bool {
-    marks.changed.contains(&ObjRef::Folio(id))
-        || marks.hazard.contains(&ObjRef::Folio(id))
-        || marks.focus.contains(&id)
-        || marks.selected == Some(id)
-        || marks.diff.contains(&id)
+/// Drawn on its own card whatever its neighbours look like.
+fn apart(marks: &Marks, id: FolioId) -> bool {
+    marks.hazard.contains(&ObjRef::Folio(id)) || marks.focus.contains(&id) || marks.selected == Some(id)
 }
 
 /// The folios to draw, in id order, as groups (most of one).
@@ -69,13 +71,13 @@ pub fn folios(
         }
     };
     for id in ids {
-        if marked(marks, *id) {
+        if apart(marks, *id) {
             flush(&mut run, &mut out);
             run_look = None;
             out.push(vec![*id]);
             continue;
         }
-        let l = look(w, *id, refs, by_folio.get(id).unwrap_or(&none));
+        let l = look(w, *id, refs, by_folio.get(id).unwrap_or(&none), marks);
         if run_look.as_ref() != Some(&l) {
             flush(&mut run, &mut out);
             run_look = Some(l);

@@ -3,7 +3,6 @@
 //! the other two (the piece, its arrow and its holder).
 
 use super::layout::{CellKey, Layout};
-use super::paint::ends;
 use egui::Pos2;
 use pinlab_lessons::model::FolioId;
 use pinlab_lessons::model::refs::Reference;
@@ -49,8 +48,11 @@ pub fn find(l: &Layout, refs: &[Reference], keys: &[Option<CellKey>], at: Pos2, 
                 continue;
             };
             let Some(cell) = l.cells.get(k) else { continue };
-            let (a, b) = ends(*cell, card.rect);
-            let d = dist_to_segment(at, a, b);
+            let path = l.path(cell, card.members[0]);
+            let d = path
+                .windows(2)
+                .map(|s| dist_to_segment(at, s[0], s[1]))
+                .fold(f32::INFINITY, f32::min);
             if d <= slack && best.is_none_or(|(bd, _)| d < bd) {
                 best = Some((d, i));
             }

@@ -76,6 +76,11 @@ pub struct Layout {
     /// Every cell an arrow can start from; the PTEs of a run share its rect.
     pub cells: HashMap<CellKey, Rect>,
     pub runs: Vec<Run>,
+    /// Arrows that go around cards (route.rs), by cell and card; the others
+    /// are straight.
+    pub routes: HashMap<super::route::RouteKey, Vec<egui::Pos2>>,
+    /// Laid out in columns: arrows leave their cells sideways.
+    pub sideways: bool,
     pub boxes: Vec<(Rect, Color32)>,
     pub texts: Vec<Text>,
     pub size: Vec2,
@@ -115,6 +120,43 @@ impl Layout {
             t
         }));
         self.size = self.size.max(other.size + by);
+    }
+
+    /// The path of the arrow from `cell` to the card `card` (its first folio).
+    pub fn path(&self, cell: &Rect, card: FolioId) -> std::borrow::Cow<'_, [egui::Pos2]> {
+        match self.routes.get(&super::route::key(cell, card)) {
+            Some(p) => std::borrow::Cow::Borrowed(p),
+            None => {
+                let (a, b) = match self.cards.get(&card) {
+                    Some(c) => super::paint::ends(*cell, c.rect, self.sideways),
+                    None => (cell.center(), cell.center()),
+                };
+                std::borrow::Cow::Owned(vec![a, b])
+            }
+        }
+    }
+
+    /// Works out which arrows go around cards (after the blocks are placed).
+    /// Arrows routed through the same channel take lanes 4 units apart.
+    pub fn route_arrows(&mut self, cells: impl Iterator<Item = (Rect, FolioId)>) {
+        let mut lanes: HashMap<u32, usize> = HashMap::new();
+        for (cell, card) in cells {
+            let k = super::route::key(&cell, card);
+            if self.routes.contains_key(&k) {
+                continue;
+            }
+            let p = super::route::route(self, cell, card, 0.0);
+            if p.len() <= 2 {
+                continue;
+            }
+            // The channel: the x of the path's third point.
+            let lane = lanes.entry(p[2].x.to_bits()).or_default();
+            let shifted = (*lane > 0)
+                .then(|| super::route::route(self, cell, card, 4.0 * *lane as f32))
+                .filter(|q| q.len() > 2);
+            *lane += 1;
+            self.routes.insert(k, shifted.unwrap_or(p));
+        }
     }
 
     /// The card folio `id` is drawn in, alone or in a group.

@@ -16,6 +16,7 @@ pub mod layout;
 mod legend;
 mod motion;
 mod paint;
+mod route;
 mod view;
 
 pub use card::folio_label;
@@ -78,6 +79,15 @@ pub struct CanvasStats {
     pub cells: Vec<(Rect, String)>,
     /// The kinds the legend explains.
     pub legend: Vec<&'static str>,
+    /// The other marks it explains: cell letters, card outlines.
+    pub legend_marks: Vec<&'static str>,
+    /// Arrow labels drawn (screen rects, points).
+    pub labels: Vec<Rect>,
+    /// Every folio card on screen: first folio, rect (points), and the folio
+    /// ids drawn in it.
+    pub cards: Vec<(FolioId, Rect, Vec<FolioId>)>,
+    /// Every arrow drawn: its ends (points), and the card it points at.
+    pub arrows: Vec<(egui::Pos2, egui::Pos2, FolioId)>,
     /// Whether this frame was part of an animated transition.
     pub animating: bool,
     /// Cards of folios the step dropped, fading out.
@@ -98,6 +108,10 @@ impl Default for CanvasStats {
             lit_pieces: 0,
             cells: Vec::new(),
             legend: Vec::new(),
+            legend_marks: Vec::new(),
+            labels: Vec::new(),
+            cards: Vec::new(),
+            arrows: Vec::new(),
             animating: false,
             fading: 0,
         }
@@ -134,9 +148,9 @@ fn by_folio(refs: &[Reference]) -> HashMap<FolioId, Vec<usize>> {
     m
 }
 
-/// The cards: one per folio something references, alike folios grouped;
-/// and the card each grouped folio is drawn in.
-type Cards = (Vec<(FolioId, layout::Layout)>, HashMap<FolioId, FolioId>);
+/// The cards: one per folio something references, alike folios grouped
+/// (each card's layout names the folios drawn in it).
+type Cards = Vec<(FolioId, layout::Layout)>;
 
 fn folio_cards(
     w: &World,
@@ -154,15 +168,11 @@ fn folio_cards(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut card_of = HashMap::new();
     let none = Vec::new();
-    let cards = group::folios(w, &ids, refs, &by, marks)
+    group::folios(w, &ids, refs, &by, marks)
         .into_iter()
         .map(|members| {
             let id = members[0];
-            for m in &members[1..] {
-                card_of.insert(*m, id);
-            }
             let mine = by.get(&id).unwrap_or(&none);
             let deltas = match (prev, prev_refs, &prev_by) {
                 (Some(pw), Some(pr), Some(pb)) => {
@@ -173,8 +183,7 @@ fn folio_cards(
             };
             (id, card::block(w, members, refs, mine, deltas))
         })
-        .collect();
-    (cards, card_of)
+        .collect()
 }
 
 /// A transition being animated: the world it comes from and how far it is
@@ -221,11 +230,11 @@ fn lay_out(w: &World, prev: Option<&World>, marks: &Marks, fit: Option<(Vec2, f3
     let prev_refs = prev.map(all_references);
     let left = blocks::left(w);
     let right = blocks::right(w, blocks::CellsAt::Below);
-    let (cards, card_of) = folio_cards(w, prev, &refs, prev_refs.as_deref(), marks);
+    let cards = folio_cards(w, prev, &refs, prev_refs.as_deref(), marks);
     if cards.is_empty() && left.is_empty() && right.is_empty() {
         return None;
     }
-    let b = arrange::Blocks::new(left, right, cards, &refs, &keys, &card_of);
+    let b = arrange::Blocks { left, right, cards };
     let (placement, fit_zoom) = match fit {
         Some((size, max_zoom)) => arrange::fit(&b, size, max_zoom),
         None => (arrange::columns(&b), 1.0),
@@ -236,13 +245,19 @@ fn lay_out(w: &World, prev: Option<&World>, marks: &Marks, fit: Option<(Vec2, f3
         // upwards without crossing their titles (same sizes, same places).
         let (left, cards) = b.into_parts();
         let right = blocks::right(w, blocks::CellsAt::Above);
-        let b = arrange::Blocks::new(left, right, cards, &refs, &keys, &card_of);
+        let b = arrange::Blocks { left, right, cards };
         let p = arrange::bands(&b, placement.width);
         (b, p)
     } else {
         (b, placement)
     };
-    let l = arrange::build(b, &placement);
+    let mut l = arrange::build(b, &placement);
+    let arrows: Vec<(Rect, FolioId)> = refs
+        .iter()
+        .zip(&keys)
+        .filter_map(|(r, k)| Some((*l.cells.get(k.as_ref()?)?, l.card(r.folio)?.members[0])))
+        .collect();
+    l.route_arrows(arrows.into_iter());
     Some(Laid {
         refs,
         keys,
@@ -346,6 +361,46 @@ fn ghosts(ui: &mut Ui, ld: &Laid, framing: &Framing, from: &World, t: f32) -> us
     n
 }
 
+/// The height the legend takes under a pane `width` wide: worked out from
+/// the world before the layout (the pane's size depends on it), for every
+/// kind and mark the world has; what is on screen is among them. Kept while
+/// the world (`key`), the marks and the width stay the same.
+fn legend_height(ui: &Ui, (w, marks): (&World, &Marks), key: Option<u64>, width: f32) -> f32 {
+    let full =
+        key.map(|k| ahash::RandomState::with_seeds(9, 8, 7, 6).hash_one((k, width.to_bits(), marks_hash(marks))));
+    let id = ui.scope_id().with("canvas-legend-height");
+    if let Some(full) = full
+        && let Some((k, h)) = ui.ctx().data(|d| d.get_temp::<(u64, f32)>(id))
+        && k == full
+    {
+        return h;
+    }
+    let refs = all_references(w);
+    let shown: HashSet<FolioId> = refs
+        .iter()
+        .filter(|r| arrange::shows_folio(r))
+        .map(|r| r.folio)
+        .collect();
+    let kinds = legend::kinds(refs.iter().filter(|r| shown.contains(&r.folio)));
+    // The cells a process block draws are among its first entries.
+    let ptes = w
+        .procs
+        .values()
+        .filter(|p| p.alive)
+        .flat_map(|p| {
+            p.mm.vmas.values().flat_map(move |v| {
+                (0..v.ptes.len().min(4 * layout::MAX_CELLS)).map(move |i| (p.pid, v.start + i as u64))
+            })
+        })
+        .collect();
+    let m = legend::marks_of(w, ptes, |f| shown.contains(&f), &refs, marks);
+    let h = legend::height(ui, width, &legend::items(&kinds, &m));
+    if let Some(full) = full {
+        ui.ctx().data_mut(|d| d.insert_temp(id, (full, h)));
+    }
+    h
+}
+
 /// Draws the canvas of `w`; `prev` is the world one micro-step earlier (what
 /// moved is marked and explained); `anim` the transition still under way.
 pub fn canvas_ui(
@@ -369,7 +424,8 @@ pub fn canvas_ui(
         } => {
             let pane = ui.available_rect_before_wrap();
             let resp = ui.allocate_rect(pane, Sense::click_and_drag());
-            let fit_area = Rect::from_min_max(pane.min, pane.max - vec2(0.0, legend::HEIGHT)).shrink(6.0);
+            let legend_h = legend_height(ui, (w, marks), key, pane.width());
+            let fit_area = Rect::from_min_max(pane.min, pane.max - vec2(0.0, legend_h)).shrink(6.0);
             let c = lay_out_cached(ui, (w, prev, marks), key, fit_area.size(), max_zoom);
             (c, pane, fit_area, resp, user_zoom, pan)
         }
@@ -408,7 +464,22 @@ pub fn canvas_ui(
     let kinds;
     (out.stats, kinds) = draw(ui, (w, prev, marks), ld, &framing, anim, &mut out);
     if let Fit::Pane { .. } = fit {
-        legend::paint(ui, framing.pane, &kinds);
+        let ptes =
+            ld.l.cells
+                .keys()
+                .filter_map(|k| match k {
+                    layout::CellKey::Pte(pid, vpn) => Some((*pid, *vpn)),
+                    _ => None,
+                })
+                .collect();
+        let on_screen = legend::marks_of(w, ptes, |f| ld.l.card(f).is_some(), &ld.refs, marks);
+        out.stats.legend_marks = on_screen.codes.clone();
+        out.stats
+            .legend_marks
+            .extend(on_screen.outlines.iter().map(|(_, what)| *what));
+        let items = legend::items(&kinds, &on_screen);
+        let h = pane.bottom() - fit_area.bottom() - 6.0;
+        legend::paint(ui, framing.pane, h, &items);
         out.pan_by = resp.drag_delta();
         if resp.contains_pointer() {
             out.pan_by += ui.input(|i| i.smooth_scroll_delta);
@@ -540,6 +611,13 @@ fn stats(ui: &Ui, sc: &Scene, l: &layout::Layout, v: &View, hot: &hover::Hot, f:
         lit_cells: hot.cells.len(),
         lit_pieces,
         cells,
+        labels: v.labels.borrow().clone(),
+        cards: l
+            .cards
+            .iter()
+            .map(|(id, c)| (*id, v.tr(c.rect), c.members.clone()))
+            .collect(),
+        arrows: v.arrows.borrow().clone(),
         ..Default::default()
     }
 }

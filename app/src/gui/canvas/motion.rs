@@ -8,7 +8,7 @@
 use super::Anim;
 use super::layout::{CellKey, Layout};
 use super::legend;
-use super::paint::{arrow_head, ends};
+use super::paint::arrow_head;
 use super::view::View;
 use ahash::AHashSet as HashSet;
 use egui::{Painter, Stroke};
@@ -112,13 +112,15 @@ impl<'a> Motion<'a> {
             let (Some(cell), Some(card)) = (k.as_ref().and_then(|k| l.cells.get(k)), l.card(r.folio)) else {
                 continue;
             };
-            let (a, b) = ends(*cell, card.rect);
-            let (a, b) = (v.t(a), v.t(b));
-            let b = a + (b - a) * (1.0 - self.t);
+            let path: Vec<egui::Pos2> = l.path(cell, card.members[0]).iter().map(|q| v.t(*q)).collect();
+            let path = super::paint::partial(&path, 1.0 - self.t);
             let st = legend::style(r.kind);
             let color = st.color.gamma_multiply(1.0 - self.t);
-            p.line_segment([a, b], Stroke::new(st.width * v.zoom, color));
-            arrow_head(p, a, b, color, v.zoom.max(0.6));
+            p.add(egui::Shape::line(path.clone(), Stroke::new(st.width * v.zoom, color)));
+            let n = path.len();
+            if n >= 2 {
+                arrow_head(p, path[n - 2], path[n - 1], color, v.zoom.max(0.6));
+            }
         }
     }
 }

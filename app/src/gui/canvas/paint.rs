@@ -3,7 +3,7 @@
 use super::super::theme;
 use super::Marks;
 use super::layout::{BODY, CellKey, Layout};
-use super::legend;
+use super::legend::{self, Style};
 use super::view::View;
 use egui::{Align2, Color32, Painter, Pos2, Rect, Stroke, StrokeKind, pos2};
 use pinlab_lessons::model::mm::Pte;
@@ -113,14 +113,28 @@ pub fn cells(p: &Painter, v: &View, l: &Layout, w: &World, marks: &Marks, hot: &
     }
 }
 
-/// A run of PTEs: one wide cell, "[0..511] HPWD" and how many entries.
+/// A run: one wide cell. PTEs say "[0..511] PW  ×512" (a PMD mapping "one
+/// PMD"); a holder's, pipe's or kernel buffer's "[0..1021]  ×1022 zero page".
 fn runs(p: &Painter, v: &View, run: &super::layout::Run, w: &World, marks: &Marks, hot: &[&CellKey], l: &Layout) {
     let r = v.tr(run.rect);
     if !v.visible(r) {
         return;
     }
-    let CellKey::Pte(pid, vpn) = run.first else { return };
-    let (fill, flags) = pte_text(w.pte(pid, vpn));
+    let (fill, text) = match run.first {
+        CellKey::Pte(pid, vpn) => {
+            let (fill, flags) = pte_text(w.pte(pid, vpn));
+            // A PMD mapping is one entry in the kernel, not 512: say so.
+            let text = match flags.strip_prefix('H') {
+                Some(f) => format!("{}  one PMD: {f}", run.label),
+                None => format!("{} {flags}  \u{d7}{}", run.label, run.len),
+            };
+            (fill, text)
+        }
+        _ => (
+            Color32::from_gray(90).gamma_multiply(0.6),
+            format!("{}  \u{d7}{}", run.label, run.len),
+        ),
+    };
     p.rect_filled(r, 3.0 * v.zoom, fill);
     let members = || l.cells.iter().filter(|(_, c)| **c == run.rect).map(|(k, _)| k);
     let stroke = match members().find_map(|k| changed(marks, k)) {
@@ -128,11 +142,6 @@ fn runs(p: &Painter, v: &View, run: &super::layout::Run, w: &World, marks: &Mark
         None => Stroke::new(1.0 * v.zoom, Color32::GRAY),
     };
     p.rect_stroke(r, 3.0 * v.zoom, stroke, StrokeKind::Inside);
-    // A PMD mapping is one entry in the kernel, not 512: say so.
-    let text = match flags.strip_prefix('H') {
-        Some(f) => format!("{}  one PMD: {f}", run.label),
-        None => format!("{} {flags}  \u{d7}{}", run.label, run.len),
-    };
     p.text(r.center(), Align2::CENTER_CENTER, text, v.font(BODY), v.fg());
     if members().any(|k| hot.contains(&k)) {
         p.rect_stroke(r.expand(2.0), 4.0, Stroke::new(2.5, v.fg()), StrokeKind::Outside);
@@ -141,11 +150,18 @@ fn runs(p: &Painter, v: &View, run: &super::layout::Run, w: &World, marks: &Mark
 
 /// Where an arrow from a cell to a card starts and ends (canvas units): out
 /// of the side of the cell that faces the card, straight where they line up.
-pub fn ends(from: Rect, to: Rect) -> (Pos2, Pos2) {
+/// In columns (`sideways`) an arrow leaves its cell by the side facing the
+/// middle column and ends on the card's near edge, so it never reaches into
+/// the column where other cards are.
+pub fn ends(from: Rect, to: Rect, sideways: bool) -> (Pos2, Pos2) {
     let m = 12.0;
     let cx = from.center().x.clamp(to.left() + m, to.right() - m);
     let cy = from.center().y.clamp(to.top() + m, to.bottom() - m);
-    if from.bottom() <= to.top() {
+    if sideways && from.right() <= to.left() {
+        (from.right_center(), pos2(to.left(), cy))
+    } else if sideways && from.left() >= to.right() {
+        (from.left_center(), pos2(to.right(), cy))
+    } else if from.bottom() <= to.top() {
         (from.center_bottom(), pos2(cx, to.top()))
     } else if from.top() >= to.bottom() {
         (from.center_top(), pos2(cx, to.bottom()))
@@ -184,27 +200,33 @@ pub fn arrows(
 ) {
     let mut order: Vec<usize> = (0..refs.len()).collect();
     order.sort_by_key(|i| hot.contains(i));
-    // The 512 PTEs of a run share one cell, a group one card: one arrow per
-    // cell, kind and card.
+    // The 512 PTEs of a run share one cell, a group one card, the 1022
+    // references of a holder's run one cell: one arrow per cell, kind and
+    // card, labelled with how many references it stands for.
+    let bundle = |i: usize| {
+        let cell = l.cells.get(keys[i].as_ref()?)?;
+        l.card(refs[i].folio)?;
+        Some((cell.min.x.to_bits(), cell.min.y.to_bits(), refs[i].folio, refs[i].kind))
+    };
+    let mut count: ahash::AHashMap<_, usize> = ahash::AHashMap::new();
+    for i in 0..refs.len() {
+        if let Some(b) = bundle(i) {
+            *count.entry(b).or_default() += 1;
+        }
+    }
+    let cards: Vec<Rect> = l.cards.values().map(|c| v.tr(c.rect)).collect();
     let mut drawn = ahash::AHashSet::new();
     for i in order {
+        let Some(id) = bundle(i) else { continue };
         let (Some(k), Some(card)) = (&keys[i], l.card(refs[i].folio)) else {
             continue;
         };
         let Some(cell) = l.cells.get(k) else { continue };
-        let id = (
-            cell.min.x.to_bits(),
-            cell.min.y.to_bits(),
-            refs[i].folio,
-            refs[i].kind,
-            hot.contains(&i),
-        );
-        if !drawn.insert(id) {
+        if !drawn.insert((id, hot.contains(&i))) {
             continue;
         }
-        let (a, b) = ends(*cell, card.rect);
-        let (a, b) = (v.t(a), v.t(b));
-        if !v.visible(Rect::from_two_pos(a, b)) {
+        let path: Vec<Pos2> = l.path(cell, card.members[0]).iter().map(|q| v.t(*q)).collect();
+        if !v.visible(Rect::from_points(&path)) {
             continue;
         }
         // A new reference's arrow grows out of its holder.
@@ -212,8 +234,15 @@ pub fn arrows(
         if grown <= 0.0 {
             continue;
         }
-        let b = a + (b - a) * grown;
-        let st = legend::style(refs[i].kind);
+        let path = partial(&path, grown);
+        for s in path.windows(2) {
+            v.arrows.borrow_mut().push((s[0], s[1], card.members[0]));
+        }
+        let st = if legend::is_pretended_pin(&refs[i]) {
+            legend::pretended_pin()
+        } else {
+            legend::style(refs[i].kind)
+        };
         let is_hot = hot.contains(&i);
         let width = st.width * v.zoom * if is_hot { 2.2 } else { 1.0 };
         let color = if is_hot {
@@ -222,23 +251,95 @@ pub fn arrows(
             st.color.gamma_multiply(0.85)
         };
         if is_hot {
-            p.line_segment([a, b], Stroke::new(width + 3.0, v.fg().gamma_multiply(0.6)));
+            p.add(egui::Shape::line(
+                path.clone(),
+                Stroke::new(width + 3.0, v.fg().gamma_multiply(0.6)),
+            ));
         }
-        let stroke = Stroke::new(width, color);
-        if st.dashed {
-            p.extend(egui::Shape::dashed_line(&[a, b], stroke, 6.0 * v.zoom, 4.0 * v.zoom));
-        } else {
-            p.line_segment([a, b], stroke);
+        polyline(p, &path, Style { width, ..st }, color, v.zoom);
+        let n = path.len();
+        arrow_head(
+            p,
+            path[n - 2],
+            path[n - 1],
+            color,
+            v.zoom.max(0.6) * if is_hot { 1.4 } else { 1.0 },
+        );
+        label(
+            p,
+            v,
+            &path,
+            &cards,
+            &refs[i],
+            count.get(&id).copied().unwrap_or(1),
+            color,
+        );
+    }
+}
+
+/// The first `t` (0 to 1) of `path`, by length.
+pub fn partial(path: &[Pos2], t: f32) -> Vec<Pos2> {
+    if t >= 1.0 {
+        return path.to_vec();
+    }
+    let total: f32 = path.windows(2).map(|s| s[0].distance(s[1])).sum();
+    let mut left = total * t;
+    let mut out = vec![path[0]];
+    for s in path.windows(2) {
+        let d = s[0].distance(s[1]);
+        if d >= left {
+            out.push(s[0] + (s[1] - s[0]) * (left / d.max(1e-6)));
+            return out;
         }
-        arrow_head(p, a, b, color, v.zoom.max(0.6) * if is_hot { 1.4 } else { 1.0 });
-        label(p, v, a, b, refs[i].kind, color);
+        left -= d;
+        out.push(s[1]);
+    }
+    out
+}
+
+/// A path in a style, segment by segment.
+pub fn polyline(p: &Painter, path: &[Pos2], st: Style, color: Color32, zoom: f32) {
+    if st.dashed {
+        p.extend(egui::Shape::dashed_line(
+            path,
+            Stroke::new(st.width, color),
+            6.0 * zoom,
+            4.0 * zoom,
+        ));
+        return;
+    }
+    for s in path.windows(2) {
+        line(p, (s[0], s[1]), st, color, zoom);
+    }
+}
+
+/// A line in a style: dashed, doubled (two thinner lines either side of the
+/// path) or plain; `width` in `st` is already scaled, `zoom` sizes the dashes.
+pub fn line(p: &Painter, (a, b): (Pos2, Pos2), st: Style, color: Color32, zoom: f32) {
+    let stroke = Stroke::new(st.width, color);
+    if st.dashed {
+        p.extend(egui::Shape::dashed_line(&[a, b], stroke, 6.0 * zoom, 4.0 * zoom));
+    } else if st.double {
+        let d = (b - a).normalized();
+        if !d.x.is_finite() {
+            return;
+        }
+        let n = egui::vec2(-d.y, d.x) * (st.width * 0.9 + 0.6 * zoom);
+        p.line_segment([a + n, b + n], stroke);
+        p.line_segment([a - n, b - n], stroke);
+    } else {
+        p.line_segment([a, b], stroke);
     }
 }
 
 /// The kind of a holder's reference, written along its arrow where there is
-/// room (mappings are many and all alike: the legend names them).
-fn label(p: &Painter, v: &View, a: Pos2, b: Pos2, kind: RefKind, color: Color32) {
-    let word = match kind {
+/// room, with how many references a bundled arrow stands for ("ref \u{d7}1022");
+/// mappings are many and all alike: the legend names them. The label goes
+/// where it covers no card (`cards`, screen) and no other label: on or
+/// beside the middle of one of the arrow's legs; nowhere, if no place is free.
+fn label(p: &Painter, v: &View, path: &[Pos2], cards: &[Rect], r: &Reference, n: usize, color: Color32) {
+    let word = match r.kind {
+        RefKind::Pin if legend::is_pretended_pin(r) => "no-op pin",
         RefKind::Pin => "pin",
         RefKind::Get => "ref",
         RefKind::List => "listed",
@@ -247,14 +348,38 @@ fn label(p: &Painter, v: &View, a: Pos2, b: Pos2, kind: RefKind, color: Color32)
         RefKind::PageCache => "cache",
         _ => return,
     };
-    if (b - a).length() < 70.0 * v.zoom {
+    let routed = path.len() > 2;
+    if !routed && path[0].distance(path[path.len() - 1]) < 70.0 * v.zoom {
         return;
     }
-    let mid = a + (b - a) * 0.5;
+    let word = if n > 1 {
+        format!("{word} \u{d7}{n}")
+    } else {
+        word.to_string()
+    };
     // The word in the text colour on a patch of the arrow's: readable on
     // either theme, and still tied to its arrow.
-    let g = p.layout_no_wrap(word.to_string(), v.font(BODY), v.fg());
-    let r = Rect::from_center_size(mid + egui::vec2(g.size().x / 2.0 + 6.0 * v.zoom, 0.0), g.size());
+    let g = p.layout_no_wrap(word, v.font(BODY), v.fg());
+    let beside = egui::vec2(g.size().x / 2.0 + 6.0 * v.zoom, 0.0);
+    // On a sideways leg (columns, a routed run) the label sits on it; beside
+    // an upright one.
+    let places = path.windows(2).flat_map(|s| {
+        let mid = s[0] + (s[1] - s[0]) * 0.5;
+        let upright = (s[1] - s[0]).y.abs() > (s[1] - s[0]).x.abs();
+        if upright {
+            [mid + beside, mid]
+        } else {
+            [mid, mid + beside]
+        }
+    });
+    let free = |r: Rect| !cards.iter().any(|c| c.intersects(r)) && !v.labels.borrow().iter().any(|o| o.intersects(r));
+    let Some(r) = places
+        .map(|at| Rect::from_center_size(at, g.size()))
+        .find(|r| free(r.expand(3.0)))
+    else {
+        return;
+    };
+    v.note_label(r.expand(3.0));
     let bg = if v.dark {
         Color32::from_black_alpha(200)
     } else {
@@ -304,16 +429,17 @@ pub fn crossings(p: &Painter, v: &View, l: &Layout, refs: &[Reference], keys: &[
         if !drawn.insert((cell.min.x.to_bits(), cell.min.y.to_bits(), card.members[0], r.kind)) {
             continue;
         }
-        let (a, b) = ends(*cell, card.rect);
-        let (a, b) = (v.t(a), v.t(b));
+        let path: Vec<Pos2> = l.path(cell, card.members[0]).iter().map(|q| v.t(*q)).collect();
         let st = legend::style(r.kind);
         for (id, rect) in &cards {
             if *id == card.members[0] {
                 continue;
             }
-            if let Some((x, y)) = clip(a, b, rect.shrink(1.0)) {
-                let stroke = Stroke::new((st.width * v.zoom * 0.8).max(1.0), st.color.gamma_multiply(0.55));
-                p.extend(egui::Shape::dashed_line(&[x, y], stroke, 5.0 * v.zoom, 4.0 * v.zoom));
+            for s in path.windows(2) {
+                if let Some((x, y)) = clip(s[0], s[1], rect.shrink(1.0)) {
+                    let stroke = Stroke::new((st.width * v.zoom * 0.8).max(1.0), st.color.gamma_multiply(0.55));
+                    p.extend(egui::Shape::dashed_line(&[x, y], stroke, 5.0 * v.zoom, 4.0 * v.zoom));
+                }
             }
         }
     }

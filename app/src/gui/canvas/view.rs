@@ -11,6 +11,11 @@ pub struct View {
     pub dark: bool,
     /// Smallest font size drawn this frame, in points.
     pub min_font: Cell<f32>,
+    /// Where arrow labels were drawn this frame (screen), for the test that
+    /// no label covers a card.
+    pub labels: std::cell::RefCell<Vec<Rect>>,
+    /// The arrows drawn this frame: ends (screen) and the card's folio.
+    pub arrows: std::cell::RefCell<Vec<(Pos2, Pos2, pinlab_lessons::model::FolioId)>>,
 }
 
 impl View {
@@ -21,7 +26,13 @@ impl View {
             clip,
             dark,
             min_font: Cell::new(f32::INFINITY),
+            labels: Default::default(),
+            arrows: Default::default(),
         }
+    }
+
+    pub fn note_label(&self, r: Rect) {
+        self.labels.borrow_mut().push(r);
     }
 
     pub fn t(&self, p: Pos2) -> Pos2 {

@@ -391,7 +391,7 @@ fn label(p: &Painter, v: &View, path: &[Pos2], cards: &[Rect], r: &Reference, n:
 }
 
 /// The part of segment a-b inside `r`, if any (Liang-Barsky clipping).
-fn clip(a: Pos2, b: Pos2, r: Rect) -> Option<(Pos2, Pos2)> {
+pub fn clip(a: Pos2, b: Pos2, r: Rect) -> Option<(Pos2, Pos2)> {
     let d = b - a;
     let (mut t0, mut t1) = (0.0f32, 1.0f32);
     for (p, q) in [

@@ -23,30 +23,9 @@ pub fn key(cell: &Rect, card: FolioId) -> RouteKey {
     (cell.min.x.to_bits(), cell.min.y.to_bits(), card)
 }
 
-/// Whether segment a-b enters `r` (Liang-Barsky clipping).
-pub fn enters(a: Pos2, b: Pos2, r: Rect) -> bool {
-    let d = b - a;
-    let (mut t0, mut t1) = (0.0f32, 1.0f32);
-    for (p, q) in [
-        (-d.x, a.x - r.left()),
-        (d.x, r.right() - a.x),
-        (-d.y, a.y - r.top()),
-        (d.y, r.bottom() - a.y),
-    ] {
-        if p == 0.0 {
-            if q < 0.0 {
-                return false;
-            }
-            continue;
-        }
-        let t = q / p;
-        if p < 0.0 {
-            t0 = t0.max(t);
-        } else {
-            t1 = t1.min(t);
-        }
-    }
-    t0 < t1
+/// Whether segment a-b enters `r`.
+fn enters(a: Pos2, b: Pos2, r: Rect) -> bool {
+    super::paint::clip(a, b, r).is_some()
 }
 
 fn clear(path: &[Pos2], others: &[Rect]) -> bool {

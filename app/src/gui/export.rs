@@ -376,6 +376,20 @@ mod tests {
         assert!(!html.contains("| ---"), "no Markdown table left as text");
     }
 
+    /// Tables are on now: what a lesson puts in a cell is still only text.
+    #[test]
+    fn a_hostile_table_in_a_lesson_runs_nothing() {
+        let md = "| a | b |\n| --- | --- |\n| <img src=x onerror=alert(1)> | [x](javascript:alert(1)) |\n\n<script>alert(2)</script>\n";
+        let mut html = String::new();
+        push_markdown(&mut html, md);
+        assert!(html.contains("<table>"), "{html}");
+        // No element from the lesson: its tags are shown as text, its link has no target.
+        for bad in ["<img", "<script", "href=\"javascript"] {
+            assert!(!html.contains(bad), "{bad} in {html}");
+        }
+        assert!(html.contains("<td>&lt;img src=x onerror=alert(1)&gt;</td>"), "{html}");
+    }
+
     #[test]
     fn file_names_from_lesson_ids_stay_in_the_folder() {
         assert_eq!(file_stem("fork-cow-5.8"), "fork-cow-5.8");

@@ -12,7 +12,7 @@
 use axum::Router;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use futures_util::{SinkExt, StreamExt};
@@ -20,12 +20,14 @@ use pinlab_room::limits::LECTURER_MAX_BYTES;
 use pinlab_room::{ConnId, Delivery, Hub, Inputs, ServerMsg, To};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+
+mod site;
+pub use site::Site;
 
 /// Messages waiting for one connection before it is dropped as too slow.
 const OUTBOX: usize = 256;
@@ -141,8 +143,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'none'";
 
-/// The router: the site (if any), the live-class socket and its status.
-pub fn router(site: Option<PathBuf>) -> Router {
+/// The router: the site, the live-class socket and its status.
+pub fn router(site: impl Into<Site>) -> Router {
     use axum::http::{HeaderValue, header};
     let shared = Shared::new();
     spawn_sweeper(shared.clone());
@@ -150,10 +152,7 @@ pub fn router(site: Option<PathBuf>) -> Router {
         .route(LIVE_PATH, get(upgrade))
         .route("/live/status", get(status))
         .with_state(shared);
-    let app = match site {
-        Some(dir) => app.fallback_service(tower_http::services::ServeDir::new(dir)),
-        None => app.fallback(get(no_site)),
-    };
+    let app = site.into().serve_under(app);
     app.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -184,7 +183,7 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>) -> bool {
 }
 
 /// Serves on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, site: Option<PathBuf>) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, site: impl Into<Site>) -> std::io::Result<()> {
     // No Nagle delay: a position is one small frame that must leave at once
     // (with Nagle and delayed ACKs a broadcast waited about 40 ms).
     let listener = listener.tap_io(|tcp| {
@@ -195,10 +194,6 @@ pub async fn serve(listener: TcpListener, site: Option<PathBuf>) -> std::io::Res
         router(site).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .await
-}
-
-async fn no_site() -> Html<&'static str> {
-    Html(include_str!("no_site.html"))
 }
 
 async fn status(State(s): State<Arc<Shared>>) -> impl IntoResponse {

@@ -281,9 +281,19 @@ pub enum Command {
         /// network needs 0.0.0.0:8080 (docs/classroom.md).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
-        /// The web build to serve (web/build.sh DIR); without it only rooms are hosted.
+        /// The web build to serve (web/build.sh DIR). Without it, the app built into
+        /// this binary (the `site` feature, as in the Debian package), else rooms only.
         #[arg(long)]
         site: Option<PathBuf>,
+    },
+    /// Write the manual pages or a shell's completions, from these definitions
+    /// (what the Debian package installs; docs/install.md).
+    Generate {
+        what: crate::generate::Generated,
+        /// Write into this folder (man: pinlab.1 and a pinlab-COMMAND.1 per command)
+        /// instead of stdout.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Write a handout of a lesson: Markdown, or HTML with a picture after every
     /// step when the output's name ends in .html or .htm.
@@ -561,6 +571,15 @@ fn run_command(cli: Cli) -> ExitCode {
             kernel,
             worksheet,
         }) => handout(&lesson, output.as_deref(), &kernel, worksheet),
+        Some(Command::Generate { what, dir }) => match crate::generate::generate(what, dir.as_deref()) {
+            Ok(files) => {
+                for f in files {
+                    println!("{f}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => invalid(e),
+        },
         Some(Command::Serve { addr, site }) => match crate::serve_cmd::serve(&addr, site) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => invalid(e),

@@ -3,6 +3,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 #[macro_use]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod generate;
 pub mod gui;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod probe_cmd;

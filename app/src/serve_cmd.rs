@@ -1,14 +1,15 @@
 //! `pinlab serve`: the web build and the live-class rooms (pinlab-server).
 
+use pinlab_server::Site;
 use std::io::Write;
 use std::path::PathBuf;
 
 /// Starts the server and runs until the process is stopped.
-pub fn serve(addr: &str, site: Option<PathBuf>) -> Result<(), String> {
+pub fn serve(addr: &str, folder: Option<PathBuf>) -> Result<(), String> {
     let addr: std::net::SocketAddr = addr
         .parse()
         .map_err(|e| format!("--addr {addr}: {e} (expected IP:PORT, e.g. 127.0.0.1:8080)"))?;
-    if let Some(dir) = &site
+    if let Some(dir) = &folder
         && !dir.join("index.html").is_file()
     {
         return Err(format!(
@@ -17,6 +18,7 @@ pub fn serve(addr: &str, site: Option<PathBuf>) -> Result<(), String> {
             dir.display()
         ));
     }
+    let site = Site::chosen(folder);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -26,12 +28,11 @@ pub fn serve(addr: &str, site: Option<PathBuf>) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let what = match &site {
-            Some(d) => format!("the app from {}", d.display()),
-            None => "no site (--site DIR to serve the web build)".to_string(),
-        };
         // One line a script (or the load test) can read the port from.
-        println!("pinlab serve: listening on http://{local}/ ({what}; rooms at ws://{local}/live)");
+        println!(
+            "pinlab serve: listening on http://{local}/ ({}; rooms at ws://{local}/live)",
+            site.describe()
+        );
         let _ = std::io::stdout().flush();
         pinlab_server::serve(listener, site)
             .await

@@ -102,7 +102,10 @@ fn run_gui(start: Option<Start>) -> ExitCode {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_inner_size(start.as_ref().and_then(|s| s.size).unwrap_or([1280.0, 720.0]))
-            .with_title("pinlab"),
+            .with_title("pinlab")
+            // Matches assets/pinlab.desktop (StartupWMClass), so a desktop
+            // shows the installed icon on this window.
+            .with_app_id("pinlab"),
         ..Default::default()
     };
     let r = eframe::run_native(

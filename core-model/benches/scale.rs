@@ -2,12 +2,21 @@
 //! pin then unpin every page of a buffer, fork of a populated process, and
 //! the memory history keeps per micro-step. Four sizes up to 1 GiB show that
 //! cost is linear. Run with `cargo bench -p pinlab-model`.
+//!
+//! It starts with a table: each piece of work in the model with invariant
+//! checks on (as every lesson, the app and the probe run it) and off, next
+//! to the same work done for real by this machine's kernel (real_kernel/),
+//! and the ratio model / kernel. `PINLAB_BENCH_TABLE_ONLY=1` prints the
+//! table alone; `PINLAB_BENCH_REPS=N` sets its runs per cell (median).
+
+mod real_kernel;
 
 use criterion::{BatchSize, Criterion, criterion_group};
 use pinlab_model::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// Counts live heap bytes so the history's memory can be measured exactly.
 struct Counting;
@@ -35,8 +44,12 @@ static ALLOC: Counting = Counting;
 const SIZES: [u64; 4] = [16_384, 65_536, 131_072, 262_144];
 
 fn populated(pages: u64) -> Sim {
+    populated_checked(pages, false)
+}
+
+fn populated_checked(pages: u64, checks: bool) -> Sim {
     let mut sim = Sim::new(Preset::NEWEST);
-    sim.set_check_invariants(false);
+    sim.set_check_invariants(checks);
     sim.apply(&Action::Spawn { name: "p".into() }).unwrap();
     let args = MmapArgs {
         pages,
@@ -73,6 +86,130 @@ fn pin_all(pages: u64) -> Action {
 
 fn mib(pages: u64) -> u64 {
     pages * 4 / 1024
+}
+
+fn release_dio() -> Action {
+    Action::Release {
+        holder: "dio".into(),
+        dirty: true,
+    }
+}
+
+fn dio_read_all(pages: u64) -> Action {
+    Action::DioRead {
+        proc: "p".into(),
+        vma: "buf".into(),
+        start: 0,
+        pages,
+        file: "disk.img".into(),
+        offset: 0,
+        bio: "io".into(),
+        wait: true,
+    }
+}
+
+fn with_disk_file(mut sim: Sim, pages: u64, fs: FsKind) -> Sim {
+    sim.apply(&Action::CreateFile {
+        name: "disk.img".into(),
+        fs,
+        pages,
+        data: vec![],
+    })
+    .unwrap();
+    sim
+}
+
+/// The median time of `actions` applied to a fresh clone of `sim`.
+fn model_time(sim: &Sim, actions: &[Action], reps: usize) -> Duration {
+    real_kernel::median(reps, || {
+        let mut s = sim.clone();
+        let start = Instant::now();
+        for a in actions {
+            s.apply(a).unwrap();
+        }
+        let took = start.elapsed();
+        black_box(&s);
+        Some(took)
+    })
+    .expect("the model's runs always give a time")
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e3)
+}
+
+fn cell(d: Option<Duration>) -> String {
+    d.map_or("-".into(), ms)
+}
+
+fn ratio(model: Duration, kernel: Option<Duration>) -> String {
+    kernel.map_or("-".into(), |k| format!("{:.2}", model.as_secs_f64() / k.as_secs_f64()))
+}
+
+/// Model (checks on, checks off) beside the kernel, in milliseconds
+/// (medians), with the ratio model / kernel for each.
+fn side_by_side_with_the_kernel() {
+    let reps = std::env::var("PINLAB_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5usize)
+        .max(1);
+    let release = real_kernel::release().unwrap_or_else(|| "not Linux: no kernel column".into());
+    println!("\nthe model beside this machine's kernel ({release}), medians of {reps} runs, ms:");
+    println!(
+        "  {:<28} {:>8} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8}",
+        "work", "size", "model on", "model off", "kernel", "on/k", "off/k", "on/off"
+    );
+    for pages in SIZES {
+        // The kernel first, while this process is small: fork copies every
+        // page table of the bench itself, and the model's worlds are large.
+        let kernel = real_kernel::measure(pages, reps);
+        let size = format!("{} MiB", mib(pages));
+        let rows: [(&str, Sim, Vec<Action>, Option<Duration>); 4] = [
+            (
+                "pin then unpin (io_uring)",
+                populated_checked(pages, true),
+                vec![pin_all(pages), release_dio()],
+                kernel.pin_unpin,
+            ),
+            (
+                "fork, buffer populated",
+                populated_checked(pages, true),
+                vec![Action::Fork {
+                    parent: "p".into(),
+                    child: "c".into(),
+                }],
+                kernel.fork,
+            ),
+            (
+                "O_DIRECT read, ext4",
+                with_disk_file(populated_checked(pages, true), pages, FsKind::Ext4),
+                vec![dio_read_all(pages)],
+                kernel.dio_ext4,
+            ),
+            (
+                "O_DIRECT read, tmpfs",
+                with_disk_file(populated_checked(pages, true), pages, FsKind::Tmpfs),
+                vec![dio_read_all(pages)],
+                kernel.dio_tmpfs,
+            ),
+        ];
+        for (work, mut sim, actions, kernel) in rows {
+            let on = model_time(&sim, &actions, reps);
+            sim.set_check_invariants(false);
+            let off = model_time(&sim, &actions, reps);
+            println!(
+                "  {work:<28} {size:>8} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8.2}",
+                ms(on),
+                ms(off),
+                cell(kernel),
+                ratio(on, kernel),
+                ratio(off, kernel),
+                on.as_secs_f64() / off.as_secs_f64()
+            );
+        }
+    }
+    println!();
 }
 
 fn pin_unpin(c: &mut Criterion) {
@@ -228,6 +365,10 @@ fn history(_: &mut Criterion) {
 criterion_group!(benches, pin_unpin, fork, dio_read, history);
 
 fn main() {
+    side_by_side_with_the_kernel();
+    if std::env::var_os("PINLAB_BENCH_TABLE_ONLY").is_some() {
+        return;
+    }
     benches();
     criterion::Criterion::default().configure_from_args().final_summary();
 }

@@ -32,7 +32,17 @@ mv "$TMP/pkg/pinlab_bg.wasm" "$OUT/pkg/pinlab-${BUILD}_bg.wasm"
 mv "$TMP/pkg/pinlab.js" "$OUT/pkg/pinlab-${BUILD}.js"
 sed "s/__BUILD__/$BUILD/g" web/www/index.html > "$OUT/index.html"
 sed "s/__BUILD__/$BUILD/g" web/www/main.js > "$OUT/main-$BUILD.js"
-FILES="[\"./\", \"./index.html\", \"./main-$BUILD.js\", \"./pkg/pinlab-$BUILD.js\", \"./pkg/pinlab-${BUILD}_bg.wasm\"]"
+# The monospace font, fetched by the page after its first frame
+# (web/src/fonts.rs): egui's own Hack, from the epaint_default_fonts package
+# this build compiled against, with its license.
+FONTS=$(cargo metadata --format-version 1 --locked | python3 -c '
+import json, os, sys
+pkgs = json.load(sys.stdin)["packages"]
+print(next(os.path.dirname(p["manifest_path"]) for p in pkgs if p["name"] == "epaint_default_fonts") + "/fonts")')
+mkdir -p "$OUT/fonts"
+cp "$FONTS/Hack-Regular.ttf" "$OUT/fonts/Hack-Regular-$BUILD.ttf"
+cp "$FONTS/Hack-Regular.txt" "$OUT/fonts/Hack-Regular-LICENSE.txt"
+FILES="[\"./\", \"./index.html\", \"./main-$BUILD.js\", \"./pkg/pinlab-$BUILD.js\", \"./pkg/pinlab-${BUILD}_bg.wasm\", \"./fonts/Hack-Regular-$BUILD.ttf\"]"
 sed -e "s/__BUILD__/$BUILD/g" -e "s|__FILES__|$FILES|" web/www/sw.js > "$OUT/sw.js"
 cp web/www/embed.html "$OUT/embed.html"
 cp web/www/embed.js "$OUT/embed.js"

@@ -90,6 +90,9 @@ try {
     const lessons = await page.evaluate(() => window.pinlab.lessons());
     assert.ok(lessons.length >= 20, `only ${lessons.length} lessons`);
     assert.ok(lessons.some((l) => l.id === "fork-cow"));
+    // The monospace font is a file of the site, fetched after the first frame.
+    await page.waitForSelector("body[data-monospace-font]", { timeout: 10000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.monospaceFont), "Hack", "the monospace font did not load");
     assert.deepEqual(errors, []);
   });
 

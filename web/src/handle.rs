@@ -40,6 +40,7 @@ impl WebHandle {
                 eframe::WebOptions::default(),
                 Box::new(move |cc| {
                     ctx.replace(Some(cc.egui_ctx.clone()));
+                    cc.egui_ctx.set_fonts(crate::fonts::embedded());
                     let mut app = PinlabApp::new(cc);
                     // The system's "reduce motion" preference turns the canvas' animation off.
                     let reduce = web_sys::window()
@@ -56,6 +57,20 @@ impl WebHandle {
                 }),
             )
             .await
+    }
+
+    /// The monospace font's TTF, fetched by the page after the first frame;
+    /// throws if the app is not running or the bytes are not a font.
+    pub fn install_monospace_font(&self, ttf: Vec<u8>) -> Result<(), JsValue> {
+        // A truncated or wrong file must not reach egui, which would panic
+        // on it at the next frame: read its tables first.
+        if ttf.len() < 12 || !matches!(&ttf[..4], [0, 1, 0, 0] | b"true" | b"OTTO") {
+            return Err(err(format!("not a TrueType font ({} bytes)", ttf.len())));
+        }
+        let ctx = self.ctx.borrow().clone().ok_or_else(|| err("pinlab is not running"))?;
+        crate::fonts::install_monospace(&ctx, ttf);
+        ctx.request_repaint();
+        Ok(())
     }
 
     pub fn destroy(&self) {

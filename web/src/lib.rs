@@ -4,4 +4,6 @@
 //! this file only crosses the JS boundary.
 
 #[cfg(target_arch = "wasm32")]
+pub mod fonts;
+#[cfg(target_arch = "wasm32")]
 pub mod handle;

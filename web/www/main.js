@@ -65,6 +65,20 @@ function hasWebGL2() {
   }
 }
 
+// The build uses WebAssembly SIMD (.cargo/config.toml: egui's glyph
+// rasterizer is far smaller with it): Chrome 91, Firefox 89, Safari 16.4
+// and later. The smallest module with one v128 instruction tells.
+function hasWasmSimd() {
+  const probe = new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+  ]);
+  try {
+    return WebAssembly.validate(probe);
+  } catch {
+    return false;
+  }
+}
+
 // Deep links: #lesson=ID&step=N&kernel=PRESET; a lecture's is
 // #lecture=NAME&stop=N&...; a live-class link is #join=CODE (the room on
 // the server that served this page).
@@ -105,6 +119,14 @@ async function main() {
       "pinlab draws with WebGL 2, which this browser does not offer or has turned off " +
         "(hardware acceleration disabled, or a locked-down browser). Try another browser, " +
         "turn hardware acceleration on, or run the desktop app: cargo run --release.",
+    );
+    return;
+  }
+  if (!hasWasmSimd()) {
+    fail(
+      "This browser is too old for pinlab",
+      "pinlab's browser build needs WebAssembly SIMD: Chrome or Edge 91, Firefox 89, " +
+        "Safari 16.4 or later. Update the browser, or run the desktop app (docs/install.md).",
     );
     return;
   }
@@ -299,13 +321,31 @@ async function main() {
     if (f) openFile(f);
   }, true);
 
-  // Navigation start to the app's first frame, for the size/speed report.
+  // Navigation start to the app's first frame, for the size/speed report;
+  // then the monospace font, which the first frame does without.
   requestAnimationFrame(() =>
     requestAnimationFrame(() => {
       document.body.dataset.firstFrameMs = String(Math.round(performance.now()));
       document.body.dataset.appStarted = "true";
+      loadMonospaceFont(handle);
     }),
   );
+}
+
+// Hack (code, transcripts, page tables) is a file of the site, not of the
+// wasm (web/src/fonts.rs); until it arrives monospace text is Ubuntu Light.
+async function loadMonospaceFont(handle) {
+  const url = `./fonts/Hack-Regular-${BUILD}.ttf`;
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+    handle.install_monospace_font(new Uint8Array(await res.arrayBuffer()));
+    document.body.dataset.monospaceFont = "Hack";
+  } catch (e) {
+    // The app works on; code is drawn in the proportional font.
+    console.warn("pinlab: the monospace font did not load:", e);
+    document.body.dataset.monospaceFont = "failed";
+  }
 }
 
 // The service worker caches the app for offline use; it only ever serves

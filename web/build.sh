@@ -21,7 +21,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$TMP/pkg" --out-name pinlab "$WASM"
 if [ -n "${WASM_OPT:-}" ]; then
-  "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$TMP/pkg/pinlab_bg.wasm" -o "$TMP/pkg/opt.wasm"
+  "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-simd "$TMP/pkg/pinlab_bg.wasm" -o "$TMP/pkg/opt.wasm"
   mv "$TMP/pkg/opt.wasm" "$TMP/pkg/pinlab_bg.wasm"
 fi
 # One hash names this build's files, so caches never mix two builds.

@@ -88,13 +88,6 @@ fn mib(pages: u64) -> u64 {
     pages * 4 / 1024
 }
 
-fn release_dio() -> Action {
-    Action::Release {
-        holder: "dio".into(),
-        dirty: true,
-    }
-}
-
 fn dio_read_all(pages: u64) -> Action {
     Action::DioRead {
         proc: "p".into(),
@@ -167,9 +160,18 @@ fn side_by_side_with_the_kernel() {
         let size = format!("{} MiB", mib(pages));
         let rows: [(&str, Sim, Vec<Action>, Option<Duration>); 4] = [
             (
-                "pin then unpin (io_uring)",
+                "io_uring register, unregister",
                 populated_checked(pages, true),
-                vec![pin_all(pages), release_dio()],
+                vec![
+                    Action::IoUringRegister {
+                        proc: "p".into(),
+                        vma: "buf".into(),
+                        start: 0,
+                        pages,
+                        ring: "ring".into(),
+                    },
+                    Action::IoUringUnregister { ring: "ring".into() },
+                ],
                 kernel.pin_unpin,
             ),
             (

@@ -42,6 +42,51 @@ fn check_file_range(ctx: &Ctx, file: FileId, block: u64, n: u64) -> KResult<()> 
     Ok(())
 }
 
+/// mm/shmem.c from 6.6 (e88e0d366f9c): tmpfs takes O_DIRECT, and
+/// shmem_file_read_iter / shmem_file_write_iter ignore IOCB_DIRECT: the data
+/// is copied between the page cache and the user as a buffered read or write
+/// copies it (folio_mark_accessed on the read side, ->write_end dirtying on
+/// the write side). No bio is made and no user page is pinned or referenced
+/// for the I/O, so the request's bio name is not used; it is done when the
+/// call returns.
+fn shmem_direct(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, file: FileId, block: u64, write: bool) -> KResult<()> {
+    let f = ctx.w.file(file);
+    if block.checked_add(n).is_none_or(|end| end > f.pages) {
+        return invalid(format!(
+            "pages {block}..{} are beyond the end of '{}' ({} pages)",
+            block.saturating_add(n),
+            f.name,
+            f.pages
+        ));
+    }
+    let name = f.name.clone();
+    let (func, what) = if write {
+        ("shmem_file_write_iter", "write")
+    } else {
+        ("shmem_file_read_iter", "read")
+    };
+    ctx.step(
+        func,
+        "mm/shmem.c",
+        format!(
+            "O_DIRECT {what} of {n} page(s) of '{name}' on tmpfs: since 6.6 tmpfs accepts O_DIRECT (shmem_file_open sets FMODE_CAN_ODIRECT) and copies through its page cache as a buffered {what} does: no bio, no user page pinned or referenced."
+        ),
+    );
+    for i in 0..n {
+        if write {
+            let tag = crate::access::user_read(ctx, pid, first + i)?;
+            crate::buffered::write_file(ctx, pid, file, block + i, &[tag])?;
+        } else {
+            let folio = crate::fault::filemap_get_folio(ctx, file, block + i)?;
+            let tag = ctx.w.folio(folio).pages[0].data.tag().to_string();
+            ctx.w.mark_accessed(folio);
+            crate::access::user_write(ctx, pid, first + i, &tag)?;
+        }
+    }
+    ctx.touch(ObjRef::File(file));
+    Ok(())
+}
+
 /// O_DIRECT read (`write == false`: disk -> user memory) or write.
 #[allow(clippy::too_many_arguments)]
 pub fn dio(
@@ -55,6 +100,9 @@ pub fn dio(
     bio: &str,
     wait: bool,
 ) -> KResult<()> {
+    if ctx.w.file(file).fs == crate::file::FsKind::Tmpfs && ctx.w.preset.tmpfs_accepts_odirect() {
+        return shmem_direct(ctx, pid, first, n, file, block, write);
+    }
     check_file_range(ctx, file, block, n)?;
     if ctx.w.holders.contains_key(bio) {
         return invalid(format!("a holder or bio named '{bio}' already exists"));

@@ -463,6 +463,14 @@ impl Preset {
         self >= Preset::V5_11
     }
 
+    /// mm/shmem.c: shmem_file_open sets FMODE_CAN_ODIRECT from 6.6
+    /// (e88e0d366f9c, "tmpfs: trivial support for direct IO"); before, open
+    /// with O_DIRECT on tmpfs fails with EINVAL. The 6.5 preset (6.5-6.7)
+    /// keeps 6.5's refusal.
+    pub fn tmpfs_accepts_odirect(self) -> bool {
+        self >= Preset::V6_8
+    }
+
     /// io_sqe_buffer_register (fs/io_uring.c, io_uring/rsrc.c from 6.0)
     /// refuses file-backed buffers but hugetlbfs, accepts shmem from 5.14 and,
     /// from 6.5, leaves the file check to GUP (8ac268436e6d).

@@ -1037,3 +1037,63 @@ fn writeback_bios_do_not_release_pages() {
         assert_eq!(t.disk("f", 0), "W", "{p}");
     }
 }
+
+/// mm/shmem.c: shmem_file_open sets FMODE_CAN_ODIRECT from 6.6
+/// (e88e0d366f9c, "tmpfs: trivial support for direct IO"): O_DIRECT on a
+/// tmpfs file is then a copy through its page cache, with no bio and no pin
+/// (this machine's 6.18 does the O_DIRECT pread of the scale benchmark on
+/// /dev/shm). Before 6.6, opening tmpfs with O_DIRECT fails with EINVAL.
+#[test]
+fn tmpfs_takes_o_direct_as_a_page_cache_copy_from_6_6() {
+    for p in [Preset::V6_5, Preset::V6_8, Preset::V6_18] {
+        let mut t = T::new(p);
+        t.spawn("app");
+        t.file("f", FsKind::Tmpfs, 2, &["D0", "D1"]);
+        t.mmap(
+            "app",
+            "buf",
+            2,
+            MmapArgs {
+                write: true,
+                ..Default::default()
+            },
+        );
+        let read = Action::DioRead {
+            proc: "app".into(),
+            vma: "buf".into(),
+            start: 0,
+            pages: 2,
+            file: "f".into(),
+            offset: 0,
+            bio: "io".into(),
+            wait: false,
+        };
+        if !p.tmpfs_accepts_odirect() {
+            let e = t.err(read);
+            assert!(e.to_string().contains("EINVAL"), "{p}: {e}");
+            continue;
+        }
+        t.ok(read);
+        assert!(last_funcs(&t).contains(&"shmem_file_read_iter"), "{p}: {:?}", last_funcs(&t));
+        assert_eq!((t.read("app", "buf", 0), t.read("app", "buf", 1)), ("D0".into(), "D1".into()), "{p}");
+        assert!(t.w().holder("io").is_err(), "{p}: no bio is made");
+        let page = t.folio_id("app", "buf", 0);
+        let f = t.w().folio(page);
+        assert_eq!((f.refcount, f.pincount), (1, 0), "{p}: the user page is only mapped");
+        // The write side: the user's data reaches the page cache, dirty.
+        t.write("app", "buf", 1, "U");
+        t.ok(Action::DioWrite {
+            proc: "app".into(),
+            vma: "buf".into(),
+            start: 1,
+            pages: 1,
+            file: "f".into(),
+            offset: 0,
+            bio: "w".into(),
+            wait: true,
+        });
+        let cached = t.cache_folio("f", 0);
+        assert_eq!(t.w().folio(cached).pages[0].data.tag(), "U", "{p}");
+        assert!(t.w().folio(cached).flags.dirty, "{p}");
+    }
+}

@@ -153,7 +153,11 @@ fn side_by_side_with_the_kernel() {
         "  {:<28} {:>8} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8}",
         "work", "size", "model on", "model off", "kernel", "on/k", "off/k", "on/off"
     );
-    for pages in SIZES {
+    // PINLAB_BENCH_MIB=256 and PINLAB_BENCH_WORK=fork narrow the table (for
+    // a profiler: perf record on one row).
+    let only_mib: Option<u64> = std::env::var("PINLAB_BENCH_MIB").ok().and_then(|v| v.parse().ok());
+    let only_work = std::env::var("PINLAB_BENCH_WORK").unwrap_or_default();
+    for pages in SIZES.into_iter().filter(|p| only_mib.is_none_or(|m| mib(*p) == m)) {
         // The kernel first, while this process is small: fork copies every
         // page table of the bench itself, and the model's worlds are large.
         let kernel = real_kernel::measure(pages, reps);
@@ -196,7 +200,7 @@ fn side_by_side_with_the_kernel() {
                 kernel.dio_tmpfs,
             ),
         ];
-        for (work, mut sim, actions, kernel) in rows {
+        for (work, mut sim, actions, kernel) in rows.into_iter().filter(|r| r.0.contains(only_work.as_str())) {
             let on = model_time(&sim, &actions, reps);
             sim.set_check_invariants(false);
             let off = model_time(&sim, &actions, reps);

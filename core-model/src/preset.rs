@@ -575,7 +575,7 @@ fn drift(major: u32, minor: u32, patch: u32) -> Option<&'static str> {
         (6, 3) if patch >= 2 => {
             "6.3.2 and later 6.3.y carry d824ec2a1546 from stable (reclaim keeps the private data of a maybe-pinned folio): use --kernel 6.4 for that rule"
         }
-        (6, 6) => "6.6 accepts O_DIRECT on tmpfs; the 6.5 preset refuses it",
+        (6, 6..=7) => "6.6 and 6.7 accept O_DIRECT on tmpfs (e88e0d366f9c); the 6.5 preset refuses it as 6.5 does",
         (6, 15..=17) => {
             "6.15-6.17 reuse an exclusive large anon folio on a write fault like 6.18; the 6.12 preset copies"
         }

@@ -1074,8 +1074,16 @@ fn tmpfs_takes_o_direct_as_a_page_cache_copy_from_6_6() {
             continue;
         }
         t.ok(read);
-        assert!(last_funcs(&t).contains(&"shmem_file_read_iter"), "{p}: {:?}", last_funcs(&t));
-        assert_eq!((t.read("app", "buf", 0), t.read("app", "buf", 1)), ("D0".into(), "D1".into()), "{p}");
+        assert!(
+            last_funcs(&t).contains(&"shmem_file_read_iter"),
+            "{p}: {:?}",
+            last_funcs(&t)
+        );
+        assert_eq!(
+            (t.read("app", "buf", 0), t.read("app", "buf", 1)),
+            ("D0".into(), "D1".into()),
+            "{p}"
+        );
         assert!(t.w().holder("io").is_err(), "{p}: no bio is made");
         let page = t.folio_id("app", "buf", 0);
         let f = t.w().folio(page);

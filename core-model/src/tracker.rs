@@ -163,15 +163,25 @@ impl Tracker {
         }
         if !ptr_eq_maps(&self.holders, &w.holders) {
             let old = std::mem::take(&mut self.holders);
+            // A holder rewritten with the same grab and pages (its bio's
+            // flags, say) adds to the counts exactly what it took away:
+            // skip both walks, which cost a hash update per page.
+            let same_counts = |a: &Holder, b: &Holder| a.grab == b.grab && a.pages == b.pages;
             for (name, h) in old.iter() {
-                if w.holders.get(name).is_none_or(|n| !Arc::ptr_eq(n, h)) {
-                    self.holder(w, h, -1);
-                    touched.extend(h.pages.iter().map(|p| p.folio));
+                match w.holders.get(name) {
+                    Some(n) if Arc::ptr_eq(n, h) => {}
+                    Some(n) if same_counts(n, h) => {}
+                    _ => {
+                        self.holder(w, h, -1);
+                        touched.extend(h.pages.iter().map(|p| p.folio));
+                    }
                 }
             }
             for (name, h) in w.holders.iter() {
                 if old.get(name).is_none_or(|o| !Arc::ptr_eq(o, h)) {
-                    self.holder(w, h, 1);
+                    if old.get(name).is_none_or(|o| !same_counts(o, h)) {
+                        self.holder(w, h, 1);
+                    }
                     touched.extend(h.pages.iter().map(|p| p.folio));
                     if let Some(b) = &h.bio
                         && b.flags.page_pinned

@@ -281,17 +281,7 @@ fn dio_read(c: &mut Criterion) {
             b.iter_batched(
                 || sim.clone(),
                 |mut s| {
-                    let a = Action::DioRead {
-                        proc: "p".into(),
-                        vma: "buf".into(),
-                        start: 0,
-                        pages,
-                        file: "disk.img".into(),
-                        offset: 0,
-                        bio: "io".into(),
-                        wait: true,
-                    };
-                    s.apply(&a).unwrap();
+                    s.apply(&dio_read_all(pages)).unwrap();
                     black_box(s)
                 },
                 BatchSize::LargeInput,

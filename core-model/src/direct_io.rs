@@ -31,6 +31,11 @@ fn check_file_range(ctx: &Ctx, file: FileId, block: u64, n: u64) -> KResult<()> 
             ),
         );
     }
+    check_blocks(ctx, file, block, n)
+}
+
+fn check_blocks(ctx: &Ctx, file: FileId, block: u64, n: u64) -> KResult<()> {
+    let f = ctx.w.file(file);
     if block.checked_add(n).is_none_or(|end| end > f.pages) {
         return invalid(format!(
             "blocks {block}..{} are beyond the end of '{}' ({} pages)",
@@ -50,16 +55,8 @@ fn check_file_range(ctx: &Ctx, file: FileId, block: u64, n: u64) -> KResult<()> 
 /// for the I/O, so the request's bio name is not used; it is done when the
 /// call returns.
 fn shmem_direct(ctx: &mut Ctx, pid: Pid, first: u64, n: u64, file: FileId, block: u64, write: bool) -> KResult<()> {
-    let f = ctx.w.file(file);
-    if block.checked_add(n).is_none_or(|end| end > f.pages) {
-        return invalid(format!(
-            "pages {block}..{} are beyond the end of '{}' ({} pages)",
-            block.saturating_add(n),
-            f.name,
-            f.pages
-        ));
-    }
-    let name = f.name.clone();
+    check_blocks(ctx, file, block, n)?;
+    let name = ctx.w.file(file).name.clone();
     let (func, what) = if write {
         ("shmem_file_write_iter", "write")
     } else {
